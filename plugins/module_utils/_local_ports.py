@@ -1,0 +1,312 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The work behind portguard.ephemeral.local_ports, without AnsibleModule.
+
+Order of a run: validate every option, enter the namespace, read the live
+values and the persisted file once, plan, check which file wins at boot, and
+only then write: live first (verified, restored on failure), then the file
+(atomic; on failure the live values are restored too).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sysctl, _sysctld
+
+DEFAULT_PATH = _sysctld.DEFAULT_PATH
+DEFAULT_MIN_EPHEMERAL = _plan.DEFAULT_MIN_EPHEMERAL
+RUN_STATE_DIR = '/run/portguard-ephemeral'
+
+
+class TaskError(Exception):
+    """Fail the task with this message; nothing was changed (or it was restored)."""
+
+    def __init__(self, msg, **details):
+        super(TaskError, self).__init__(msg)
+        self.details = details
+
+
+def _run_state_path(identity):
+    return os.path.join(RUN_STATE_DIR, 'owned-%d-%d' % (identity['dev'], identity['inode']))
+
+
+def _read_run_state(identity):
+    try:
+        with open(_run_state_path(identity)) as handle:
+            return _ports.parse_kernel_readback(handle.read())
+    except (IOError, OSError, ValueError):
+        return frozenset()
+
+
+def _write_run_state(identity, owned):
+    path = _run_state_path(identity)
+    if not owned and not os.path.exists(path):
+        return
+    _sysctld.write_atomic(path, _ports.format_ports(owned) + '\n', mode=0o600)
+
+
+def _live_text(port_range, reserved):
+    return '%s = %s\n%s = %s\n' % (
+        _sysctl.RANGE_KEY, _ports.format_range(port_range, ' '),
+        _sysctl.RESERVED_KEY, _ports.format_ports(reserved))
+
+
+def _declared_elsewhere(boot, own_path, warnings):
+    """Reserved ports other sysctl files set, which our file would hide at boot."""
+    ports = set()
+    for entry in boot[_sysctl.RESERVED_KEY]['entries']:
+        if entry['file'] == own_path:
+            continue
+        try:
+            ports.update(_ports.parse_kernel_string(entry['value'], '%s line %d' % (entry['file'], entry['line'])))
+        except _ports.PortSpecError as exc:
+            warnings.append('ignored an invalid value the kernel would reject at boot: %s' % exc)
+    return frozenset(ports)
+
+
+def _override_problems(boot, keys, path):
+    problems = []
+    for key in keys:
+        winner = boot[key]['winner']
+        if winner is None or winner['file'] != path:
+            if winner is None:
+                problems.append('%s would not be set at boot by %s' % (key, path))
+            else:
+                problems.append('%s line %d sets %s = %s and is applied after %s at boot, so it wins; '
+                                'remove that line, or give path a name that sorts later'
+                                % (winner['file'], winner['line'], key, _short(winner['value']), path))
+    return problems
+
+
+def _short(value, limit=60):
+    return value if len(value) <= limit else value[:limit] + '...'
+
+
+def parse_options(params):
+    """Validate every option; raise TaskError naming the option and value."""
+    live = params.get('live', True)
+    netns = params.get('netns')
+    persist = params.get('persist')
+    if persist is None:
+        persist = netns is None
+    if netns and persist:
+        raise TaskError('netns: %s is live only: a sysctl.d file configures the host namespace, not %s; '
+                        'set persist: false (the namespace owner applies its own values at its start)'
+                        % (netns, netns))
+    if not live and not persist:
+        raise TaskError('live and persist are both false: there is nothing to do; enable at least one')
+    try:
+        reserved = params.get('reserved')
+        desired_reserved = None if reserved is None else _ports.parse_ports(reserved, 'reserved')
+        mode = params.get('mode') or 'merge'
+        if reserved is None and mode == 'exact':
+            raise TaskError('mode: exact needs reserved (give [] to clear every reservation)')
+        min_ports = params.get('min_ephemeral_ports')
+        if min_ports is None:
+            min_ports = DEFAULT_MIN_EPHEMERAL
+        if min_ports < 0 or min_ports > 65535:
+            raise TaskError('min_ephemeral_ports: %r is outside 0-65535' % (min_ports,))
+    except _ports.PortSpecError as exc:
+        raise TaskError(str(exc), option=exc.option)
+    path = params.get('path') or DEFAULT_PATH
+    if persist and not os.path.isabs(path):
+        raise TaskError('path: %r is not absolute; give a full path such as %s' % (path, DEFAULT_PATH))
+    return {
+        'reserved': desired_reserved, 'range': params.get('range'), 'mode': mode, 'live': live,
+        'persist': persist, 'path': path if persist else None, 'netns': netns,
+        'on_override': params.get('on_override') or 'fail', 'min_ephemeral_ports': min_ports,
+    }
+
+
+def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, root='/'):
+    """Do one run of the module; return the result dict or raise TaskError."""
+    opts = parse_options(params)
+    warnings = []
+    try:
+        if opts['netns']:
+            _sysctl.enter_netns(opts['netns'])
+        identity = _sysctl.netns_identity()
+        identity['path'] = opts['netns']
+        live = _sysctl.read_live(proc_sys)
+    except _sysctl.SysctlError as exc:
+        raise TaskError(str(exc))
+
+    desired_range = None
+    if opts['range'] is not None:
+        try:
+            desired_range = _ports.parse_range(opts['range'], 'range', live.unprivileged_port_start)
+        except _ports.PortSpecError as exc:
+            raise TaskError(str(exc), option='range')
+
+    path = opts['path']
+    managed = {'exists': False, 'managed': False, 'text': '', 'values': {}, 'owned': None}
+    if path:
+        managed = _sysctld.read_managed(path, root)
+        if managed['exists'] and not managed['managed']:
+            raise TaskError('path: %s exists and was not written by this module; it is never overwritten. '
+                            'Choose another path, or move its settings elsewhere and remove it' % path)
+    owned_before = set(_read_run_state(identity))
+    if managed['owned']:
+        try:
+            owned_before.update(_ports.parse_kernel_string(managed['owned'], path))
+        except _ports.PortSpecError:
+            warnings.append('the owned-port record in %s is unreadable; treating every live port as foreign' % path)
+    owned_before = frozenset(owned_before)
+
+    keys = []
+    if path:
+        keys = [_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY]
+        boot_before = _sysctld.boot_config(keys, root)
+    declared = frozenset()
+    if path and opts['mode'] == 'merge' and opts['reserved'] is not None:
+        declared = _declared_elsewhere(boot_before, path, warnings)
+
+    try:
+        if opts['reserved'] is None:
+            plan = _plan.plan(live.port_range, live.reserved, frozenset(), desired_range, 'merge',
+                              frozenset(), frozenset(), opts['min_ephemeral_ports'])
+            plan.owned_after = owned_before & live.reserved
+            plan.foreign = live.reserved - plan.owned_after
+        else:
+            plan = _plan.plan(live.port_range, live.reserved, opts['reserved'], desired_range, opts['mode'],
+                              owned_before, declared, opts['min_ephemeral_ports'])
+    except _plan.PlanError as exc:
+        raise TaskError(str(exc))
+    warnings.extend(plan.warnings)
+    if opts['reserved'] is None:
+        # Nothing asked about reservations: do not lecture about them, range warnings only.
+        warnings[:] = [w for w in warnings if 'reserved port(s) lie outside' not in w]
+
+    # The persisted file: our keys only; a key not given this run keeps its earlier line.
+    new_text = managed['text']
+    file_changed = False
+    boot_after = {}
+    if path:
+        values = []
+        file_range = managed['values'].get(_sysctl.RANGE_KEY)
+        if desired_range is not None:
+            file_range = _ports.format_range(desired_range, ' ')
+        if file_range is not None:
+            values.append((_sysctl.RANGE_KEY, file_range))
+        file_reserved = managed['values'].get(_sysctl.RESERVED_KEY)
+        if opts['reserved'] is not None:
+            file_reserved = _ports.format_ports(plan.reserved_after)
+        if file_reserved is not None:
+            values.append((_sysctl.RESERVED_KEY, file_reserved))
+        owned_text = _ports.format_ports(plan.owned_after)
+        file_changed = _file_differs(managed, values, owned_text)
+        if file_changed:
+            new_text = _sysctld.render(values, owned_text)
+        persisted_keys = [key for key, _value in values]
+        boot_after = _sysctld.boot_config(keys, root, replace=(path, new_text))
+        problems = []
+        is_loaded, reason = _sysctld.loaded_at_boot(path, root)
+        if not is_loaded:
+            problems.append('%s would not be read at boot: %s' % (path, reason))
+        problems.extend(_override_problems(boot_after, persisted_keys, path))
+        for key in persisted_keys:
+            override = boot_after[key]['procps_override']
+            if override:
+                warnings.append('%s line %d sets %s; systemd-sysctl ignores that file at boot, but a later '
+                                'procps "sysctl --system" would apply it last' % (override['file'], override['line'], key))
+        if problems:
+            if opts['on_override'] == 'fail':
+                raise TaskError('the persisted value would not win at boot, nothing was changed: %s. '
+                                'Set on_override: warn to apply anyway' % '; '.join(problems),
+                                boot=_boot_summary(boot_after, keys))
+            warnings.extend(problems)
+
+    live_changed = opts['live'] and plan.live_changed
+    result = {
+        'changed': bool(live_changed or file_changed),
+        'live_changed': bool(live_changed),
+        'file_changed': bool(file_changed),
+        'range': {'before': list(plan.range_before),
+                  'after': list(plan.range_after if opts['live'] else plan.range_before)},
+        'reserved': {'before': _ports.format_ports(plan.reserved_before),
+                     'after': _ports.format_ports(plan.reserved_after if opts['live'] else plan.reserved_before)},
+        'added': _ports.format_ports(plan.added if opts['live'] else frozenset()),
+        'released': _ports.format_ports(plan.released if opts['live'] else frozenset()),
+        'owned': _ports.format_ports(plan.owned_after),
+        'foreign': _ports.format_ports(plan.foreign),
+        'ephemeral_ports': {'before': plan.capacity_before,
+                            'after': plan.capacity_after if opts['live'] else plan.capacity_before},
+        'boot': _boot_summary(boot_after, keys) if path else {},
+        'persisted_file': path,
+        'netns': identity,
+        'warnings': warnings,
+    }
+    if want_diff:
+        diff = []
+        if opts['live']:
+            diff.append({'before_header': 'live (netns %s)' % identity['link'],
+                         'after_header': 'live (netns %s)' % identity['link'],
+                         'before': _live_text(plan.range_before, plan.reserved_before),
+                         'after': _live_text(plan.range_after, plan.reserved_after)})
+        if path:
+            diff.append({'before_header': path, 'after_header': path,
+                         'before': managed['text'], 'after': new_text})
+        result['diff'] = diff
+
+    if check_mode:
+        return result
+
+    after_state = _sysctl.LiveState(plan.range_after, plan.reserved_after)
+    if live_changed:
+        try:
+            _sysctl.apply(live, after_state, proc_sys)
+        except _sysctl.SysctlError as exc:
+            raise TaskError(str(exc))
+    if file_changed:
+        try:
+            _sysctld.write_atomic(path, new_text, 0o644, root)
+        except (IOError, OSError) as exc:
+            message = 'writing %s failed: %s; nothing was persisted' % (path, exc)
+            if live_changed:
+                try:
+                    _sysctl.apply(after_state, live, proc_sys)
+                    message += ' and the live values were restored'
+                except _sysctl.SysctlError as restore_exc:
+                    message += '; RESTORING THE LIVE VALUES FAILED: %s' % restore_exc
+            raise TaskError(message)
+    if opts['live'] and opts['reserved'] is not None:
+        try:
+            _write_run_state(identity, plan.owned_after)
+        except (IOError, OSError) as exc:
+            result['warnings'].append('could not record owned ports under %s: %s' % (RUN_STATE_DIR, exc))
+    return result
+
+
+def _file_differs(managed, values, owned_text):
+    """Compare the persisted file by meaning: numbers and port sets, not text."""
+    if not managed['exists'] or not managed['managed']:
+        return True
+    current = managed['values']
+    if set(current) != set(key for key, _value in values):
+        return True
+    for key, value in values:
+        try:
+            if key == _sysctl.RANGE_KEY:
+                if tuple(int(x) for x in current[key].split()) != tuple(int(x) for x in value.split()):
+                    return True
+            elif _ports.parse_kernel_string(current[key]) != _ports.parse_kernel_string(value):
+                return True
+        except (ValueError, _ports.PortSpecError):
+            return True
+    try:
+        return _ports.parse_kernel_string(managed['owned'] or '') != _ports.parse_kernel_string(owned_text)
+    except _ports.PortSpecError:
+        return True
+
+
+def _boot_summary(boot, keys):
+    summary = {}
+    for key in keys:
+        winner = boot.get(key, {}).get('winner')
+        summary[key] = None if winner is None else {
+            'file': winner['file'], 'line': winner['line'], 'value': winner['value']}
+    return summary

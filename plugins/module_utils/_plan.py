@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Desired state versus current state, as sets and numbers.
+
+Private to the collection; pure functions, standard library only.  ``changed``
+is decided here by comparing port sets and the two range numbers, never strings.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import (
+    KERNEL_WRITE_CHUNK,
+    ephemeral_capacity,
+    format_ports,
+    kernel_value_bytes,
+    port_runs,
+)
+
+DEFAULT_MIN_EPHEMERAL = 8192
+# A reserved run this long inside the range makes the first free port after it
+# far more likely to be picked than any other (the kernel scans forward from a
+# random offset and skips reserved ports).
+LARGE_BLOCK = 1024
+
+
+class PlanError(ValueError):
+    """The desired state is refused before anything is written."""
+
+
+class Plan(object):
+    """What one run would change.  All port collections are frozensets."""
+
+    def __init__(self, **kwargs):
+        self.range_before = kwargs['range_before']
+        self.range_after = kwargs['range_after']
+        self.reserved_before = kwargs['reserved_before']
+        self.reserved_after = kwargs['reserved_after']
+        self.owned_before = kwargs['owned_before']
+        self.owned_after = kwargs['owned_after']
+        self.foreign = kwargs['foreign']
+        self.warnings = kwargs['warnings']
+
+    @property
+    def added(self):
+        return self.reserved_after - self.reserved_before
+
+    @property
+    def released(self):
+        return self.reserved_before - self.reserved_after
+
+    @property
+    def range_changed(self):
+        return tuple(self.range_after) != tuple(self.range_before)
+
+    @property
+    def reserved_changed(self):
+        return self.reserved_after != self.reserved_before
+
+    @property
+    def live_changed(self):
+        return self.range_changed or self.reserved_changed
+
+    @property
+    def capacity_before(self):
+        return ephemeral_capacity(self.range_before, self.reserved_before)
+
+    @property
+    def capacity_after(self):
+        return ephemeral_capacity(self.range_after, self.reserved_after)
+
+
+def _describe(ports, limit=6):
+    runs = port_runs(ports)
+    text = ','.join('%d' % lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in runs[:limit])
+    if len(runs) > limit:
+        text += ',... (%d ports in all)' % len(ports)
+    return text
+
+
+def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='merge',
+         owned_before=frozenset(), declared_elsewhere=frozenset(),
+         min_ephemeral_ports=DEFAULT_MIN_EPHEMERAL):
+    """Compute the target state.
+
+    ``live_range``/``live_reserved``: what the kernel holds now.
+    ``desired_reserved``: the ports this run asks for (a set).
+    ``desired_range``: (low, high) or None to keep the live range.
+    ``mode``: 'merge' keeps reservations this module does not own
+    (``live_reserved - owned_before``) plus ``declared_elsewhere`` (ports other
+    sysctl files set for the key, which our persisted file would hide at boot);
+    'exact' makes the set equal to ``desired_reserved``.
+    Raises PlanError when fewer than ``min_ephemeral_ports`` would remain.
+    """
+    if mode not in ('merge', 'exact'):
+        raise PlanError('mode: %r is not one of merge, exact' % (mode,))
+    live_reserved = frozenset(live_reserved)
+    desired_reserved = frozenset(desired_reserved)
+    owned_before = frozenset(owned_before)
+    range_after = tuple(desired_range) if desired_range is not None else tuple(live_range)
+    if mode == 'merge':
+        # Ports someone else reserved stay, and stay theirs even when we ask for
+        # them too: releasing one later must not drop their reservation.
+        foreign = (live_reserved - owned_before) | frozenset(declared_elsewhere)
+        reserved_after = foreign | desired_reserved
+        owned_after = desired_reserved - foreign
+    else:
+        foreign = frozenset()
+        reserved_after = desired_reserved
+        owned_after = desired_reserved
+    result = Plan(range_before=tuple(live_range), range_after=range_after,
+                  reserved_before=live_reserved, reserved_after=reserved_after,
+                  owned_before=owned_before, owned_after=owned_after,
+                  foreign=foreign, warnings=[])
+    low, high = range_after
+    capacity = result.capacity_after
+    if capacity < min_ephemeral_ports:
+        raise PlanError(
+            'only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
+            'reserved), below min_ephemeral_ports=%d; reserve fewer ports, widen range, or lower '
+            'min_ephemeral_ports' % (capacity, low, high, high - low + 1, high - low + 1 - capacity,
+                                     min_ephemeral_ports))
+    result.warnings.extend(warnings_for(range_after, reserved_after, desired_reserved))
+    return result
+
+
+def warnings_for(port_range, reserved, requested=None):
+    """Plain-language warnings about a range and a reservation set."""
+    warnings = []
+    low, high = port_range
+    if low % 2 == high % 2 and low != high:
+        warnings.append(
+            'net.ipv4.ip_local_port_range %d %d: both ends are %s; the kernel prefers different parity '
+            '(connect() to a fixed destination can never get one edge port). Use %d %d instead.'
+            % (low, high, 'even' if low % 2 == 0 else 'odd', low, high - 1 if high > low else high))
+    requested = reserved if requested is None else requested
+    outside = frozenset(port for port in requested if port < low or port > high)
+    if outside:
+        warnings.append(
+            '%d reserved port(s) lie outside the ephemeral range %d-%d and have no effect today '
+            '(they take effect if the range grows over them): %s' % (len(outside), low, high, _describe(outside)))
+    for run_low, run_high in port_runs(port for port in reserved if low <= port <= high):
+        size = run_high - run_low + 1
+        if size >= LARGE_BLOCK:
+            warnings.append(
+                'reserved block %d-%d (%d ports) inside the ephemeral range skews the kernel\'s port choice: '
+                'the first free port after it is picked far more often. Consider moving the range away '
+                'from the block instead.' % (run_low, run_high, size))
+    size = kernel_value_bytes(reserved)
+    if size > KERNEL_WRITE_CHUNK:
+        warnings.append(
+            'net.ipv4.ip_local_reserved_ports is %d bytes long (over %d): procps "sysctl -p" and '
+            '"sysctl --system" would silently truncate it if run later; systemd-sysctl at boot applies '
+            'it whole. Prefer ranges, or move the ephemeral range.' % (size, KERNEL_WRITE_CHUNK))
+    return warnings
+
+
+def canonical(ports):
+    """Shorthand used by the modules for return values."""
+    return format_ports(ports)

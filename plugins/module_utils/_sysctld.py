@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which sysctl.d file sets a key at boot, and the file we persist to.
+
+Private to the collection; standard library only.
+
+systemd-sysctl reads ``*.conf`` from /etc/sysctl.d, /run/sysctl.d,
+/usr/local/lib/sysctl.d and /usr/lib/sysctl.d.  A file name in an earlier
+directory hides the same name in later ones (a link to /dev/null or an empty
+file masks it); all remaining files are applied in order of their *file name*,
+whatever the directory, so for a key set in several files the file whose name
+sorts last wins.  It never reads /etc/sysctl.conf itself: Debian reaches it
+through the link /etc/sysctl.d/99-sysctl.conf.  procps ``sysctl --system``
+reads the same directories (plus /lib/sysctl.d) and then /etc/sysctl.conf last.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import os
+import tempfile
+
+SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d')
+PROCPS_EXTRA_DIRS = ('/lib/sysctl.d',)
+SYSCTL_CONF = '/etc/sysctl.conf'
+DEFAULT_PATH = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
+MANAGED_MARKER = '# Managed by portguard.ephemeral.local_ports'
+OWNED_PREFIX = '# portguard-owned-reserved: '
+
+
+def _under(root, path):
+    if root in (None, '', '/'):
+        return path
+    return os.path.join(root, path.lstrip('/'))
+
+
+def _strip_root(root, path):
+    if root in (None, '', '/'):
+        return path
+    root = root.rstrip('/')
+    if path.startswith(root + '/'):
+        return path[len(root):]
+    return path
+
+
+def normalize_key(key):
+    """systemd accepts ``net/ipv4/x`` for ``net.ipv4.x`` when the first separator is '/'."""
+    key = key.strip()
+    dot, slash = key.find('.'), key.find('/')
+    if slash >= 0 and (dot < 0 or slash < dot):
+        key = key.replace('/', '.')
+    return key
+
+
+def parse_lines(text):
+    """Yield (line_number, key, value, ignore_failure) for each assignment in a sysctl file."""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in '#;':
+            continue
+        key, sep, value = stripped.partition('=')
+        if not sep:
+            continue
+        key = key.strip()
+        ignore = key.startswith('-')
+        if ignore:
+            key = key[1:]
+        yield number, normalize_key(key), value.strip(), ignore
+
+
+def _read_text(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return None
+
+
+def _is_masked(path):
+    try:
+        if os.path.realpath(path) == '/dev/null':
+            return True
+        return os.path.isfile(path) and os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
+def boot_files(root='/', dirs=SYSCTL_DIRS):
+    """Files systemd-sysctl applies, in order: list of dicts (name, path, masks).
+
+    ``masks`` lists same-name files in later directories that this one hides.
+    Masked names (a /dev/null link or empty file) are left out.
+    """
+    seen = {}
+    order = []
+    seen_dirs = set()
+    for directory in dirs:
+        real_dir = os.path.realpath(_under(root, directory))
+        if real_dir in seen_dirs or not os.path.isdir(real_dir):
+            continue
+        seen_dirs.add(real_dir)
+        try:
+            names = sorted(os.listdir(real_dir))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith('.conf'):
+                continue
+            path = os.path.join(directory, name)
+            if name in seen:
+                seen[name]['hides'].append(path)
+                continue
+            entry = {'name': name, 'path': path, 'hides': [], 'masked': _is_masked(_under(root, path))}
+            seen[name] = entry
+            order.append(entry)
+    return sorted(order, key=lambda item: item['name'])
+
+
+def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
+    """For each key: every assignment systemd-sysctl would make at boot, in order.
+
+    ``replace`` is ``(path, text)`` for a file about to be written, so the answer
+    describes the host after the write.  Returns {key: {'winner': entry|None,
+    'entries': [entry, ...], 'procps_override': entry|None, 'masked': [...]}}.
+    An entry is {'file', 'line', 'value', 'via' (link target or None), 'ignore_errors'}.
+    """
+    files = boot_files(root, dirs)
+    replace_path = replace[0] if replace else None
+    replace_real = os.path.realpath(_under(root, replace_path)) if replace else None
+    if replace and not any(os.path.realpath(_under(root, f['path'])) == replace_real for f in files):
+        directory, name = os.path.split(replace_path)
+        if directory in dirs and name.endswith('.conf'):
+            shadowed_by = [f for f in files if f['name'] == name]
+            if not shadowed_by:
+                files.append({'name': name, 'path': replace_path, 'hides': [], 'masked': False})
+                files.sort(key=lambda item: item['name'])
+    result = dict((key, {'winner': None, 'entries': [], 'procps_override': None, 'masked': []})
+                  for key in keys)
+    loaded_reals = set()
+    for item in files:
+        full = _under(root, item['path'])
+        real = os.path.realpath(full)
+        if item['masked']:
+            for key in keys:
+                result[key]['masked'].append(item['path'])
+            continue
+        loaded_reals.add(real)
+        if replace and real == replace_real:
+            text = replace[1]
+        else:
+            text = _read_text(full)
+        if text is None:
+            continue
+        via = _strip_root(root, real) if os.path.islink(full) else None
+        for number, key, value, ignore in parse_lines(text):
+            for wanted in keys:
+                if key == wanted or ('*' in key and fnmatch.fnmatchcase(wanted, key)):
+                    result[wanted]['entries'].append({
+                        'file': item['path'], 'line': number, 'value': value,
+                        'via': via, 'ignore_errors': ignore})
+    conf = _under(root, SYSCTL_CONF)
+    if os.path.realpath(conf) not in loaded_reals:
+        text = replace[1] if replace and os.path.realpath(conf) == replace_real else _read_text(conf)
+        for number, key, value, ignore in parse_lines(text or ''):
+            for wanted in keys:
+                if key == wanted:
+                    result[wanted]['procps_override'] = {
+                        'file': SYSCTL_CONF, 'line': number, 'value': value, 'via': None,
+                        'ignore_errors': ignore}
+    for key in keys:
+        entries = result[key]['entries']
+        result[key]['winner'] = entries[-1] if entries else None
+    return result
+
+
+def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS):
+    """Why ``path`` would or would not be read by systemd-sysctl: (bool, reason)."""
+    real = os.path.realpath(_under(root, path))
+    directory, name = os.path.split(path)
+    for item in boot_files(root, dirs):
+        full = _under(root, item['path'])
+        if os.path.realpath(full) == real:
+            if item['masked']:
+                return False, '%s is masked (empty or linked to /dev/null)' % item['path']
+            return True, 'read as %s' % item['path']
+        if item['name'] == name and directory in dirs:
+            if item['masked']:
+                return False, '%s masks %s' % (item['path'], path)
+            if item['path'] != path:
+                return False, '%s has the same name and hides %s' % (item['path'], path)
+    if directory in dirs and name.endswith('.conf'):
+        return True, 'read from %s' % directory
+    return False, ('%s is not in a directory systemd-sysctl reads (%s) or does not end in .conf'
+                   % (path, ', '.join(dirs)))
+
+
+def render(values, owned, header_note=None):
+    """The persisted file: a managed header, the owned-port record, our keys only.
+
+    ``values`` is a list of (key, value) in the order to write.  ``owned`` is the
+    canonical string of the reserved ports this module owns (merge mode).
+    """
+    lines = [MANAGED_MARKER,
+             '# Do not edit: changes are replaced on the next run. See ansible-doc portguard.ephemeral.local_ports.',
+             '# Values are written whole by systemd-sysctl at boot; procps "sysctl -p" truncates values over 4095 bytes.']
+    if header_note:
+        lines.append('# %s' % header_note)
+    lines.append(OWNED_PREFIX + owned)
+    for key, value in values:
+        lines.append('%s = %s' % (key, value))
+    return '\n'.join(lines) + '\n'
+
+
+def read_managed(path, root='/'):
+    """Parse our persisted file: {'exists', 'managed', 'text', 'values', 'owned'}.
+
+    ``owned`` is the raw owned-port record (a canonical string) or None.
+    """
+    full = _under(root, path)
+    text = _read_text(full)
+    info = {'exists': text is not None, 'managed': False, 'text': text or '', 'values': {}, 'owned': None}
+    if text is None:
+        return info
+    info['managed'] = text.startswith(MANAGED_MARKER)
+    for line in text.splitlines():
+        if line.startswith(OWNED_PREFIX):
+            info['owned'] = line[len(OWNED_PREFIX):].strip()
+    for _number, key, value, _ignore in parse_lines(text):
+        info['values'][key] = value
+    return info
+
+
+def write_atomic(path, text, mode=0o644, root='/'):
+    """Write ``text`` to ``path`` atomically: temp file in the same directory, fsync, rename.
+
+    A symlink at ``path`` (e.g. 99-sysctl.conf) is followed: its target is replaced.
+    """
+    full = os.path.realpath(_under(root, path))
+    directory = os.path.dirname(full)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix='.portguard-', suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(text.encode('utf-8'))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.rename(tmp, full)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass

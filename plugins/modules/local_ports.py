@@ -1,0 +1,262 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: local_ports
+short_description: Keep service ports out of the kernel's ephemeral port assignment
+version_added: 0.1.0
+description:
+  - Sets C(net.ipv4.ip_local_reserved_ports) and C(net.ipv4.ip_local_port_range) in the running
+    kernel and in a sysctl.d file that wins at boot, so that outgoing connections and C(bind(port 0))
+    never take a service's fixed port and the service can always restart.
+  - Both keys are per network namespace and apply to IPv4 and IPv6, TCP and UDP alike.
+  - C(changed) compares port sets and the two range numbers, never strings, so a value the kernel
+    rewrites (C(8080,8081) reads back as C(8080-8081)) is not reported as a change on every run.
+  - Everything is validated before anything is written. Live values are written through one file
+    descriptor until the whole value is taken (the kernel accepts at most 4095 bytes per write),
+    read back once and compared as sets. On any failure both keys are restored and the persisted
+    file is left as it was.
+  - In C(merge) mode (the default) reservations made by others are kept. The module records the
+    ports it owns in the persisted file (and, for live-only use, under C(/run/portguard-ephemeral)),
+    so a port removed from O(reserved) is released on the next run while foreign ones stay.
+  - Before writing the persisted file the module resolves which file sets each key at boot, with
+    systemd-sysctl's rules. If another file would override ours, the task fails naming the file and
+    line (or warns, see O(on_override)).
+author:
+  - portguard maintainers
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Computes the full result, including the boot-time winner, and writes nothing.
+  diff_mode:
+    support: full
+    details: Shows the live values and the persisted file before and after.
+  platform:
+    platforms: linux
+options:
+  reserved:
+    description:
+      - Ports to keep out of automatic assignment. A list of ports (integers) and ranges
+        (strings C("LOW-HIGH")); a string in the kernel's syntax (C("8080-8082,9000")) is also accepted.
+      - Ports are 1-65535, in decimal. Port 0, leading zeros (the kernel reads C(010) as octal 8),
+        hexadecimal, white space inside a kernel-syntax string and reversed ranges are refused.
+      - Omit it to leave the reservations as they are (for example to change only O(range)).
+        Give an empty list to release every port this module owns (in C(merge) mode) or to clear
+        the key (in C(exact) mode).
+    type: raw
+  range:
+    description:
+      - The ephemeral port range, C("LOW HIGH") or C([LOW, HIGH]).
+      - LOW must be at least C(net.ipv4.ip_unprivileged_port_start) (normally 1024) and HIGH at most
+        65535. Different parity of LOW and HIGH is recommended; same parity gives a warning.
+      - Omit it to leave the range as it is.
+    type: raw
+  mode:
+    description:
+      - V(merge) keeps reservations made by others (another tool, an admin, an earlier sysctl file) and
+        changes only the ports this module owns.
+      - V(exact) makes the reserved set equal to O(reserved), dropping everything else.
+    type: str
+    choices: [merge, exact]
+    default: merge
+  live:
+    description:
+      - Apply to the running kernel.
+    type: bool
+    default: true
+  persist:
+    description:
+      - Write the values to O(path) so they are applied at boot.
+      - Defaults to V(true), or to V(false) when O(netns) is set (a sysctl.d file configures the
+        host's namespace, not another one). O(persist=true) together with O(netns) is refused.
+    type: bool
+  path:
+    description:
+      - The file the values are persisted to. It holds only this module's keys, under a managed header.
+      - The default name sorts after every numbered file (including C(99-sysctl.conf), the link to
+        C(/etc/sysctl.conf)), so by systemd-sysctl's rule that the file name sorting last wins,
+        this file sets the keys at boot.
+      - An existing file without the managed header is never overwritten.
+    type: path
+    default: /etc/sysctl.d/zz-portguard-ephemeral.conf
+  on_override:
+    description:
+      - What to do when another file would set one of our keys at boot after ours (a later-sorting
+        name, C(/etc/sysctl.conf) reached through C(99-sysctl.conf), a same-name file in C(/etc)
+        hiding O(path), a mask), or when O(path) would not be read at boot at all.
+      - V(fail) stops before anything is written and names the file and line. V(warn) applies
+        anyway and warns.
+    type: str
+    choices: [fail, warn]
+    default: fail
+  min_ephemeral_ports:
+    description:
+      - The least number of ports that must remain for automatic assignment (range size minus the
+        reserved ports inside it). The task fails before writing when fewer would remain.
+      - The default, 8192, keeps a host able to open about 136 new connections per second to one
+        destination with the 60 second TIME_WAIT, while allowing the common narrowed ranges.
+    type: int
+    default: 8192
+  netns:
+    description:
+      - Path of a network namespace to apply to, such as C(/run/netns/NAME) or C(/proc/PID/ns/net),
+        for services that run in their own namespace (containers, pods). Live only.
+      - The module verifies that it really entered that namespace before writing.
+    type: path
+notes:
+  - Needs root (CAP_NET_ADMIN in the namespace). In an unprivileged container C(/proc/sys) is
+    read-only; apply from the host with O(netns) instead.
+  - The reserved ports are skipped by every automatic choice (C(connect()) without C(bind()),
+    C(bind(port 0)), UDP autobind). An explicit C(bind()) to a reserved port always works, so
+    services are unaffected.
+  - Long reservation lists (over 4095 bytes in the kernel's form) are written whole here and by
+    systemd-sysctl at boot, but procps C(sysctl -p) and C(sysctl --system) truncate them silently.
+    The module warns; prefer ranges or moving the ephemeral range.
+seealso:
+  - module: portguard.ephemeral.local_ports_info
+  - name: ip-sysctl documentation
+    description: The kernel's description of ip_local_port_range and ip_local_reserved_ports.
+    link: https://docs.kernel.org/networking/ip-sysctl.html
+'''
+
+EXAMPLES = r'''
+- name: Reserve three service ports, keep others' reservations
+  portguard.ephemeral.local_ports:
+    reserved: [36601, 37601, 38601]
+
+- name: Reserve a block and narrow the ephemeral range
+  portguard.ephemeral.local_ports:
+    reserved:
+      - 8080
+      - "9000-9099"
+    range: "40000 60999"
+
+- name: Make the reserved set exactly this, live only
+  portguard.ephemeral.local_ports:
+    reserved: "36601,37601,38601"
+    mode: exact
+    persist: false
+
+- name: Reserve a port inside a container's network namespace
+  portguard.ephemeral.local_ports:
+    reserved: [8443]
+    netns: /run/netns/app1
+'''
+
+RETURN = r'''
+range:
+  description: The ephemeral range before and after, as [LOW, HIGH].
+  returned: always
+  type: dict
+  sample: {"before": [32768, 60999], "after": [32768, 60999]}
+reserved:
+  description: The reserved ports before and after, in the kernel's canonical form.
+  returned: always
+  type: dict
+  sample: {"before": "8080", "after": "8080,36601,37601,38601"}
+added:
+  description: Ports added to the reservations (canonical form).
+  returned: always
+  type: str
+  sample: "36601,37601,38601"
+released:
+  description: Ports released from the reservations (canonical form).
+  returned: always
+  type: str
+  sample: ""
+owned:
+  description: Reserved ports this module owns after the run (canonical form); only these are
+    released when they leave O(reserved) in C(merge) mode.
+  returned: always
+  type: str
+  sample: "36601,37601,38601"
+foreign:
+  description: Reserved ports kept because someone else reserved them (C(merge) mode).
+  returned: always
+  type: str
+  sample: "8080"
+ephemeral_ports:
+  description: Ports left for automatic assignment before and after.
+  returned: always
+  type: dict
+  sample: {"before": 28232, "after": 28229}
+boot:
+  description: For each persisted key, the file and line that sets it at boot after this run
+    (C(null) when nothing does), and the value there.
+  returned: always
+  type: dict
+  sample: {"net.ipv4.ip_local_reserved_ports": {"file": "/etc/sysctl.d/zz-portguard-ephemeral.conf",
+           "line": 5, "value": "36601,37601,38601"}}
+persisted_file:
+  description: The persisted file, or C(null) when O(persist=false).
+  returned: always
+  type: str
+  sample: /etc/sysctl.d/zz-portguard-ephemeral.conf
+live_changed:
+  description: Whether the running kernel's values changed (or would, in check mode).
+  returned: always
+  type: bool
+file_changed:
+  description: Whether the persisted file changed (or would, in check mode).
+  returned: always
+  type: bool
+netns:
+  description: Identity of the network namespace that was examined and written.
+  returned: always
+  type: dict
+  sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "path": null}
+warnings:
+  description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
+    blocks, values over 4095 bytes, overrides), shown as the task's warnings.
+  returned: when there is something to warn about
+  type: list
+  elements: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports as impl
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            reserved=dict(type='raw'),
+            range=dict(type='raw'),
+            mode=dict(type='str', default='merge', choices=['merge', 'exact']),
+            live=dict(type='bool', default=True),
+            persist=dict(type='bool'),
+            path=dict(type='path', default=impl.DEFAULT_PATH),
+            on_override=dict(type='str', default='fail', choices=['fail', 'warn']),
+            min_ephemeral_ports=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL),
+            netns=dict(type='path'),
+        ),
+        required_one_of=[('reserved', 'range')],
+        supports_check_mode=True,
+    )
+    if os.uname()[0] != 'Linux':
+        module.fail_json(msg='portguard.ephemeral.local_ports manages Linux sysctls; this host runs %s'
+                         % os.uname()[0])
+    try:
+        result = impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff)
+    except impl.TaskError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    # Warnings travel the standard way, as the task's `warnings`.
+    for warning in result.pop('warnings'):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

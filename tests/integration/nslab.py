@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Throw-away targets for integration tests: a private network namespace with
+its own sysctl.d directories.
+
+Every sysctl write made by a test goes through ``Lab.write_sysctl`` or runs
+inside ``Lab.run``; both check, right before acting, that the process is in the
+lab's namespace and not in the machine's own.  They fail closed.
+
+A Lab is ``ip netns add pg-<random>`` plus a directory tree ``root`` whose
+``etc/sysctl.d``, ``run/sysctl.d``, ``usr/lib/sysctl.d`` and ``etc/sysctl.conf``
+are bind-mounted over the real ones in a private mount namespace for each
+command run "inside".  Files put under ``root`` therefore look, to the module,
+exactly like the host's sysctl configuration.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(REPO, '.venv', 'bin')
+COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
+TARGET_PYTHON = '/usr/bin/python3'
+RESERVED = '/proc/sys/net/ipv4/ip_local_reserved_ports'
+RANGE = '/proc/sys/net/ipv4/ip_local_port_range'
+# The namespace the test runner started in: the machine's own, never written.
+HOST_NS_LINK = os.readlink('/proc/self/ns/net')
+
+# Run inside: bind the lab's sysctl tree over the real one, check the namespace,
+# then exec the command.  /run gets a tmpfs so the lab's /run/sysctl.d and the
+# module's /run state are private too.
+_INSIDE = r'''
+set -eu
+root="$1"; host_ns="$2"; shift 2
+[ "$(readlink /proc/self/ns/net)" != "$host_ns" ] || { echo "nslab: refusing: still in the host network namespace" >&2; exit 97; }
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/sysctl.d
+mount --bind "$root/run/sysctl.d" /run/sysctl.d
+mount --bind "$root/etc/sysctl.d" /etc/sysctl.d
+mount --bind "$root/usr/lib/sysctl.d" /usr/lib/sysctl.d
+mount --bind "$root/etc/sysctl.conf" /etc/sysctl.conf
+exec "$@"
+'''
+
+
+class NamespaceError(RuntimeError):
+    pass
+
+
+def host_ns_link():
+    return HOST_NS_LINK
+
+
+def ensure_root():
+    if os.geteuid() != 0:
+        raise NamespaceError('integration tests need root (network namespaces, mounts)')
+
+
+def sysctl_tree(root):
+    """Create an empty sysctl configuration tree under ``root``."""
+    for sub in ('etc/sysctl.d', 'run/sysctl.d', 'usr/lib/sysctl.d', 'usr/local/lib/sysctl.d'):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    conf = os.path.join(root, 'etc/sysctl.conf')
+    if not os.path.exists(conf):
+        with open(conf, 'w') as handle:
+            handle.write('# lab /etc/sysctl.conf\n')
+
+
+class Lab(object):
+    """One private network namespace and one private sysctl tree."""
+
+    def __init__(self, name=None, root=None):
+        ensure_root()
+        self.name = name or 'pg-%s' % uuid.uuid4().hex[:10]
+        self.path = '/run/netns/%s' % self.name
+        self._own_root = root is None
+        self.root = root or tempfile.mkdtemp(prefix='portguard-lab-')
+        sysctl_tree(self.root)
+        subprocess.run(['ip', 'netns', 'add', self.name], check=True)
+        subprocess.run(['ip', 'netns', 'exec', self.name, 'ip', 'link', 'set', 'lo', 'up'], check=True)
+        self.link = self._ns_link()
+        if self.link == host_ns_link():
+            self.close()
+            raise NamespaceError('new namespace %s looks like the host namespace; refusing' % self.name)
+
+    def _ns_link(self):
+        out = subprocess.run(['nsenter', '--net=%s' % self.path, 'readlink', '/proc/self/ns/net'],
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    # -- running things inside ------------------------------------------------
+    def command(self, argv):
+        """argv wrapped to run in the lab's netns with the lab's sysctl tree mounted."""
+        return (['nsenter', '--net=%s' % self.path, 'unshare', '--mount', '--propagation', 'private',
+                 'sh', '-c', _INSIDE, 'nslab', self.root, host_ns_link()] + list(argv))
+
+    def run(self, argv, check=True, env=None, input=None, timeout=600):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        proc = subprocess.run(self.command(argv), capture_output=True, text=True, env=full_env,
+                              input=input, timeout=timeout)
+        if proc.returncode == 97:
+            raise NamespaceError(proc.stderr)
+        if check and proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, argv, proc.stdout, proc.stderr)
+        return proc
+
+    def python(self, code, *args, check=True):
+        """Run Python code inside the lab (not via the test process)."""
+        return self.run([sys.executable, '-c', code] + [str(a) for a in args], check=check)
+
+    # -- sysctls ----------------------------------------------------------------
+    def read_sysctl(self, path):
+        """One large read of a /proc/sys file inside the lab."""
+        code = ('import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); '
+                'sys.stdout.write(os.read(fd, 1<<20).decode()); os.close(fd)')
+        return self.python(code, path).stdout
+
+    def reserved(self):
+        return self.read_sysctl(RESERVED)
+
+    def port_range(self):
+        return tuple(int(x) for x in self.read_sysctl(RANGE).split())
+
+    def write_sysctl(self, path, value):
+        """Write ``value`` whole through one fd, after checking the namespace."""
+        code = r'''
+import os, sys
+path, value, lab_link, host_link = sys.argv[1:5]
+me = os.readlink('/proc/self/ns/net')
+if me == host_link or me != lab_link:
+    sys.stderr.write('nslab: refusing to write %s: in %s, expected %s (host %s)\n' % (path, me, lab_link, host_link))
+    sys.exit(97)
+data = value.encode()
+fd = os.open(path, os.O_WRONLY)
+try:
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+finally:
+    os.close(fd)
+'''
+        proc = self.run([sys.executable, '-c', code, path, value, self.link, host_ns_link()], check=False)
+        if proc.returncode == 97:
+            raise NamespaceError(proc.stderr)
+        if proc.returncode != 0:
+            raise OSError(proc.stderr.strip())
+
+    def snapshot(self):
+        """Live values and every file of the lab's sysctl tree, for byte-identical checks."""
+        files = {}
+        for base, _dirs, names in os.walk(self.root):
+            for name in names:
+                full = os.path.join(base, name)
+                rel = os.path.relpath(full, self.root)
+                if os.path.islink(full):
+                    files[rel] = 'link:' + os.readlink(full)
+                else:
+                    with open(full, 'rb') as handle:
+                        files[rel] = handle.read()
+        return {'range': self.read_sysctl(RANGE), 'reserved': self.reserved(), 'files': files}
+
+    def file(self, rel):
+        return os.path.join(self.root, rel.lstrip('/'))
+
+    def put(self, rel, text):
+        full = self.file(rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, 'w') as handle:
+            handle.write(text)
+        return full
+
+    # -- ansible ----------------------------------------------------------------
+    def playbook(self, playbook, extra_vars=None, check=False, diff=False, args=(), expect_rc=None):
+        """Run ansible-playbook inside the lab against localhost (local connection).
+
+        Returns (rc, results) where results is a list of task results recorded by the
+        json callback, keyed as {'task': name, 'result': {...}}.
+        """
+        argv = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                '-e', 'ansible_python_interpreter=%s' % TARGET_PYTHON]
+        if extra_vars:
+            argv += ['-e', json.dumps(extra_vars)]
+        if check:
+            argv.append('--check')
+        if diff:
+            argv.append('--diff')
+        argv += list(args) + [playbook]
+        env = {'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS, 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+               'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json', 'ANSIBLE_NOCOLOR': '1',
+               'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+               'ANSIBLE_HOME': os.path.join(self.root, '.ansible'), 'ANSIBLE_DEPRECATION_WARNINGS': 'false'}
+        proc = self.run(argv, check=False, env=env)
+        if expect_rc is not None and proc.returncode != expect_rc:
+            raise AssertionError('ansible-playbook rc=%d (expected %d)\nstdout:\n%s\nstderr:\n%s'
+                                 % (proc.returncode, expect_rc, proc.stdout[-20000:], proc.stderr[-5000:]))
+        return PlaybookRun(proc)
+
+    def close(self):
+        subprocess.run(['ip', 'netns', 'delete', self.name], check=False, capture_output=True)
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class PlaybookRun(object):
+    """The json callback's output, with helpers to find task results."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.rc = proc.returncode
+        try:
+            start = proc.stdout.index('{')
+            self.data = json.loads(proc.stdout[start:])
+        except ValueError:
+            self.data = {'plays': [], 'stats': {}}
+
+    def tasks(self):
+        out = []
+        for play in self.data.get('plays', []):
+            for task in play.get('tasks', []):
+                for _host, result in task.get('hosts', {}).items():
+                    out.append((task['task']['name'], result))
+        return out
+
+    def result(self, name):
+        for task_name, result in self.tasks():
+            if task_name == name:
+                return result
+        raise KeyError('no task named %r; tasks: %s\n%s' % (
+            name, [n for n, _r in self.tasks()], self.proc.stderr[-3000:]))
+
+    @property
+    def stats(self):
+        return self.data.get('stats', {}).get('localhost', {})
+
+    def __repr__(self):
+        return 'PlaybookRun(rc=%d)\n%s\n%s' % (self.rc, self.proc.stdout[-8000:], self.proc.stderr[-3000:])
