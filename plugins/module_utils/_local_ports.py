@@ -55,11 +55,16 @@ def _live_text(port_range, reserved):
         _sysctl.RESERVED_KEY, _ports.format_ports(reserved))
 
 
+def _is_ours(entry, own_path):
+    """An entry read from our file, directly or through a link (99-sysctl.conf -> ../sysctl.conf)."""
+    return own_path in (entry['file'], entry['via']) or os.path.realpath(own_path) == entry['via']
+
+
 def _declared_elsewhere(boot, own_path, warnings):
     """Reserved ports other sysctl files set, which our file would hide at boot."""
     ports = set()
     for entry in boot[_sysctl.RESERVED_KEY]['entries']:
-        if entry['file'] == own_path:
+        if _is_ours(entry, own_path):
             continue
         try:
             ports.update(_ports.parse_kernel_string(entry['value'], '%s line %d' % (entry['file'], entry['line'])))
@@ -72,7 +77,7 @@ def _override_problems(boot, keys, path):
     problems = []
     for key in keys:
         winner = boot[key]['winner']
-        if winner is None or winner['file'] != path:
+        if winner is None or not _is_ours(winner, path):
             if winner is None:
                 problems.append('%s would not be set at boot by %s' % (key, path))
             else:
