@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install the Debian packages `make test` needs, only those that are missing.
+#
+#   scripts/install-debian-deps.sh [EXTRA_PACKAGE...]
+#
+# Runs `apt-get update` once, and only when something has to be installed.
+# Cheap when everything is there (one dpkg-query).  Needs root (or sudo).
+#
+# Why each package is here:
+#   podman runc uidmap fuse-overlayfs slirp4netns iptables  molecule's podman driver / test containers
+#   debootstrap                     building the test images' root file systems
+#   iproute2 procps                 integration tests: network namespaces (ip netns), sysctl
+#   (ShellCheck) shellcheck         ansible-test sanity "shellcheck" (skipped with a warning when absent)
+#   git rsync                       scripts/collection-tree.sh
+#   ca-certificates                 pip over TLS
+set -euo pipefail
+
+packages=(
+    podman runc debootstrap iproute2 procps uidmap fuse-overlayfs slirp4netns iptables
+    shellcheck git rsync ca-certificates
+)
+packages+=("$@")
+if [ -n "${EXTRA_DEBIAN_PACKAGES:-}" ]; then
+    read -r -a more <<<"$EXTRA_DEBIAN_PACKAGES"
+    packages+=("${more[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-debian-deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo=(sudo)
+    else
+        echo "install-debian-deps: need root to install: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+echo "install-debian-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+# Recommends stay on: podman relies on some (buildah, catatonit, uidmap, ...).
+"${sudo[@]}" apt-get install -y -qq "${missing[@]}" </dev/null
+echo "install-debian-deps: done"
