@@ -28,6 +28,8 @@ PROCPS_EXTRA_DIRS = ('/lib/sysctl.d',)
 SYSCTL_CONF = '/etc/sysctl.conf'
 DEFAULT_PATH = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
 MANAGED_MARKER = '# Managed by portguard.ephemeral.local_ports'
+# systemd treats a key containing any of these as a glob(7) pattern.
+GLOB_CHARS = '*?['
 OWNED_PREFIX = '# portguard-owned-reserved: '
 
 
@@ -69,6 +71,27 @@ def parse_lines(text):
         if ignore:
             key = key[1:]
         yield number, normalize_key(key), value.strip(), ignore
+
+
+def parse_exclusions(text):
+    """Yield (line_number, key) for ``-key`` lines without ``=``: globs must not set that key."""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith('-') and '=' not in stripped:
+            key = normalize_key(stripped[1:])
+            if key:
+                yield number, key
+
+
+def is_glob(key):
+    return any(char in key for char in GLOB_CHARS)
+
+
+def _glob_matches(pattern, key):
+    """glob(7) on the /proc/sys path: a wildcard never matches across a '.' (a '/' there)."""
+    pattern_parts, key_parts = pattern.split('.'), key.split('.')
+    return len(pattern_parts) == len(key_parts) and all(
+        fnmatch.fnmatchcase(part, want) for part, want in zip(key_parts, pattern_parts))
 
 
 def _read_text(path):
@@ -125,7 +148,11 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
     ``replace`` is ``(path, text)`` for a file about to be written, so the answer
     describes the host after the write.  Returns {key: {'winner': entry|None,
     'entries': [entry, ...], 'procps_override': entry|None, 'masked': [...]}}.
-    An entry is {'file', 'line', 'value', 'via' (link target or None), 'ignore_errors'}.
+    An entry is {'file', 'line', 'value', 'via' (link target or None), 'ignore_errors', 'glob'}.
+
+    As in sysctl.d(5): a glob line never beats an explicit line for the same key,
+    whatever the order; the last explicit line decides, and an exclusion line
+    (``-key`` without ``=``) as the last explicit line means the key is not set.
     """
     files = boot_files(root, dirs)
     replace_path = replace[0] if replace else None
@@ -137,9 +164,15 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
             if not shadowed_by:
                 files.append({'name': name, 'path': replace_path, 'hides': [], 'masked': False})
                 files.sort(key=lambda item: item['name'])
+            elif dirs.index(directory) < dirs.index(os.path.dirname(shadowed_by[0]['path'])):
+                # The new file comes from an earlier directory: it hides (or unmasks) that one.
+                old = shadowed_by[0]
+                old.update(path=replace_path, masked=not replace[1], hides=[old['path']] + old['hides'])
     result = dict((key, {'winner': None, 'entries': [], 'procps_override': None, 'masked': []})
                   for key in keys)
     loaded_reals = set()
+    explicit = {}
+    last_glob = {}
     for item in files:
         full = _under(root, item['path'])
         real = os.path.realpath(full)
@@ -155,12 +188,23 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
         if text is None:
             continue
         via = _strip_root(root, real) if os.path.islink(full) else None
-        for number, key, value, ignore in parse_lines(text):
+        lines = list(parse_lines(text)) + [(number, key, None, False) for number, key in parse_exclusions(text)]
+        for number, key, value, ignore in sorted(lines, key=lambda line: line[0]):
+            glob = is_glob(key)
             for wanted in keys:
-                if key == wanted or ('*' in key and fnmatch.fnmatchcase(wanted, key)):
-                    result[wanted]['entries'].append({
-                        'file': item['path'], 'line': number, 'value': value,
-                        'via': via, 'ignore_errors': ignore})
+                if not (key == wanted or (glob and _glob_matches(key, wanted))):
+                    continue
+                if value is None:
+                    if not glob:
+                        explicit[wanted] = None
+                    continue
+                entry = {'file': item['path'], 'line': number, 'value': value,
+                         'via': via, 'ignore_errors': ignore, 'glob': glob}
+                result[wanted]['entries'].append(entry)
+                if glob:
+                    last_glob[wanted] = entry
+                else:
+                    explicit[wanted] = entry
     conf = _under(root, SYSCTL_CONF)
     if os.path.realpath(conf) not in loaded_reals:
         text = replace[1] if replace and os.path.realpath(conf) == replace_real else _read_text(conf)
@@ -169,10 +213,9 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
                 if key == wanted:
                     result[wanted]['procps_override'] = {
                         'file': SYSCTL_CONF, 'line': number, 'value': value, 'via': None,
-                        'ignore_errors': ignore}
+                        'ignore_errors': ignore, 'glob': False}
     for key in keys:
-        entries = result[key]['entries']
-        result[key]['winner'] = entries[-1] if entries else None
+        result[key]['winner'] = explicit[key] if key in explicit else last_glob.get(key)
     return result
 
 
@@ -187,6 +230,8 @@ def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS):
                 return False, '%s is masked (empty or linked to /dev/null)' % item['path']
             return True, 'read as %s' % item['path']
         if item['name'] == name and directory in dirs:
+            if dirs.index(os.path.dirname(item['path'])) > dirs.index(directory):
+                continue  # path is in an earlier directory: it hides that file, not the reverse
             if item['masked']:
                 return False, '%s masks %s' % (item['path'], path)
             if item['path'] != path:
