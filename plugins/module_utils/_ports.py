@@ -27,6 +27,10 @@ KERNEL_WRITE_CHUNK = 4095
 
 _DECIMAL = re.compile(r'^(?:0|[1-9][0-9]*)$')
 _ITEM = re.compile(r'^([^-]*)(?:-(.*))?$')
+# A kernel-syntax body with nothing to complain about but, perhaps, a number
+# above 65535 or a reversed range (checked after).  Long lists take this path;
+# anything else goes through the piece-by-piece parser, which names the error.
+_WELL_FORMED = re.compile(r'\A[1-9][0-9]{0,4}(?:-[1-9][0-9]{0,4})?(?:[,\n][1-9][0-9]{0,4}(?:-[1-9][0-9]{0,4})?)*\Z')
 
 
 class PortSpecError(ValueError):
@@ -111,6 +115,26 @@ def _parse_item(item, option):
     return low, high
 
 
+def _parse_well_formed(body):
+    """Ports of a body matching _WELL_FORMED, or None if a number or range is out of bounds."""
+    pieces = body.replace('\n', ',').split(',')
+    if '-' not in body:
+        ports = frozenset(map(int, pieces))
+        return ports if max(ports) <= MAX_PORT else None
+    ports = set()
+    for piece in pieces:
+        low, sep, high = piece.partition('-')
+        low = int(low)
+        high = int(high) if sep else low
+        if high < low or high > MAX_PORT:
+            return None
+        if sep:
+            ports.update(range(low, high + 1))
+        else:
+            ports.add(low)
+    return frozenset(ports)
+
+
 def parse_kernel_string(value, option='reserved'):
     """Parse a value written in the kernel's input syntax, strictly.
 
@@ -129,10 +153,14 @@ def parse_kernel_string(value, option='reserved'):
         if value.strip('\n') == ',':
             raise PortSpecError(option, value, 'is a lone comma', 'use an empty list to reserve nothing')
         return frozenset()
+    if _WELL_FORMED.match(body):
+        ports = _parse_well_formed(body)
+        if ports is not None:
+            return ports
     for piece in re.split(r'[,\n]', body):
         if piece == '':
-            raise PortSpecError(option, value, 'has an empty entry (leading comma or ",,")',
-                                'remove the extra comma')
+            raise PortSpecError(option, value, 'has an empty entry (a leading comma, ",,", a blank line '
+                                'or a comma before a newline)', 'use one comma or one newline between entries')
         if re.search(r'\s', piece):
             raise PortSpecError(option, piece,
                                 'contains white space, which the kernel rejects (EINVAL)',
@@ -173,6 +201,9 @@ def parse_ports(value, option='reserved'):
                             'give a list of ports and "LOW-HIGH" ranges')
     ports = set()
     for item in value:
+        if type(item) is int and MIN_PORT <= item <= MAX_PORT:  # the common case, fast
+            ports.add(item)
+            continue
         low, high = _parse_item(item, option)
         if low == high:
             ports.add(low)
@@ -183,23 +214,18 @@ def parse_ports(value, option='reserved'):
 
 def port_runs(ports):
     """Maximal runs of consecutive ports, ascending: [(lo, hi), ...]."""
-    runs = []
-    start = prev = None
-    for port in sorted(ports):
-        if prev is not None and port == prev + 1:
-            prev = port
-            continue
-        if start is not None:
-            runs.append((start, prev))
-        start = prev = port
-    if start is not None:
-        runs.append((start, prev))
-    return runs
+    if not isinstance(ports, (set, frozenset)):
+        ports = frozenset(ports)
+    # The n-th port without a predecessor starts the n-th run, which ends at the
+    # n-th port without a successor (set lookups: no per-port Python loop body).
+    starts = sorted([port for port in ports if port - 1 not in ports])
+    ends = sorted([port for port in ports if port + 1 not in ports])
+    return list(zip(starts, ends))
 
 
 def format_ports(ports):
     """The kernel's canonical read form, without the trailing newline."""
-    return ','.join('%d' % lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in port_runs(ports))
+    return ','.join(['%d' % lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in port_runs(ports)])
 
 
 def format_runs(ports):
@@ -213,6 +239,8 @@ def parse_kernel_readback(text):
     ports = set()
     if not body:
         return frozenset()
+    if '-' not in body:
+        return frozenset(map(int, body.split(',')))
     for piece in body.split(','):
         low, sep, high = piece.partition('-')
         low = int(low)
@@ -230,6 +258,12 @@ def parse_range(value, option='range', unprivileged_port_start=1024):
     65535``, and refuses reversed ranges, leading zeros (octal) and port 0.
     """
     if isinstance(value, str):
+        # The kernel separates the numbers with spaces, tabs and newlines only;
+        # str.split() would also take \r, \v, \f and Unicode spaces (EINVAL there).
+        odd = re.search(r'[^\S \t\n]', value)
+        if odd:
+            raise PortSpecError(option, value, 'contains %r, which the kernel rejects between the numbers (EINVAL)'
+                                % odd.group(), 'separate LOW and HIGH with a space')
         parts = value.split()
         if len(parts) != 2:
             raise PortSpecError(option, value, 'is not two numbers',
@@ -273,7 +307,7 @@ def parse_range_readback(text):
 def ephemeral_capacity(port_range, reserved):
     """Ports left for automatic assignment: range size minus reserved ports in it."""
     low, high = port_range
-    inside = sum(1 for port in reserved if low <= port <= high)
+    inside = len([port for port in reserved if low <= port <= high])
     return high - low + 1 - inside
 
 
