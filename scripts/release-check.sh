@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# Release check for portguard.ephemeral: what a user gets from the tarball, checked the way Galaxy and
+# users meet it.  Run by `make release-check` (and `make test`), as root, from a clone with .venv built.
+#
+#   1 build     ansible-galaxy collection build into a temp dir
+#   2 contents  size, file count, per-directory counts; nothing from the dev tree (.venv, .cache, .git,
+#               bench, molecule, scripts...), nothing .gitignore names; README and the main content present
+#   3 install   ansible-galaxy collection install -p TMP; only that copy on the collections path
+#   4 docs      ansible-doc renders every module, plugin and role of the installed copy (required ones:
+#               local_ports, local_ports_info, reserved_ports)
+#   5 netns     local_ports and local_ports_info from the installed copy in a throw-away network
+#               namespace (live only); values read back there; the host's values and files unchanged
+#   6 importer  galaxy-importer (pinned in requirements-importer.txt, venv .cache/importer-venv) accepts
+#               the tarball: no ERROR; warnings listed
+#   7 changelog antsibull-changelog lint
+#
+# Every step runs even when an earlier independent one failed; the exit status is non-zero if any failed.
+# Temp files live in one directory that is removed on exit, with the namespace (trap).  Nothing in the
+# work tree is written except the cached importer venv (.cache/importer-venv, rebuilt when
+# requirements-importer.txt changes).
+#
+# Environment: VENV_BIN (default <repo>/.venv/bin), IMPORTER_VENV (default <repo>/.cache/importer-venv),
+# KEEP_TMP=1 keeps the temp directory for inspection.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV_BIN="${VENV_BIN:-$root/.venv/bin}"
+IMPORTER_VENV="${IMPORTER_VENV:-$root/.cache/importer-venv}"
+FQCN=portguard.ephemeral
+REQUIRED_DOCS=(module:local_ports module:local_ports_info role:reserved_ports)
+REQUIRED_FILES=(README.md meta/runtime.yml changelogs/config.yaml plugins/modules/local_ports.py
+                plugins/modules/local_ports_info.py roles/reserved_ports/meta/argument_specs.yml)
+helper=("$VENV_BIN/python" "$root/scripts/release_check.py")
+NS="pg-release-$$"          # the namespace this run creates (pid-named so stale ones can be recognised)
+start_all=$SECONDS
+
+say() { printf '%s\n' "$*"; }
+die() { say "release-check: $*" >&2; exit 1; }
+
+# ---- preflight -----------------------------------------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || die "must run as root (it creates a network namespace)"
+for tool in "$VENV_BIN/ansible-galaxy" "$VENV_BIN/ansible-doc" "$VENV_BIN/ansible-playbook" \
+            "$VENV_BIN/antsibull-changelog" "$VENV_BIN/python"; do
+    [ -x "$tool" ] || die "$tool is missing: run 'make venv' first"
+done
+command -v ip >/dev/null || die "'ip' (iproute2) is missing: run 'make deps' first"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/portguard-release.XXXXXX")"
+
+netns_state_file() {  # the run-state file local_ports keeps for namespace $1 (see _local_ports.py)
+    local ids
+    ids="$(stat -L -c '%d %i' "/run/netns/$1" 2>/dev/null)" || return 1
+    printf '/run/portguard-ephemeral/owned-%s-%s\n' "${ids% *}" "${ids#* }"
+}
+
+drop_netns() {  # delete namespace $1 and the run-state file local_ports wrote for it
+    local state
+    if [ -e "/run/netns/$1" ]; then
+        if state="$(netns_state_file "$1")" && [ -e "$state" ]; then
+            rm -f "$state"
+        fi
+        ip netns delete "$1" || say "release-check: could not delete network namespace $1" >&2
+    fi
+}
+
+cleanup() {
+    local rc=$?
+    drop_netns "$NS"
+    if [ -d /run/portguard-ephemeral ] && [ ! -e "$work/run-state-existed" ]; then
+        rmdir /run/portguard-ephemeral 2>/dev/null || true
+    fi
+    if [ "${KEEP_TMP:-0}" = 1 ]; then say "release-check: kept $work"; else rm -rf "$work"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# Namespaces left by an earlier run that was killed (its pid no longer runs this script).
+for stale in $(ip netns list 2>/dev/null | sed -n 's/^\(pg-release-[0-9][0-9]*\)\b.*/\1/p'); do
+    pid="${stale#pg-release-}"
+    if ! tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'release-check'; then
+        say "release-check: removing namespace $stale left by an earlier run"
+        drop_netns "$stale"
+    fi
+done
+[ -d /run/portguard-ephemeral ] && touch "$work/run-state-existed"
+
+# Ansible sees only what this script sets: no ANSIBLE_* from the caller (the Makefile points
+# ANSIBLE_COLLECTIONS_PATH at the work tree), no PYTHONPATH, no ansible.cfg from cwd or ~, no ~/.ansible.
+while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^ANSIBLE_' || true)
+unset PYTHONPATH
+mkdir -p "$work/dist" "$work/collections" "$work/ansible-home" "$work/ansible-tmp" "$work/importer/tmp"
+: > "$work/ansible.cfg"
+export ANSIBLE_CONFIG="$work/ansible.cfg"
+export ANSIBLE_HOME="$work/ansible-home"
+export ANSIBLE_LOCAL_TEMP="$work/ansible-tmp"
+export ANSIBLE_COLLECTIONS_PATH="$work/collections"
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=False
+export ANSIBLE_NOCOLOR=1
+export PATH="$VENV_BIN:$PATH"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+cd "$work"
+
+# ---- step runner ---------------------------------------------------------------------------------------
+steps_total=7
+step_no=0
+results=()
+failed=0
+passed=0
+
+# run_step NAME TITLE FUNCTION [REQUIRES_STEP...]: runs FUNCTION in a subshell with `set -e`.
+run_step() {
+    local name="$1" title="$2" func="$3" need rc t0
+    shift 3
+    step_no=$((step_no + 1))
+    say ""
+    say "======== release-check $step_no/$steps_total: $title ========"
+    for need in "$@"; do
+        if [ ! -e "$work/ok.$need" ]; then
+            say "SKIPPED: needs step '$need', which failed"
+            results+=("$(printf '%-10s %-8s %5s  %s' "$name" FAIL - "skipped: '$need' failed")")
+            failed=$((failed + 1))
+            return 0
+        fi
+    done
+    t0=$SECONDS
+    set +e
+    ( set -euo pipefail; "$func" )
+    rc=$?
+    set -e
+    if [ $rc -eq 0 ]; then
+        touch "$work/ok.$name"
+        passed=$((passed + 1))
+        results+=("$(printf '%-10s %-8s %4ss  %s' "$name" PASS $((SECONDS - t0)) "$title")")
+        say "---- $name: PASS ($((SECONDS - t0))s)"
+    else
+        failed=$((failed + 1))
+        results+=("$(printf '%-10s %-8s %4ss  %s' "$name" "FAIL" $((SECONDS - t0)) "$title")")
+        say "---- $name: FAIL (rc=$rc, $((SECONDS - t0))s)"
+    fi
+}
+
+# ---- 1. build ------------------------------------------------------------------------------------------
+step_build() {
+    "$VENV_BIN/ansible-galaxy" collection build --output-path "$work/dist" "$root"
+    local tarballs=("$work"/dist/*.tar.gz)
+    [ ${#tarballs[@]} -eq 1 ] && [ -f "${tarballs[0]}" ] || { say "expected one tarball in $work/dist"; exit 1; }
+    printf '%s\n' "${tarballs[0]}" > "$work/tarball"
+    say "tarball: ${tarballs[0]##*/}"
+}
+
+step_contents() {
+    local args=()
+    for f in "${REQUIRED_FILES[@]}"; do args+=(--require "$f"); done
+    "${helper[@]}" tarball "$(cat "$work/tarball")" --repo "$root" "${args[@]}"
+}
+
+# ---- 2. install ----------------------------------------------------------------------------------------
+step_install() {
+    "$VENV_BIN/ansible-galaxy" collection install --offline -p "$work/collections" "$(cat "$work/tarball")"
+    say "ANSIBLE_COLLECTIONS_PATH=$ANSIBLE_COLLECTIONS_PATH (sys.path scanning off; ANSIBLE_CONFIG empty)"
+    say "\$ ansible-galaxy collection list"
+    "$VENV_BIN/ansible-galaxy" collection list
+    "$VENV_BIN/ansible-galaxy" collection list --format json | "${helper[@]}" collection-list "$FQCN" "$work/collections"
+    # The repo's own copy (or any other) must not be what Ansible loads.
+    local installed="$work/collections/ansible_collections/${FQCN/./\/}"
+    [ ! -L "$installed" ] || { say "$installed is a symlink"; exit 1; }
+}
+
+# ---- 3. ansible-doc ------------------------------------------------------------------------------------
+step_docs() {
+    local args=()
+    for r in "${REQUIRED_DOCS[@]}"; do args+=(--require "$r"); done
+    "${helper[@]}" docs "$FQCN" "$work/collections" "${args[@]}"
+}
+
+# ---- 4. modules in a network namespace -----------------------------------------------------------------
+step_netns() {
+    local inode ns_values want_reserved want_range host_before host_after files_before files_after
+    host_before="$(/usr/bin/python3 "$root/scripts/release_check.py" read-sysctl)"
+    files_before="$(/usr/bin/python3 "$root/scripts/release_check.py" snapshot)"
+    ip netns add "$NS"
+    inode="$(stat -L -c %i "/run/netns/$NS")"
+    say "namespace $NS (inode $inode); host namespace inode $(stat -L -c %i /proc/self/ns/net)"
+    [ "$inode" != "$(stat -L -c %i /proc/self/ns/net)" ] || { say "the new namespace is the host's"; exit 1; }
+
+    "$VENV_BIN/ansible-playbook" -i localhost, -c local \
+        -e ansible_python_interpreter=/usr/bin/python3 \
+        -e "release_netns=/run/netns/$NS" -e "release_netns_inode=$inode" \
+        "$root/tests/release/netns.yml"
+
+    # Read back in the namespace, independently of the modules.
+    ns_values="$(ip netns exec "$NS" /usr/bin/python3 "$root/scripts/release_check.py" read-sysctl)"
+    say "read back in $NS: $ns_values"
+    want_reserved=$'45001,45003,50000-50002\n'
+    want_range=$'40000\t60999\n'
+    /usr/bin/python3 - "$ns_values" "$inode" "$want_reserved" "$want_range" <<'EOF'
+import json, sys
+got, inode, reserved, port_range = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+errors = []
+if got['netns_inode'] != inode:
+    errors.append('read from namespace inode %s, expected %s' % (got['netns_inode'], inode))
+if got['net.ipv4.ip_local_reserved_ports'] != reserved:
+    errors.append('ip_local_reserved_ports is %r, expected %r' % (got['net.ipv4.ip_local_reserved_ports'], reserved))
+if got['net.ipv4.ip_local_port_range'] != port_range:
+    errors.append('ip_local_port_range is %r, expected %r' % (got['net.ipv4.ip_local_port_range'], port_range))
+if errors:
+    sys.exit('FAILED: ' + '; '.join(errors))
+print('namespace values: OK')
+EOF
+
+    host_after="$(/usr/bin/python3 "$root/scripts/release_check.py" read-sysctl)"
+    files_after="$(/usr/bin/python3 "$root/scripts/release_check.py" snapshot)"
+    if [ "$host_before" != "$host_after" ]; then
+        say "FAILED: the host's own values changed:"; say "  before: $host_before"; say "  after:  $host_after"
+        exit 1
+    fi
+    if [ "$files_before" != "$files_after" ]; then
+        say "FAILED: the host's sysctl files changed:"
+        diff <(printf '%s\n' "$files_before") <(printf '%s\n' "$files_after") || true
+        exit 1
+    fi
+    say "host values unchanged: $host_after"
+    say "host sysctl files unchanged ($(printf '%s\n' "$files_after" | grep -c '": ') files)"
+    drop_netns "$NS"
+    [ ! -e "/run/netns/$NS" ] || { say "namespace $NS still exists"; exit 1; }
+}
+
+# ---- 5. galaxy-importer --------------------------------------------------------------------------------
+step_importer() {
+    # Built once (about 30 s), reused while requirements-importer.txt is unchanged.  pip's
+    # per-package lines go to a log that is shown only when it fails.
+    if ! PYTHON=python3 "$root/scripts/setup-venv.sh" "$IMPORTER_VENV" "$root/requirements-importer.txt" \
+            > "$work/importer/venv.log" 2>&1; then
+        cat "$work/importer/venv.log"
+        say "FAILED: could not build $IMPORTER_VENV"
+        exit 1
+    fi
+    grep -E '^(setup-venv|Successfully installed)' "$work/importer/venv.log" | cut -c1-200 || true
+    # Config keys: galaxy_importer/config.py (Config.DEFAULTS).  ansible-test needs docker/podman and
+    # the network: off, as for a local `galaxy-importer` run.  ansible-doc, ansible-lint (offline) and
+    # flake8 run, as on Galaxy and Automation Hub.  Temp files stay in this run's temp directory.
+    cat > "$work/importer/galaxy-importer.cfg" <<EOF
+[galaxy-importer]
+LOG_LEVEL_MAIN = INFO
+RUN_ANSIBLE_TEST = False
+ANSIBLE_TEST_LOCAL_IMAGE = False
+LOCAL_IMAGE_DOCKER = False
+RUN_ANSIBLE_DOC = True
+RUN_ANSIBLE_LINT = True
+OFFLINE_ANSIBLE_LINT = True
+RUN_FLAKE8 = True
+CHECK_CHANGELOG = True
+CHECK_REQUIRED_TAGS = False
+REQUIRE_V1_OR_GREATER = False
+INFRA_OSD = False
+ANSIBLE_LOCAL_TMP = $work/importer/tmp/ansible
+TMP_ROOT_DIR = $work/importer/tmp
+EOF
+    "$IMPORTER_VENV/bin/python" -c 'from importlib.metadata import version as v
+print("galaxy-importer %s with ansible-core %s, ansible-lint %s, flake8 %s"
+      % (v("galaxy-importer"), v("ansible-core"), v("ansible-lint"), v("flake8")))'
+    local rc=0
+    # Its own ansible-doc and ansible-lint come first on PATH; it sets ANSIBLE_COLLECTIONS_PATH itself.
+    ( cd "$work/importer" && env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_COLLECTIONS_SCAN_SYS_PATH \
+        PATH="$IMPORTER_VENV/bin:$PATH" GALAXY_IMPORTER_CONFIG="$work/importer/galaxy-importer.cfg" \
+        "$IMPORTER_VENV/bin/python" -m galaxy_importer.main "$(cat "$work/tarball")" ) \
+        > "$work/importer/log" 2>&1 || rc=$?
+    cat "$work/importer/log"
+    say "----"
+    "${helper[@]}" importer "$work/importer/log"
+    [ $rc -eq 0 ] || { say "FAILED: galaxy-importer exited $rc"; exit 1; }
+}
+
+# ---- 6. changelog --------------------------------------------------------------------------------------
+step_changelog() {
+    cd "$root"
+    say "\$ antsibull-changelog lint   ($(ls changelogs/fragments | wc -l) fragments)"
+    "$VENV_BIN/antsibull-changelog" lint
+    if [ -f changelogs/changelog.yaml ]; then
+        "$VENV_BIN/antsibull-changelog" lint-changelog-yaml changelogs/changelog.yaml
+    fi
+    say "changelog: OK"
+}
+
+run_step build     "build the collection tarball (ansible-galaxy collection build)"          step_build
+run_step contents  "tarball contents: lean, complete, nothing git ignores"                  step_contents  build
+run_step install   "install the tarball into a clean collections path"                      step_install   build
+run_step docs      "ansible-doc renders every module, plugin and role of the installed copy" step_docs      install
+run_step netns     "local_ports and local_ports_info from the installed copy, in namespace $NS" step_netns install
+run_step importer  "galaxy-importer accepts the tarball"                                    step_importer  build
+run_step changelog "antsibull-changelog lint"                                               step_changelog
+
+say ""
+say "======== release-check summary ========"
+printf '%s\n' "${results[@]}"
+say "======== release-check: $passed passed, $failed failed in $((SECONDS - start_all))s ========"
+[ "$failed" -eq 0 ]

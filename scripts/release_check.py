@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for scripts/release-check.sh (controller side, not shipped in the collection).
+
+Subcommands (each exits non-zero with a message naming what is wrong):
+
+  tarball TARBALL --repo ROOT          size, file count, contents; nothing ignored, nothing from the dev tree
+  collection-list FQCN DIR             (stdin: `ansible-galaxy collection list --format json`) the only copy
+                                       of FQCN on the collections path is the one under DIR
+  docs FQCN DIR --require TYPE:NAME..  every module, plugin and role of the installed copy renders with
+                                       ansible-doc, from that copy; the required ones exist
+  read-sysctl                          the two keys of the current network namespace, read whole (JSON)
+  snapshot                             the host's sysctl configuration files, with hashes (JSON)
+  importer LOG                         judge a galaxy-importer log: errors fail, warnings are listed
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import fnmatch
+import hashlib
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+
+# Top-level names that belong to the development tree and must never be shipped.
+FORBIDDEN_TOP = ('.venv', '.cache', '.build', '.git', '.ci', '.github', 'bench', 'molecule', 'scripts',
+                 'Makefile', 'reports', '.tox', '.ansible', 'importer_result.json', 'tests/output')
+FORBIDDEN_TOP_GLOBS = ('requirements*.txt', '*.tar.gz')
+# Names that must not appear at any depth.
+FORBIDDEN_ANYWHERE = ('__pycache__', '.pytest_cache', '.hypothesis', '.git', '.ansible', '.mypy_cache')
+FORBIDDEN_SUFFIXES = ('.pyc', '.pyo', '.retry', '.orig', '.rej', '.swp', '~')
+
+# plugins/<dir> -> ansible-doc type, for the plugin types a collection of this kind may ship.
+PLUGIN_DIRS = {
+    'modules': 'module', 'filter': 'filter', 'test': 'test', 'lookup': 'lookup', 'callback': 'callback',
+    'inventory': 'inventory', 'connection': 'connection', 'become': 'become', 'cache': 'cache',
+    'vars': 'vars', 'strategy': 'strategy', 'action': None, 'module_utils': None, 'doc_fragments': None,
+}
+RESERVED_KEY = 'net.ipv4.ip_local_reserved_ports'
+RANGE_KEY = 'net.ipv4.ip_local_port_range'
+
+
+class CheckFailed(Exception):
+    pass
+
+
+class Problems(object):
+    """Findings grouped by the plugin they are about (a plugin named in a message), in order."""
+
+    def __init__(self):
+        self.groups = {}
+
+    def append(self, message):
+        key = 'ansible-doc' if message.startswith('ansible-doc') else message.split(':', 1)[0]
+        self.groups.setdefault(key, [])
+        if message not in self.groups[key]:
+            self.groups[key].append(message)
+
+    def __bool__(self):
+        return bool(self.groups)
+
+    __nonzero__ = __bool__
+
+    def render(self):
+        lines = []
+        for key, messages in self.groups.items():
+            lines.append('  ' + key)
+            lines.extend('      ' + (m[len(key) + 2:] if m.startswith(key + ': ') else m) for m in messages)
+        return '\n'.join(lines)
+
+
+def human(size):
+    for unit in ('B', 'KiB', 'MiB'):
+        if size < 1024 or unit == 'MiB':
+            return '%d %s' % (size, unit) if unit == 'B' else '%.1f %s' % (size, unit)
+        size /= 1024.0
+
+
+# ---- tarball -----------------------------------------------------------------------------------------
+
+def cmd_tarball(args):
+    size = os.path.getsize(args.tarball)
+    problems = []
+    with tarfile.open(args.tarball, 'r:gz') as tar:
+        members = tar.getmembers()
+        manifest = json.load(tar.extractfile('MANIFEST.json'))
+    files = [m for m in members if m.isfile() or m.issym()]
+    dirs = [m for m in members if m.isdir()]
+    names = set(m.name for m in members)
+    info = manifest['collection_info']
+    print('tarball: %s' % os.path.basename(args.tarball))
+    print('collection: %s.%s %s  license: %s' % (info['namespace'], info['name'], info['version'],
+                                                 ', '.join(info.get('license') or [info.get('license_file')])))
+    print('size: %s (%d bytes)  files: %d  directories: %d' % (human(size), size, len(files), len(dirs)))
+
+    top = {}
+    for member in files:
+        head = member.name.split('/', 1)[0]
+        top[head] = top.get(head, 0) + 1
+    print('contents (files per top-level entry): ' + ', '.join('%s=%d' % item for item in sorted(top.items())))
+
+    for member in members:
+        name = member.name
+        parts = name.split('/')
+        if name.startswith('/') or '..' in parts:
+            problems.append('%s: path leaves the collection' % name)
+        if member.issym() or member.islnk():
+            target = os.path.normpath(os.path.join(os.path.dirname(name), member.linkname))
+            if target.startswith('..') or os.path.isabs(member.linkname):
+                problems.append('%s: link to %s outside the collection' % (name, member.linkname))
+        if any(name == bad or name.startswith(bad + '/') for bad in FORBIDDEN_TOP):
+            problems.append('%s: development-tree content (add it to build_ignore in galaxy.yml)' % name)
+        if len(parts) == 1 and any(fnmatch.fnmatch(name, glob) for glob in FORBIDDEN_TOP_GLOBS):
+            problems.append('%s: development-tree content (add it to build_ignore in galaxy.yml)' % name)
+        if any(part in FORBIDDEN_ANYWHERE for part in parts):
+            problems.append('%s: cache or VCS directory (add it to build_ignore in galaxy.yml)' % name)
+        if name.endswith(FORBIDDEN_SUFFIXES):
+            problems.append('%s: build or editor leftover' % name)
+
+    required = ['MANIFEST.json', 'FILES.json', 'meta/runtime.yml']
+    if info.get('readme'):
+        required.append(info['readme'])
+    required.extend(args.require or [])
+    required = list(dict.fromkeys(required))
+    for name in required:
+        if name not in names:
+            problems.append('%s: missing from the tarball' % name)
+
+    # Everything shipped must be something git would commit: a file that .gitignore names
+    # (test output, caches, local junk) is in the tarball only because build_ignore misses it.
+    if args.repo and os.path.isdir(os.path.join(args.repo, '.git')):
+        shipped = [m.name for m in files if m.name not in ('MANIFEST.json', 'FILES.json')]
+        proc = subprocess.run(['git', '-C', args.repo, 'check-ignore', '--stdin', '-z'],
+                              input='\0'.join(shipped).encode(), stdout=subprocess.PIPE)
+        if proc.returncode not in (0, 1):
+            problems.append('git check-ignore failed (rc %d)' % proc.returncode)
+        for name in filter(None, proc.stdout.decode().split('\0')):
+            problems.append('%s: ignored by .gitignore, yet shipped (add it to build_ignore in galaxy.yml)' % name)
+
+    if problems:
+        raise CheckFailed('the tarball is not clean:\n  ' + '\n  '.join(sorted(set(problems))))
+    print('tarball contents: OK (no development-tree, cache or ignored files; %s present)' % ', '.join(required))
+
+
+# ---- collection list ------------------------------------------------------------------------------------
+
+def cmd_collection_list(args):
+    data = json.load(sys.stdin)
+    want = os.path.realpath(os.path.join(args.dir, 'ansible_collections'))
+    found = sorted(path for path, colls in data.items() if args.fqcn in colls)
+    if found != [path for path in found if os.path.realpath(path) == want] or not found:
+        raise CheckFailed('%s must be found only under %s; ansible-galaxy sees it in: %s'
+                          % (args.fqcn, want, ', '.join(found) or 'nowhere'))
+    version = data[found[0]][args.fqcn]['version']
+    print('the only %s on the collections path is %s in %s' % (args.fqcn, version, found[0]))
+
+
+# ---- ansible-doc ----------------------------------------------------------------------------------------
+
+def ansible_doc(argv):
+    proc = subprocess.run(['ansible-doc'] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def noise_free(stderr):
+    """stderr lines that are warnings or errors (ansible-doc reports a missing plugin as a warning, rc 0)."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith('[DEPRECATION WARNING]')]
+
+
+def tree_plugins(coll_dir, fqcn):
+    """{(type, fqcn.name)} found by looking at the installed files."""
+    found = set()
+    plugins = os.path.join(coll_dir, 'plugins')
+    # Let Python import the installed copy as ansible_collections.* (for filter and test plugins,
+    # whose names are only known from the FilterModule/TestModule class).
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+    finder = _AnsibleCollectionFinder(paths=[os.path.dirname(os.path.dirname(os.path.dirname(coll_dir)))],
+                                      scan_sys_paths=False)
+    finder._install()
+    for sub in sorted(os.listdir(plugins)) if os.path.isdir(plugins) else []:
+        if sub not in PLUGIN_DIRS:
+            raise CheckFailed('plugins/%s: unknown plugin directory (teach scripts/release_check.py its type)' % sub)
+        ptype = PLUGIN_DIRS[sub]
+        if ptype is None:
+            continue
+        for root, _dirs, files in os.walk(os.path.join(plugins, sub)):
+            rel = os.path.relpath(root, os.path.join(plugins, sub))
+            prefix = '' if rel == '.' else rel.replace(os.sep, '.') + '.'
+            for name in sorted(files):
+                if not name.endswith('.py') or name == '__init__.py':
+                    continue
+                base = name[:-3]
+                if ptype in ('filter', 'test'):
+                    modname = 'ansible_collections.%s.plugins.%s.%s%s' % (fqcn, sub, prefix, base)
+                    try:
+                        module = importlib.import_module(modname)
+                    except Exception as exc:  # report any import failure as a finding
+                        raise CheckFailed('plugins/%s/%s: cannot be imported: %r' % (sub, name, exc))
+                    cls = getattr(module, 'FilterModule' if ptype == 'filter' else 'TestModule', None)
+                    if cls is None:
+                        raise CheckFailed('plugins/%s/%s: no %s class' % (sub, name, 'FilterModule' if ptype == 'filter'
+                                                                          else 'TestModule'))
+                    table = cls().filters() if ptype == 'filter' else cls().tests()
+                    for plugin in table:
+                        found.add((ptype, '%s.%s' % (fqcn, plugin)))
+                else:
+                    found.add((ptype, '%s.%s%s' % (fqcn, prefix, base)))
+    roles = os.path.join(coll_dir, 'roles')
+    for role in sorted(os.listdir(roles)) if os.path.isdir(roles) else []:
+        if os.path.isdir(os.path.join(roles, role)):
+            found.add(('role', '%s.%s' % (fqcn, role)))
+    return found
+
+
+def cmd_docs(args):
+    fqcn = args.fqcn
+    coll_dir = os.path.join(args.dir, 'ansible_collections', *fqcn.split('.'))
+    coll_real = os.path.realpath(coll_dir) + os.sep
+    if not os.path.isdir(coll_dir):
+        raise CheckFailed('%s is not installed under %s' % (fqcn, args.dir))
+    problems = Problems()
+
+    from_tree = tree_plugins(coll_dir, fqcn)
+    types = sorted(set(t for t, _n in from_tree) | set(r.split(':', 1)[0] for r in args.require))
+    from_doc = set()
+    for ptype in types:
+        rc, out, err = ansible_doc(['-t', ptype, '-l', '--json', fqcn])
+        if rc != 0:
+            problems.append('ansible-doc -t %s -l %s failed (rc %d): %s' % (ptype, fqcn, rc, err.strip()))
+            continue
+        for name, short in json.loads(out).items():
+            from_doc.add((ptype, name))
+            if short in ('UNDOCUMENTED', '', None):
+                problems.append('%s %s: listed as UNDOCUMENTED' % (ptype, name))
+    everything = from_tree | from_doc
+
+    for ptype, name in sorted(from_tree - from_doc):
+        problems.append('%s %s: in the installed files but not listed by ansible-doc -t %s -l' % (ptype, name, ptype))
+    for ptype, name in sorted(from_doc - from_tree):
+        problems.append('%s %s: listed by ansible-doc but not found in the installed files' % (ptype, name))
+    for req in args.require:
+        ptype, short = req.split(':', 1)
+        if (ptype, '%s.%s' % (fqcn, short)) not in everything:
+            problems.append('%s %s.%s: REQUIRED, but the collection does not have it' % (ptype, fqcn, short))
+            everything.add((ptype, '%s.%s' % (fqcn, short)))
+
+    # One --metadata-dump of the whole collection: fails on any documentation error
+    # (what antsibull-docs and the docs site use).
+    rc, out, err = ansible_doc(['--metadata-dump', fqcn])
+    if rc != 0:
+        problems.append('ansible-doc --metadata-dump %s failed (rc %d): %s' % (fqcn, rc, err.strip()))
+    else:
+        dump = json.loads(out)['all']
+        for ptype, name in sorted(everything):
+            if name not in dump.get(ptype, {}):
+                problems.append('%s %s: missing from ansible-doc --metadata-dump' % (ptype, name))
+        for line in noise_free(err):
+            # "[WARNING]: filter ns.coll.name Missing documentation ..." -> filed under that plugin.
+            match = re.match(r'\[(?:WARNING|ERROR)\]: (\w+) (%s\.\S+) (.*)' % re.escape(fqcn), line)
+            if match:
+                problems.append('%s %s: ansible-doc --metadata-dump: %s' % match.groups())
+            else:
+                problems.append('ansible-doc --metadata-dump: %s' % line)
+
+    for ptype in sorted(set(t for t, _n in everything)):
+        names = sorted(n for t, n in everything if t == ptype)
+        # JSON: every name documented, from the installed copy.  One call per type; when it fails
+        # (one bad plugin fails the whole call), one call per name to say which.
+        rc, out, err = ansible_doc(['-t', ptype, '--json'] + names)
+        if rc == 0:
+            docs = json.loads(out)
+        else:
+            docs = {}
+            for name in names:
+                rc1, out1, err1 = ansible_doc(['-t', ptype, '--json', name])
+                if rc1 == 0:
+                    docs.update(json.loads(out1))
+                else:
+                    problems.append('%s %s: ansible-doc --json failed (rc %d): %s' % (ptype, name, rc1, err1.strip()))
+        for name in names:
+            entry = docs.get(name)
+            if not entry:
+                if rc == 0:
+                    problems.append('%s %s: ansible-doc --json has no documentation for it' % (ptype, name))
+                continue
+            if ptype == 'role':
+                origin = entry.get('path', '')
+                if not entry.get('entry_points', {}).get('main'):
+                    problems.append('role %s: no main entry point in meta/argument_specs.yml' % name)
+            else:
+                origin = (entry.get('doc') or {}).get('filename', '')
+            if not (os.path.realpath(origin) + os.sep).startswith(coll_real):
+                problems.append('%s %s: documented from %s, not from the installed copy %s' % (ptype, name, origin,
+                                                                                            coll_dir))
+        # Text, as a user reads it, for each name that has documentation.
+        good = [name for name in names if docs.get(name)]
+        for chunk in ([good] if good else []):
+            rc, out, err = ansible_doc(['-t', ptype] + chunk)
+            if rc != 0:
+                problems.append('ansible-doc -t %s %s failed (rc %d): %s' % (ptype, ' '.join(chunk), rc, err.strip()))
+            for line in noise_free(err):
+                problems.append('ansible-doc -t %s: %s' % (ptype, line))
+            missing = [name for name in chunk if name not in out]
+            for name in missing:
+                problems.append('%s %s: not in the rendered text' % (ptype, name))
+            if rc == 0 and not missing:
+                print('rendered %-7s %s (%d lines of text)' % (ptype, ', '.join(chunk), len(out.splitlines())))
+
+    if problems:
+        raise CheckFailed('ansible-doc:\n' + problems.render())
+    print('ansible-doc: OK, %d items from %s' % (len(everything), coll_dir))
+
+
+# ---- sysctl reads and host snapshot ----------------------------------------------------------------------
+
+def read_key(key):
+    fd = os.open('/proc/sys/' + key.replace('.', '/'), os.O_RDONLY)
+    try:
+        # One read of 1 MiB: the kernel returns the whole value on the first read and EOF after it.
+        return os.read(fd, 1 << 20).decode()
+    finally:
+        os.close(fd)
+
+
+def cmd_read_sysctl(_args):
+    ino = os.stat('/proc/self/ns/net').st_ino
+    print(json.dumps({'netns_inode': ino, RESERVED_KEY: read_key(RESERVED_KEY), RANGE_KEY: read_key(RANGE_KEY)},
+                     sort_keys=True))
+
+
+def cmd_snapshot(_args):
+    snap = {}
+    for base in ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d',
+                 '/lib/sysctl.d', '/etc/sysctl.conf'):
+        paths = [base] if not os.path.isdir(base) else [os.path.join(base, n) for n in sorted(os.listdir(base))]
+        for path in paths:
+            if os.path.islink(path):
+                snap[path] = 'link -> ' + os.readlink(path)
+            elif os.path.isfile(path):
+                with open(path, 'rb') as handle:
+                    snap[path] = hashlib.sha256(handle.read()).hexdigest()
+            elif os.path.exists(path):
+                snap[path] = 'other'
+    print(json.dumps(snap, sort_keys=True, indent=1))
+
+
+# ---- galaxy-importer -------------------------------------------------------------------------------------
+
+def cmd_importer(args):
+    with open(args.log) as handle:
+        lines = handle.read().splitlines()
+    errors = [line for line in lines if line.startswith(('ERROR', 'CRITICAL')) or 'Traceback (most recent' in line]
+    warnings = [line for line in lines if line.startswith('WARNING')]
+    done = any('Importer processing completed successfully' in line for line in lines)
+    print('galaxy-importer: %d error(s), %d warning(s)' % (len(errors), len(warnings)))
+    for line in warnings:
+        print('  ' + line)
+    if errors or not done:
+        raise CheckFailed('galaxy-importer did not accept the tarball:\n  ' + '\n  '.join(
+            errors or ['no "Importer processing completed successfully" line']))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='command')
+    sub.required = True
+    p = sub.add_parser('tarball')
+    p.add_argument('tarball')
+    p.add_argument('--repo')
+    p.add_argument('--require', action='append', help='a path that must be in the tarball')
+    p.set_defaults(func=cmd_tarball)
+    p = sub.add_parser('collection-list')
+    p.add_argument('fqcn')
+    p.add_argument('dir')
+    p.set_defaults(func=cmd_collection_list)
+    p = sub.add_parser('docs')
+    p.add_argument('fqcn')
+    p.add_argument('dir')
+    p.add_argument('--require', action='append', default=[], help='TYPE:NAME that must exist and render')
+    p.set_defaults(func=cmd_docs)
+    p = sub.add_parser('read-sysctl')
+    p.set_defaults(func=cmd_read_sysctl)
+    p = sub.add_parser('snapshot')
+    p.set_defaults(func=cmd_snapshot)
+    p = sub.add_parser('importer')
+    p.add_argument('log')
+    p.set_defaults(func=cmd_importer)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except CheckFailed as exc:
+        sys.stdout.flush()
+        print('FAILED: %s' % exc)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
