@@ -14,8 +14,8 @@ __metaclass__ = type
 from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import (
     KERNEL_WRITE_CHUNK,
     ephemeral_capacity,
+    format_port_runs,
     format_ports,
-    kernel_value_bytes,
     port_runs,
 )
 
@@ -73,11 +73,16 @@ class Plan(object):
 
 
 def _describe(ports, limit=6):
-    runs = port_runs(ports)
-    text = ','.join('%d' % lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in runs[:limit])
-    if len(runs) > limit:
-        text += ',... (%d ports in all)' % len(ports)
-    return text
+    """The first ``limit`` runs of ``ports``, then the count; stops early on long lists."""
+    runs = []
+    for port in sorted(ports):
+        if runs and port == runs[-1][1] + 1:
+            runs[-1][1] = port
+        elif len(runs) == limit:
+            return format_port_runs(runs) + ',... (%d ports in all)' % len(ports)
+        else:
+            runs.append([port, port])
+    return format_port_runs(runs)
 
 
 def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='merge',
@@ -136,19 +141,23 @@ def warnings_for(port_range, reserved, requested=None):
             '(connect() to a fixed destination can never get one edge port). Use %d %d instead.'
             % (low, high, 'even' if low % 2 == 0 else 'odd', low, high - 1 if high > low else high))
     requested = reserved if requested is None else requested
-    outside = frozenset(port for port in requested if port < low or port > high)
+    outside = frozenset([port for port in requested if port < low or port > high])
     if outside:
         warnings.append(
             '%d reserved port(s) lie outside the ephemeral range %d-%d and have no effect today '
             '(they take effect if the range grows over them): %s' % (len(outside), low, high, _describe(outside)))
-    for run_low, run_high in port_runs(port for port in reserved if low <= port <= high):
+    # Runs of the whole set, computed once (long lists have tens of thousands):
+    # clipped to the range they are the runs of the ports inside it.
+    runs = port_runs(reserved)
+    for run_low, run_high in [run for run in runs if run[1] - run[0] + 1 >= LARGE_BLOCK]:
+        run_low, run_high = max(run_low, low), min(run_high, high)
         size = run_high - run_low + 1
         if size >= LARGE_BLOCK:
             warnings.append(
                 'reserved block %d-%d (%d ports) inside the ephemeral range skews the kernel\'s port choice: '
                 'the first free port after it is picked far more often. Consider moving the range away '
                 'from the block instead.' % (run_low, run_high, size))
-    size = kernel_value_bytes(reserved)
+    size = len(format_port_runs(runs)) + 1  # kernel_value_bytes(reserved)
     if size > KERNEL_WRITE_CHUNK:
         warnings.append(
             'net.ipv4.ip_local_reserved_ports is %d bytes long (over %d): procps "sysctl -p" and '

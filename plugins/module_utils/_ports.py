@@ -154,9 +154,9 @@ def parse_kernel_string(value, option='reserved'):
             raise PortSpecError(option, value, 'is a lone comma', 'use an empty list to reserve nothing')
         return frozenset()
     if _WELL_FORMED.match(body):
-        ports = _parse_well_formed(body)
-        if ports is not None:
-            return ports
+        quick = _parse_well_formed(body)
+        if quick is not None:
+            return quick
     for piece in re.split(r'[,\n]', body):
         if piece == '':
             raise PortSpecError(option, value, 'has an empty entry (a leading comma, ",,", a blank line '
@@ -225,7 +225,12 @@ def port_runs(ports):
 
 def format_ports(ports):
     """The kernel's canonical read form, without the trailing newline."""
-    return ','.join(['%d' % lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in port_runs(ports)])
+    return format_port_runs(port_runs(ports))
+
+
+def format_port_runs(runs):
+    """``format_ports`` for runs already computed by ``port_runs``."""
+    return ','.join(['%d' % lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in runs])
 
 
 def format_runs(ports):

@@ -321,3 +321,13 @@ def test_exact_invariants(live, owned, declared, desired):
     assert result.foreign == frozenset()
     assert result.added == desired - live
     assert result.released == live - desired
+
+
+@settings(max_examples=300)
+@given(st.frozensets(st.integers(min_value=1, max_value=80), max_size=60), st.integers(min_value=1, max_value=8))
+def test_describe_is_the_first_runs_then_the_count(ports, limit):
+    runs = _ports.port_runs(ports)
+    expected = _ports.format_port_runs(runs[:limit])
+    if len(runs) > limit:
+        expected += ',... (%d ports in all)' % len(ports)
+    assert _plan._describe(ports, limit) == expected

@@ -394,3 +394,53 @@ def test_kernel_string_is_refused_with_its_option_or_parsed(text):
     else:
         assert all(_ports.MIN_PORT <= port <= _ports.MAX_PORT for port in ports)
         assert ' ' not in text and '\t' not in text
+
+
+def reference_runs(ports):
+    """The obvious loop, to check the set-lookup version of port_runs against."""
+    runs = []
+    for port in sorted(set(ports)):
+        if runs and port == runs[-1][1] + 1:
+            runs[-1][1] = port
+        else:
+            runs.append([port, port])
+    return [tuple(run) for run in runs]
+
+
+@settings(max_examples=300)
+@given(port_sets())
+def test_port_runs_matches_reference(ports):
+    assert _ports.port_runs(ports) == reference_runs(ports)
+    assert _ports.port_runs(list(ports) + list(ports)) == reference_runs(ports)
+    assert _ports.format_port_runs(_ports.port_runs(ports)) == _ports.format_ports(ports)
+
+
+def _outcome(text):
+    try:
+        return _ports.parse_kernel_string(text, 'reserved')
+    except PortSpecError as exc:
+        return str(exc)
+
+
+class _NeverMatches(object):
+    @staticmethod
+    def match(_text):
+        return None
+
+
+@settings(max_examples=400)
+@given(st.one_of(
+    st.text(alphabet='0123456789-,\n', max_size=30),
+    st.lists(st.integers(min_value=0, max_value=99999), min_size=1, max_size=8).map(lambda xs: ','.join(map(str, xs))),
+    st.lists(st.tuples(st.integers(1, 99999), st.integers(1, 99999)), min_size=1, max_size=5).map(
+        lambda pairs: ','.join('%d-%d' % pair for pair in pairs)),
+))
+def test_fast_path_agrees_with_the_careful_parser(text):
+    fast = _outcome(text)
+    saved = _ports._WELL_FORMED
+    _ports._WELL_FORMED = _NeverMatches()
+    try:
+        careful = _outcome(text)
+    finally:
+        _ports._WELL_FORMED = saved
+    assert fast == careful
