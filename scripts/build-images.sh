@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Build the local Debian test images for portguard.ephemeral, without any
+# container registry: debootstrap a minbase rootfs and `podman import` it.
+#
+# Usage: scripts/build-images.sh [bookworm|trixie|all]... [--systemd] [--force] [--refresh]
+#
+#   bookworm|trixie|all  releases to build (default: all)
+#   --systemd            also build the -systemd variant (systemd as PID 1)
+#   --systemd-only       build only the -systemd variant
+#   --force              rebuild images that already exist (from the cache)
+#   --refresh            also re-download the cached packages (implies --force)
+#
+# Images:
+#   localhost/portguard-debian:<release>          python3, iproute2, procps
+#   localhost/portguard-debian:<release>-systemd  + systemd, systemd-sysv, dbus
+#
+# Idempotent: an existing image is kept (podman image exists).  Downloaded
+# packages are kept in .cache/debootstrap/<image>.tar (debootstrap
+# --make-tarball) and the finished tree in .cache/debootstrap/<image>.*.rootfs.tar,
+# so a rebuild needs no network, and a removed image comes back in seconds.
+# Must run as root.  Installs podman, runc, debootstrap with apt if missing.
+# Uses tests/containers/containers.conf (CONTAINERS_CONF) for podman.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache_dir=${PORTGUARD_IMAGE_CACHE:-$repo_root/.cache/debootstrap}
+image_repo=localhost/portguard-debian
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo_root/tests/containers/containers.conf}
+
+base_packages=python3,iproute2,procps
+systemd_packages=systemd,systemd-sysv,dbus
+
+log() { printf '[build-images] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+
+releases=() want_plain=1 want_systemd=0 force=0 refresh=0
+for arg in "$@"; do
+  case $arg in
+    bookworm|trixie) releases+=("$arg") ;;
+    all) releases+=(bookworm trixie) ;;
+    --systemd) want_systemd=1 ;;
+    --systemd-only) want_systemd=1 want_plain=0 ;;
+    --force) force=1 ;;
+    --refresh) force=1 refresh=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $arg" ;;
+  esac
+done
+[ ${#releases[@]} -gt 0 ] || releases=(bookworm trixie)
+# shellcheck disable=SC2207
+releases=($(printf '%s\n' "${releases[@]}" | awk '!seen[$0]++'))
+
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, rootful podman)"
+
+ensure_tools() {
+  local missing=() cmd pkg
+  for cmd in podman:podman runc:runc debootstrap:debootstrap; do
+    command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
+  done
+  # podman's default network backend on bookworm; recommended, not required.
+  for pkg in netavark aardvark-dns debian-archive-keyring; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing missing packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The Debian mirror the machine's apt uses (first non-security URI for
+# the "debian" archive), unless DEBIAN_MIRROR is given.
+debian_mirror() {
+  local uri=""
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
+  shopt -s nullglob
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    # deb822: URIs: lines; skip the security archive.
+    uri=$(awk 'tolower($1)=="uris:" { for (i=2;i<=NF;i++) print $i }' "$f" \
+          | grep -v -- '-security' | grep -E '^https?://' | head -n1 || true)
+    [ -n "$uri" ] && break
+  done
+  if [ -z "$uri" ]; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [ -f "$f" ] || continue
+      uri=$(awk '$1=="deb" { for (i=2;i<=NF;i++) if ($i ~ /^https?:\/\//) { print $i; break } }' "$f" \
+            | grep -v -- '-security' | head -n1 || true)
+      [ -n "$uri" ] && break
+    done
+  fi
+  shopt -u nullglob
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# debian-archive-keyring 2023.3+deb12u1 and later (bookworm) carry the trixie
+# archive keys; refuse to go on without them rather than skip the check.
+check_keyring() {
+  local release=$1
+  [ -s "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
+  if [ ! -e "/usr/share/keyrings/debian-archive-$release-automatic.gpg" ]; then
+    log "keyring has no $release archive key; upgrading debian-archive-keyring"
+    apt-get update -qq
+    apt-get install -y -qq debian-archive-keyring >/dev/null
+    [ -e "/usr/share/keyrings/debian-archive-$release-automatic.gpg" ] \
+      || die "no $release archive key in debian-archive-keyring $(dpkg-query -W -f='${Version}' debian-archive-keyring); install a newer one (e.g. from bookworm-updates or ${release})"
+  fi
+}
+
+# customize_rootfs ROOTFS RELEASE VARIANT MIRROR: tidy the debootstrapped tree.
+customize_rootfs() {
+  local rootfs=$1 release=$2 variant=$3 mirror=$4 u
+  printf 'deb %s %s main\n' "$mirror" "$release" > "$rootfs/etc/apt/sources.list"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+         "$rootfs"/debootstrap
+  # Let systemd create a fresh machine-id at first boot.
+  : > "$rootfs/etc/machine-id"
+  rm -f "$rootfs/var/lib/dbus/machine-id"
+  echo "portguard-$release" > "$rootfs/etc/hostname"
+  if [ "$variant" = systemd ]; then
+    # Units that only make sense on a real machine.  systemd-modules-load
+    # fails in a container ("Failed to initialize libkmod context") and
+    # would leave trixie's system "degraded".
+    for u in getty.target console-getty.service systemd-firstboot.service \
+             systemd-modules-load.service \
+             systemd-udevd.service systemd-udev-trigger.service \
+             systemd-networkd-wait-online.service; do
+      ln -sf /dev/null "$rootfs/etc/systemd/system/$u"
+    done
+  fi
+}
+
+# build_image RELEASE VARIANT(plain|systemd)
+#
+# Three layers, each reused unless told otherwise:
+#   podman image               kept unless --force
+#   .cache/debootstrap/NAME.<recipe>.rootfs.tar
+#                              the finished tree; re-imported in seconds.
+#                              <recipe> hashes this function and
+#                              customize_rootfs, so editing them rebuilds.
+#                              Skipped by --force.
+#   .cache/debootstrap/NAME.tar
+#                              the .debs (debootstrap --make-tarball);
+#                              rebuilding from it needs no network.
+#                              Skipped by --refresh.
+build_image() {
+  local release=$1 variant=$2 tag include debs name rootfs rootfs_tar mirror
+  local start cmd recipe old_id new_id
+  if [ "$variant" = systemd ]; then
+    name=$release-systemd
+    include=$base_packages,$systemd_packages
+    cmd='["/sbin/init"]'
+  else
+    name=$release
+    include=$base_packages
+    # PID 1 that idles and exits on SIGTERM (plain sleep as PID 1 ignores it,
+    # so podman stop/rm would wait 10 s and SIGKILL).
+    cmd='["/bin/sh","-c","trap exit TERM INT; sleep infinity & wait"]'
+  fi
+  tag=$image_repo:$name
+  debs=$cache_dir/$name.tar
+  recipe=$( { declare -f build_image customize_rootfs; echo "$include $cmd"; } \
+            | sha256sum | cut -c1-12)
+  rootfs_tar=$cache_dir/$name.$recipe.rootfs.tar
+
+  if [ "$force" = 0 ] && podman image exists "$tag"; then
+    log "$tag exists (use --force to rebuild)"
+    return 0
+  fi
+
+  start=$(date +%s)
+  mkdir -p "$cache_dir"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$cache_dir'/rootfs.$name.* '$debs.tmp' '$rootfs_tar.tmp'" EXIT
+
+  if [ "$force" = 1 ] || [ ! -s "$rootfs_tar" ]; then
+    mirror=$(debian_mirror)
+    check_keyring "$release"
+    rootfs=$(mktemp -d "$cache_dir/rootfs.$name.XXXXXX")
+    local common=(--variant=minbase --include="$include" --keyring="$keyring"
+                  --components=main "$release")
+    if [ "$refresh" = 1 ] || [ ! -s "$debs" ]; then
+      log "downloading $release packages ($include) from $mirror into $debs"
+      rm -f "$debs.tmp"
+      debootstrap --make-tarball="$debs.tmp" "${common[@]}" "$rootfs" "$mirror" >&2 \
+        || die "debootstrap --make-tarball failed for $release"
+      mv -f "$debs.tmp" "$debs"
+      rm -rf "$rootfs"; mkdir -p "$rootfs"
+    fi
+    log "debootstrapping $name from $debs"
+    debootstrap --unpack-tarball="$debs" "${common[@]}" "$rootfs" "$mirror" >&2 \
+      || die "debootstrap failed for $release (see $rootfs/debootstrap/debootstrap.log)"
+    customize_rootfs "$rootfs" "$release" "$variant" "$mirror"
+    tar --numeric-owner --xattrs -C "$rootfs" -cf "$rootfs_tar.tmp" .
+    rm -rf "$rootfs"
+    # Keep one rootfs tarball per image: drop those of older recipes.
+    rm -f "$cache_dir/$name".*.rootfs.tar
+    mv -f "$rootfs_tar.tmp" "$rootfs_tar"
+  else
+    log "reusing $rootfs_tar"
+  fi
+
+  log "importing $tag"
+  old_id=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
+  new_id=$(podman import --quiet \
+        --change "CMD $cmd" \
+        --change "ENV LANG=C.UTF-8" \
+        --change "LABEL org.portguard.release=$release org.portguard.variant=$variant org.portguard.recipe=$recipe" \
+        --message "portguard test image: debootstrap --variant=minbase --include=$include $release" \
+        "$rootfs_tar" "$tag")
+  # The tag moved to the new image; drop the old one unless a container
+  # still uses it (never remove containers here).
+  if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+    podman image rm "$old_id" >/dev/null 2>&1 || true
+  fi
+  trap - EXIT
+  log "built $tag in $(( $(date +%s) - start ))s"
+}
+
+ensure_tools
+for release in "${releases[@]}"; do
+  if [ "$want_plain" = 1 ]; then build_image "$release" plain; fi
+  if [ "$want_systemd" = 1 ]; then build_image "$release" systemd; fi
+done
+podman images --filter "reference=$image_repo" >&2
