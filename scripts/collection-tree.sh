@@ -6,8 +6,9 @@
 #    the collection under an ansible_collections/<ns>/<name> path and checks
 #    every file it sees there, so the copy leaves out .venv, .cache, .git,
 #    test output and everything else .gitignore names.  The copy gets its own
-#    empty git repository (see below).  The copy is rebuilt on
-#    every call (it is small) and swapped in whole, so deleted files vanish.
+#    empty git repository (see below).  It is brought up to date on every
+#    call (it is small); files deleted from the work tree vanish from it.
+#    BUILD_DIR=<dir> puts the copy at <dir>/ansible_collections/... instead.
 # 2. .cache/collections/ansible_collections/portguard/ephemeral: a symlink to
 #    the work tree, for ANSIBLE_COLLECTIONS_PATH (set by the Makefile), so
 #    playbooks, molecule and pytest see edits without a copy step.
@@ -39,7 +40,7 @@ fi
 
 # --- 1. copy for ansible-test ---------------------------------------------
 mkdir -p "$(dirname "$dest")"
-tmp="$(mktemp -d "$(dirname "$dest")/.${name}.new.XXXXXX")"
+tmp="$(mktemp -d "$build_root/.staging.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
@@ -66,9 +67,18 @@ fi
 # own .git, where .build/ is ignored, see no files and skip every test.  An
 # empty repository (no commits) makes it list exactly the copied files
 # (git ls-files --others --exclude-standard, honouring the copied .gitignore).
-git -c init.defaultBranch=main init -q "$tmp"
-
-rm -rf "$dest"
-mv "$tmp" "$dest"
+#
+# An existing copy is updated in place (rsync --delete), not replaced: another
+# make run in the same checkout may be working inside it right now, and a
+# directory swapped out from under it would leave it with a deleted cwd.
+# .git and ansible-test's tests/output are kept.
+if [ -d "$dest" ] && command -v rsync >/dev/null 2>&1; then
+    rsync -a --delete --exclude=/.git --exclude=/tests/output "$tmp/" "$dest/"
+    rm -rf "$tmp"
+else
+    rm -rf "$dest"
+    mv "$tmp" "$dest"
+fi
 trap - EXIT
+[ -d "$dest/.git" ] || git -c init.defaultBranch=main init -q "$dest"
 echo "$dest"
