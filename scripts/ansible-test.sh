@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Run ansible-test (sanity and/or units) against one ansible-core release.
+#
+#   scripts/ansible-test.sh MINOR [sanity|units|all] [-- EXTRA_ANSIBLE_TEST_ARGS...]
+#   e.g. scripts/ansible-test.sh 2.16 sanity
+#
+# - The exact release comes from requirements-ansible-test.txt
+#   (the line "ansible-core==MINOR.N").
+# - It is installed into its own small venv .cache/core-MINOR
+#   (scripts/setup-venv.sh: stamped, rebuilt only when the pin changes).
+# - ansible-test runs with --local --python $ANSIBLE_TEST_PYTHON (default:
+#   the X.Y of python3) inside a collection copy made by
+#   scripts/collection-tree.sh for this version
+#   (.build/core-MINOR/ansible_collections/portguard/ephemeral),
+#   with the collection's tests/sanity/ignore-MINOR.txt.
+#
+# pip bootstrap stand-in: for every sanity test that needs extra packages,
+# ansible-test creates a venv without pip and bootstraps pip into it with a
+# get-pip.py it downloads from a host that is not reachable here.  It first
+# looks for a cached copy at ~/.ansible/test/cache/get_pip_<pip version>.py,
+# so this script writes a stand-in there that installs pip with the
+# interpreter's own ensurepip and then upgrades to the pip release ansible-test
+# asked for, from the package index the machine's pip configuration names.
+# Nothing is skipped: every sanity test ansible-test selects still runs.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+minor="${1:?usage: $0 MINOR [sanity|units|all] [-- ARGS...]}"
+what="${2:-all}"
+shift $(( $# >= 2 ? 2 : 1 ))
+extra=()
+if [ "${1:-}" = "--" ]; then shift; extra=("$@"); fi
+
+case "$what" in sanity|units|all) ;; *) echo "ansible-test.sh: unknown step '$what'" >&2; exit 2 ;; esac
+
+reqs="$root/requirements-ansible-test.txt"
+pin="$(grep -E "^ansible-core==${minor//./\\.}\.[0-9]+[[:space:]]*$" "$reqs" | tr -d '[:space:]' || true)"
+[ -n "$pin" ] || { echo "ansible-test.sh: no 'ansible-core==$minor.N' line in $reqs" >&2; exit 2; }
+
+python_bin="${PYTHON:-python3}"
+test_python="${ANSIBLE_TEST_PYTHON:-$("$python_bin" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
+venv="$root/.cache/core-$minor"
+
+PYTHON="$python_bin" "$root/scripts/setup-venv.sh" "$venv" -- "$pin"
+
+# --- get-pip stand-in -------------------------------------------------------
+pip_version="$("$venv/bin/python" - "$test_python" <<'PY'
+import sys, types
+from ansible_test._internal.python_requirements import get_venv_packages
+print(get_venv_packages(types.SimpleNamespace(version=sys.argv[1]))['pip'])
+PY
+)"
+cache_dir="$HOME/.ansible/test/cache"
+get_pip="$cache_dir/get_pip_${pip_version//./_}.py"
+marker="# portguard-ephemeral get-pip stand-in, revision 2"
+if ! { [ -f "$get_pip" ] && grep -qxF "$marker" "$get_pip"; }; then
+    if [ -f "$get_pip" ]; then
+        echo "ansible-test.sh: replacing $get_pip with the local stand-in"
+    fi
+    mkdir -p "$cache_dir"
+    cat > "$get_pip.tmp" <<PY
+$marker
+"""Stand-in for get-pip.py, written by scripts/ansible-test.sh.
+
+ansible-test runs this file (via its quiet_pip.py wrapper) inside a venv it
+made without pip, with arguments like
+  --disable-pip-version-check pip==X [setuptools==Y wheel==Z] [--no-setuptools] [--no-wheel]
+The real get-pip.py cannot be downloaded here, so: install pip with ensurepip
+(in a subprocess: ensurepip wipes PIP_* variables and sets
+PIP_CONFIG_FILE=/dev/null in its own process, which would hide the machine's
+pip settings), then let that pip install exactly the requested packages.
+"""
+import os
+import subprocess
+import sys
+
+args = sys.argv[1:]
+no_setuptools = '--no-setuptools' in args
+no_wheel = '--no-wheel' in args
+args = [a for a in args if a not in ('--no-setuptools', '--no-wheel')]
+
+env = dict(os.environ)
+if env.get('PIP_CONFIG_FILE') == os.devnull:
+    del env['PIP_CONFIG_FILE']
+
+subprocess.check_call([sys.executable, '-m', 'ensurepip', '--upgrade'], env=env, stdout=subprocess.DEVNULL)
+subprocess.check_call([sys.executable, '-m', 'pip', 'install', '--upgrade'] + args, env=env)
+
+# get-pip.py with --no-setuptools / --no-wheel leaves them out; ensurepip may
+# have brought them, so take them out again to match.
+remove = [name for name, flag in (('setuptools', no_setuptools), ('wheel', no_wheel))
+          if flag and subprocess.call([sys.executable, '-m', 'pip', 'show', '--quiet', name],
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0]
+if remove:
+    subprocess.check_call([sys.executable, '-m', 'pip', 'uninstall', '--yes', '--quiet'] + remove, env=env)
+PY
+    mv "$get_pip.tmp" "$get_pip"
+fi
+
+# --- collection tree ----------------------------------------------------------
+# Each ansible-core version gets its own copy of the collection,
+# .build/core-MINOR/ansible_collections/portguard/ephemeral, brought up to date
+# here: ansible-test writes its results into tests/output of the tree it runs
+# in, so two versions (or two people's make runs in one checkout) never share
+# one, and versions may run in parallel.
+tree="$(BUILD_DIR="$root/.build/core-$minor" "$root/scripts/collection-tree.sh" | tail -n1)"
+
+export PATH="$venv/bin:$PATH"
+# ansible-test derives collection paths from the tree it runs in.
+unset ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS PYTHONPATH
+cd "$tree"
+
+ansible-test --version
+
+# A sanity test whose tool is missing is reported as a warning and skipped;
+# treat that as a failure, so a green run means every test really ran.
+if [ "$what" != units ] && ! command -v shellcheck >/dev/null 2>&1; then
+    echo "ansible-test.sh: shellcheck is not installed (run: make deps)" >&2
+    exit 1
+fi
+
+# ansible-test keeps the venvs of its sanity tests in ~/.ansible/test/venv and
+# builds a missing one in place; two runs building the same one at once break
+# it (pip fails half-way).  Runs of this script on one machine therefore take
+# turns (other direct ansible-test calls are not covered).
+lock="$cache_dir/../portguard-ansible-test.lock"
+exec 9>"$lock"
+if ! flock -n 9; then
+    echo "ansible-test.sh: waiting for another ansible-test run on this machine ($lock)"
+    flock 9
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+rc=0
+run() {
+    echo "=== $* ($pin, python $test_python)"
+    local r=0
+    "$@" 2>&1 | tee -a "$log" || r=$?
+    [ "$r" -eq 0 ] || rc=$r
+}
+if [ "$what" = sanity ] || [ "$what" = all ]; then
+    run ansible-test sanity --local --python "$test_python" --color no -v "${extra[@]}"
+fi
+if [ "$what" = units ] || [ "$what" = all ]; then
+    run ansible-test units --local --python "$test_python" --requirements --color no -v "${extra[@]}"
+fi
+if grep -E '^WARNING: (Required program .* not found|Skipping sanity test)' "$log" >&2; then
+    echo "ansible-test.sh: ansible-core $minor skipped work (see the warnings above); failing" >&2
+    [ "$rc" -ne 0 ] || rc=1
+fi
+echo "ansible-test.sh: $pin: $([ "$rc" -eq 0 ] && echo PASSED || echo "FAILED (rc=$rc)")"
+exit "$rc"
