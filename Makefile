@@ -1,0 +1,165 @@
+# portguard.ephemeral — developer and CI entry points.
+#
+#   make test          everything CI runs (installs what it needs first)
+#   make help          list the targets
+#
+# On a fresh Debian machine, as root, `make test` installs the Debian packages
+# (deps), builds the tool venv (venv) and the per-ansible-core venvs, lays out
+# the collection (collection) and then runs every gate in TEST_STEPS, one
+# after another, even when an earlier gate failed, and prints a summary.
+# Setup steps are idempotent and cheap when nothing changed (stamp files under
+# .cache/stamps keyed on the requirements files' hashes).
+#
+# ---- Adding a gate -----------------------------------------------------------
+#  1. Write a target below (replace one of the stubs in "Gates owned by other
+#     areas" or add a new one).  Let it depend on the setup targets it needs:
+#     deps, venv, collection.  The venv's bin/ is first on PATH and
+#     ANSIBLE_COLLECTIONS_PATH already resolves portguard.ephemeral to this
+#     work tree, for every recipe.
+#  2. Append it to TEST_STEPS:     TEST_STEPS += molecule
+#  3. It must exit non-zero on failure.  Its output is shown live and kept in
+#     .cache/logs/<target>.log; the summary repeats the last line that looks
+#     like a test runner's result ("N passed ..."), so print one.
+# -----------------------------------------------------------------------------
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+PYTHON ?= python3
+VENV := $(ROOT)/.venv
+VENV_BIN := $(VENV)/bin
+CACHE := $(ROOT)/.cache
+LOG_DIR := $(CACHE)/logs
+BUILD_TREE := $(ROOT)/.build/ansible_collections/portguard/ephemeral
+REQUIREMENTS := $(ROOT)/requirements.txt
+CORE_REQUIREMENTS := $(ROOT)/requirements-ansible-test.txt
+
+# ansible-core minor releases for ansible-test (sanity + units), read from the
+# pins in requirements-ansible-test.txt.  Narrow it for a quick local run:
+#   make sanity CORE_VERSIONS=2.19
+CORE_VERSIONS ?= $(shell sed -n 's/^ansible-core==\([0-9]*\.[0-9]*\)\..*/\1/p' $(CORE_REQUIREMENTS))
+
+# Setup that must succeed before any gate runs (make test stops if it fails).
+TEST_SETUP := deps venv collection
+# Gates `make test` runs, in this order.  Append yours: TEST_STEPS += name
+TEST_STEPS := units integration lint ansible-test
+
+export PATH := $(VENV_BIN):$(PATH)
+# portguard.ephemeral resolves to this work tree through the symlink
+# .cache/collections/ansible_collections/portguard/ephemeral (made by
+# `make collection`); the usual default locations follow.
+export ANSIBLE_COLLECTIONS_PATH := $(CACHE)/collections:$(HOME)/.ansible/collections:/usr/share/ansible/collections
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# pytest sees `ansible_collections.portguard.ephemeral...` through the same
+# symlink.  Only for the pytest gates: ansible-test sets its own paths.
+PYTEST_ENV := PYTHONPATH=$(CACHE)/collections$(if $(PYTHONPATH),:$(PYTHONPATH))
+PYTEST_ARGS ?=
+
+.PHONY: help test setup deps venv collection units integration lint \
+        ansible-test sanity ansible-units clean distclean \
+        release-check molecule images demo bench
+
+help:
+	@echo "make test             deps + venv + collection, then every gate: $(TEST_STEPS)"
+	@echo "make deps             Debian packages (scripts/install-debian-deps.sh)"
+	@echo "make venv             .venv from requirements.txt (rebuilt when it changes)"
+	@echo "make collection       .build/ansible_collections/portguard/ephemeral + ANSIBLE_COLLECTIONS_PATH symlink"
+	@echo "make units            pytest tests/unit"
+	@echo "make integration      pytest tests/integration (root; private namespaces)"
+	@echo "make lint             ansible-lint --profile production"
+	@echo "make ansible-test     ansible-test sanity + units for each ansible-core in: $(CORE_VERSIONS)"
+	@echo "make sanity           ansible-test sanity only, each version   (sanity-<X.Y> for one)"
+	@echo "make ansible-units    ansible-test units only, each version    (ansible-units-<X.Y> for one)"
+	@echo "make ansible-test-<X.Y>  sanity + units for one ansible-core version"
+	@echo "make clean            remove .build, logs and test output (keeps venvs)"
+	@echo "make distclean        also remove .venv and .cache"
+	@echo "variables: CORE_VERSIONS='$(CORE_VERSIONS)' PYTEST_ARGS='$(PYTEST_ARGS)' PYTHON=$(PYTHON)"
+
+# ---- setup ----------------------------------------------------------------
+
+setup: $(TEST_SETUP)
+
+deps:
+	@$(ROOT)/scripts/install-debian-deps.sh
+
+venv:
+	@PYTHON=$(PYTHON) $(ROOT)/scripts/setup-venv.sh $(VENV) $(REQUIREMENTS)
+
+collection:
+	@$(ROOT)/scripts/collection-tree.sh >/dev/null
+	@echo "collection: $(BUILD_TREE)"
+
+# ---- gates ----------------------------------------------------------------
+
+units: venv collection
+	cd $(ROOT) && $(PYTEST_ENV) $(VENV_BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: deps venv collection
+	cd $(ROOT) && $(PYTEST_ENV) $(VENV_BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: venv collection
+	cd $(ROOT) && $(VENV_BIN)/ansible-lint --profile production --nocolor
+
+# ansible-test: one venv per ansible-core version under .cache/core-X.Y, run in
+# that version's own copy of the collection, .build/core-X.Y/ansible_collections/
+# portguard/ephemeral (scripts/ansible-test.sh keeps both up to date).
+# Versions run one after another; all of them run even when one fails, and
+# the target fails if any did.
+define run-per-version
+	@rc=0; for v in $(CORE_VERSIONS); do \
+	    $(MAKE) $(1)-$$v || rc=1; \
+	done; exit $$rc
+endef
+
+ansible-test: deps
+	$(call run-per-version,ansible-test)
+sanity: deps
+	$(call run-per-version,sanity)
+ansible-units: deps
+	$(call run-per-version,ansible-units)
+
+ansible-test-%: deps
+	PYTHON=$(PYTHON) $(ROOT)/scripts/ansible-test.sh $* all
+sanity-%: deps
+	PYTHON=$(PYTHON) $(ROOT)/scripts/ansible-test.sh $* sanity
+ansible-units-%: deps
+	PYTHON=$(PYTHON) $(ROOT)/scripts/ansible-test.sh $* units
+
+# ---- test: setup, then every gate, then a summary ---------------------------
+
+test: $(TEST_SETUP)
+	@mkdir -p $(LOG_DIR); : > $(LOG_DIR)/summary.txt; \
+	failed=0; passed=0; start_all=$$(date +%s); \
+	for step in $(TEST_STEPS); do \
+	    echo; echo "======== make $$step ========"; \
+	    start=$$(date +%s); rc=0; \
+	    $(MAKE) $$step 2>&1 | tee $(LOG_DIR)/$$step.log || rc=$$?; \
+	    secs=$$(( $$(date +%s) - start )); \
+	    note=$$(grep -E '^=+ .*([0-9]+ (passed|failed|errors?|skipped)|no tests ran).* =+$$|^(Failed|Passed): |^ansible-test.sh: ansible-core==.*: (PASSED|FAILED)' \
+	            $(LOG_DIR)/$$step.log | sed -E 's/^=+ (.*) =+$$/\1/' | tr '\n' ';' | sed 's/;$$//; s/;/; /g' || true); \
+	    if [ $$rc -eq 0 ]; then res=PASS; passed=$$((passed+1)); else res="FAIL(rc=$$rc)"; failed=$$((failed+1)); fi; \
+	    printf '%-14s %-11s %5ss  %s\n' "$$step" "$$res" "$$secs" "$$note" >> $(LOG_DIR)/summary.txt; \
+	done; \
+	echo; echo "======== make test summary ($$(( $$(date +%s) - start_all ))s; logs in $(LOG_DIR)) ========"; \
+	cat $(LOG_DIR)/summary.txt; \
+	echo "gates: $$passed passed, $$failed failed"; \
+	[ $$failed -eq 0 ]
+
+# ---- gates owned by other areas (stubs: replace the recipe, then add the
+# ---- target to TEST_STEPS) -------------------------------------------------
+
+release-check molecule images demo bench:
+	@echo "make $@: not yet"; exit 1
+
+# ---- housekeeping -----------------------------------------------------------
+
+clean:
+	rm -rf $(ROOT)/.build $(LOG_DIR) $(ROOT)/tests/output $(ROOT)/.pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) $(CACHE)
