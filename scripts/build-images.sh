@@ -55,19 +55,20 @@ releases=($(printf '%s\n' "${releases[@]}" | awk '!seen[$0]++'))
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, rootful podman)"
 
 ensure_tools() {
-  local missing=() cmd pkg
-  for cmd in podman:podman runc:runc debootstrap:debootstrap; do
-    command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
+  local missing=0 cmd pkg
+  for cmd in podman runc debootstrap; do
+    command -v "$cmd" >/dev/null 2>&1 || missing=1
   done
-  # podman's default network backend on bookworm; recommended, not required.
+  # netavark + aardvark-dns: podman's default network on bookworm.
   for pkg in netavark aardvark-dns debian-archive-keyring; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing=1
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing missing packages: ${missing[*]}"
+  [ "$missing" = 0 ] && return 0
+  log "installing podman, runc, debootstrap and friends with apt"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq podman runc debootstrap uidmap fuse-overlayfs \
+    slirp4netns netavark aardvark-dns debian-archive-keyring >/dev/null
 }
 
 # The Debian mirror the machine's apt uses (first non-security URI for
@@ -97,7 +98,7 @@ debian_mirror() {
 
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
-# debian-archive-keyring 2023.3+deb12u1 and later (bookworm) carry the trixie
+# debian-archive-keyring 2023.3+deb12u2 and later (a 2025 bookworm update) carry the trixie
 # archive keys; refuse to go on without them rather than skip the check.
 check_keyring() {
   local release=$1
@@ -222,6 +223,10 @@ build_image() {
 }
 
 ensure_tools
+# One build at a time per cache (make -j, two shells).
+mkdir -p "$cache_dir"
+exec 9>"$cache_dir/.lock"
+flock 9
 for release in "${releases[@]}"; do
   if [ "$want_plain" = 1 ]; then build_image "$release" plain; fi
   if [ "$want_systemd" = 1 ]; then build_image "$release" systemd; fi
