@@ -201,7 +201,7 @@ def parse_ports(value, option='reserved'):
                             'give a list of ports and "LOW-HIGH" ranges')
     ports = set()
     for item in value:
-        if type(item) is int and MIN_PORT <= item <= MAX_PORT:  # the common case, fast
+        if isinstance(item, int) and not isinstance(item, bool) and MIN_PORT <= item <= MAX_PORT:  # common, fast
             ports.add(item)
             continue
         low, high = _parse_item(item, option)
