@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The work behind portguard.ephemeral.local_ports_info, without AnsibleModule.
+
+Read-only.  Order of a run: validate the options, enter the namespace (fails
+closed), read the two keys and the four socket tables once each, resolve the
+boot configuration with systemd-sysctl's rules, then judge every examined
+port.  Port sets are compared as sets, ranges as numbers.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sockets, _sysctl, _sysctld
+
+KEYS = (_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY)
+# What a network namespace (the host's included) holds when no file sets the key.
+KERNEL_DEFAULT_RANGE = (32768, 60999)
+KERNEL_DEFAULT_RESERVED = frozenset()
+# Per port, at most this many sockets are listed; the counts are always complete.
+LIST_LIMIT = 20
+
+REASON_HELD = 'held by an outgoing connection in %s: a restart would fail now'
+REASON_EXPOSED = 'in the ephemeral range and not reserved'
+REASON_RESERVED = 'reserved'
+REASON_OUTSIDE = 'outside the ephemeral range'
+REASON_BOOT_UNRESERVED = ('reserved now but not at boot: after a reboot it is in the ephemeral range '
+                          'and not reserved')
+REASON_BOOT_IN_RANGE = ('outside the ephemeral range now, but after a reboot it is in the ephemeral range '
+                        'and not reserved')
+NETNS_BOOT_NOTE = ('the sysctl.d files configure the namespace the host boots with, not %s; a namespace '
+                   'starts at the kernel defaults and gets its values from whoever creates it, so there '
+                   'is no boot value to compare with')
+
+
+class TaskError(Exception):
+    """Fail the task with this message; nothing was read into the result."""
+
+    def __init__(self, msg, **details):
+        super(TaskError, self).__init__(msg)
+        self.details = details
+
+
+def parse_options(params):
+    """Validate every option; raise TaskError naming the option and value."""
+    ports = params.get('ports')
+    if ports is not None:
+        try:
+            ports = _ports.parse_ports(ports, 'ports')
+        except _ports.PortSpecError as exc:
+            raise TaskError(str(exc), option='ports')
+    netns = params.get('netns')
+    if netns is not None and not os.path.isabs(netns):
+        raise TaskError('netns: %r is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net' % (netns,),
+                        option='netns')
+    return {'ports': ports, 'netns': netns}
+
+
+def _under(root, path):
+    if root in (None, '', '/'):
+        return path
+    return os.path.join(root, path.lstrip('/'))
+
+
+def _read_text(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return None
+
+
+def _hidden_entries(root, key):
+    """Assignments of ``key`` in files that a same-name file (or a mask) in an earlier directory hides."""
+    masks = []
+    hidden = []
+    for item in _sysctld.boot_files(root):
+        if item['masked']:
+            masks.append({'file': item['path'], 'hides': list(item['hides'])})
+        for path in item['hides']:
+            text = _read_text(_under(root, path))
+            for number, name, value, _ignore in _sysctld.parse_lines(text or ''):
+                if name == key:
+                    hidden.append({'file': path, 'line': number, 'value': value, 'via': None,
+                                   'status': 'masked' if item['masked'] else 'hidden', 'by': item['path']})
+    return masks, hidden
+
+
+def _parse_value(key, value, where, unprivileged_port_start):
+    """The boot value as a range tuple or a port set; PortSpecError when the kernel would refuse it."""
+    if key == _sysctl.RANGE_KEY:
+        return _ports.parse_range(value, where, unprivileged_port_start)
+    return _ports.parse_kernel_string(value, where)
+
+
+def _default_text(key):
+    if key == _sysctl.RANGE_KEY:
+        return _ports.format_range(KERNEL_DEFAULT_RANGE, ' ')
+    return _ports.format_ports(KERNEL_DEFAULT_RESERVED)
+
+
+def _default_value(key):
+    return KERNEL_DEFAULT_RANGE if key == _sysctl.RANGE_KEY else KERNEL_DEFAULT_RESERVED
+
+
+def boot_report(root, unprivileged_port_start, warnings):
+    """For each key: the value systemd-sysctl applies at boot and every file that sets it.
+
+    Returns (report, {key: parsed value}).  When no file sets a key, or the
+    winning value is one the kernel refuses, the boot value is the kernel
+    default (32768 60999, nothing reserved).
+    """
+    config = _sysctld.boot_config(list(KEYS), root)
+    report = {}
+    values = {}
+    for key in KEYS:
+        info = config[key]
+        winner = info['winner']
+        entries = []
+        for entry in info['entries']:
+            entries.append({'file': entry['file'], 'line': entry['line'], 'value': entry['value'],
+                            'via': entry['via'], 'status': 'winner' if entry is winner else 'overridden',
+                            'by': None})
+        masks, hidden = _hidden_entries(root, key)
+        entries.extend(hidden)
+        for entry in entries:
+            if entry['status'] == 'overridden':
+                entry['by'] = winner['file']
+        item = {'value': _default_text(key), 'source': 'kernel default', 'file': None, 'line': None,
+                'via': None, 'valid': True, 'error': None, 'entries': entries, 'masked': masks,
+                'procps_override': None}
+        values[key] = _default_value(key)
+        if winner is not None:
+            item.update({'value': winner['value'], 'source': 'file', 'file': winner['file'],
+                         'line': winner['line'], 'via': winner['via']})
+            where = '%s line %d' % (winner['file'], winner['line'])
+            try:
+                values[key] = _parse_value(key, winner['value'], where, unprivileged_port_start)
+            except _ports.PortSpecError as exc:
+                item['valid'] = False
+                item['error'] = str(exc)
+                warnings.append('%s sets %s to a value the kernel refuses or misreads at boot (%s); '
+                                'the boot value is taken as the kernel default %r'
+                                % (where, key, exc, _default_text(key)))
+        override = info['procps_override']
+        if override:
+            item['procps_override'] = {'file': override['file'], 'line': override['line'],
+                                       'value': override['value']}
+            warnings.append('%s line %d sets %s; systemd-sysctl ignores that file at boot, but a later procps '
+                            '"sysctl --system" applies it last' % (override['file'], override['line'], key))
+        report[key] = item
+    return report, values
+
+
+def drift_report(live, boot_range, boot_reserved):
+    """Live values against boot values, as numbers and sets."""
+    result = {'detected': False, 'range': None, 'reserved': None, 'note': None}
+    if tuple(live.port_range) != tuple(boot_range):
+        result['range'] = {'live': list(live.port_range), 'boot': list(boot_range)}
+    missing = boot_reserved - live.reserved
+    extra = live.reserved - boot_reserved
+    if missing or extra:
+        result['reserved'] = {
+            'missing': _ports.format_ports(missing), 'missing_count': len(missing),
+            'extra': _ports.format_ports(extra), 'extra_count': len(extra)}
+    result['detected'] = result['range'] is not None or result['reserved'] is not None
+    return result
+
+
+def _states_text(holders):
+    states = []
+    for protocol, state in holders:
+        text = state if protocol.startswith('tcp') else '%s (%s)' % (state, protocol)
+        if text not in states:
+            states.append(text)
+    if len(states) == 1:
+        return states[0]
+    return ', '.join(states[:-1]) + ' and ' + states[-1]
+
+
+def _state_order(key):
+    """TCP before UDP, then the states of a live connection before the closing ones."""
+    protocol, state = key.split(' ', 1)
+    order = ('ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'NEW_SYN_RECV', 'CLOSE_WAIT', 'FIN_WAIT1', 'FIN_WAIT2',
+             'CLOSING', 'LAST_ACK', 'TIME_WAIT')
+    return (not protocol.startswith('tcp'), order.index(state) if state in order else len(order), key)
+
+
+def judge(port, live, sockets, boot_range=None, boot_reserved=None):
+    """Everything about one port, with ``at_risk`` and the reason in words."""
+    low, high = live.port_range
+    in_range = low <= port <= high
+    reserved_live = port in live.reserved
+    boot_known = boot_range is not None
+    in_range_boot = boot_range[0] <= port <= boot_range[1] if boot_known else None
+    reserved_boot = port in boot_reserved if boot_known else None
+    found = sockets.get(port)
+    listeners = [{'protocol': s.protocol, 'address': s.local_address} for s in found.listeners(LIST_LIMIT)]
+    holders = [s.as_dict() for s in found.holders(LIST_LIMIT)]
+    holder_states = found.holder_states()
+    listener_count = found.listener_count
+    if holder_states and not listener_count:
+        states = [tuple(key.split(' ', 1)) for key in sorted(holder_states, key=_state_order)]
+        at_risk, reason = True, REASON_HELD % _states_text(states)
+    elif in_range and not reserved_live:
+        at_risk, reason = True, REASON_EXPOSED
+    elif boot_known and in_range_boot and not reserved_boot:
+        at_risk = True
+        reason = REASON_BOOT_UNRESERVED if reserved_live else REASON_BOOT_IN_RANGE
+    elif reserved_live:
+        at_risk, reason = False, REASON_RESERVED
+    else:
+        at_risk, reason = False, REASON_OUTSIDE
+    return {
+        'port': port,
+        'in_range': in_range,
+        'reserved_live': reserved_live,
+        'in_range_boot': in_range_boot,
+        'reserved_boot': reserved_boot,
+        'listeners': listeners,
+        'listener_count': listener_count,
+        'holders': holders,
+        'holder_count': sum(holder_states.values()),
+        'holder_states': holder_states,
+        'at_risk': at_risk,
+        'reason': reason,
+    }
+
+
+def _warnings(live, boot_values, boot_applies):
+    warnings = list(_plan.warnings_for(live.port_range, live.reserved))
+    if boot_applies:
+        boot_range = boot_values[_sysctl.RANGE_KEY]
+        boot_reserved = boot_values[_sysctl.RESERVED_KEY]
+        if (tuple(boot_range), boot_reserved) != (tuple(live.port_range), live.reserved):
+            for text in _plan.warnings_for(boot_range, boot_reserved):
+                warnings.append('at boot: %s' % text)
+    return warnings
+
+
+def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None):
+    """One run of the module; return the result dict or raise TaskError."""
+    opts = parse_options(params)
+    try:
+        own = _sysctl.netns_identity()
+        if opts['netns']:
+            _sysctl.enter_netns(opts['netns'])
+        identity = _sysctl.netns_identity()
+        identity['path'] = opts['netns']
+        live = _sysctl.read_live(proc_sys)
+    except _sysctl.SysctlError as exc:
+        raise TaskError(str(exc))
+    except OSError as exc:
+        raise TaskError('cannot identify the network namespace: %s' % exc)
+    # The boot files describe the namespace this module runs in; a namespace
+    # entered through netns gets its values from whoever creates it.
+    boot_applies = (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
+
+    try:
+        sockets = _sockets.read_sockets(opts['ports'], net_directory)
+    except ValueError as exc:
+        raise TaskError('cannot read the socket tables: %s' % exc)
+    examined = opts['ports'] if opts['ports'] is not None else sockets.listening_ports()
+
+    warnings = []
+    boot, boot_values = boot_report(root, live.unprivileged_port_start, warnings)
+    if boot_applies:
+        boot_range = boot_values[_sysctl.RANGE_KEY]
+        boot_reserved = boot_values[_sysctl.RESERVED_KEY]
+        drift = drift_report(live, boot_range, boot_reserved)
+    else:
+        boot_range = boot_reserved = None
+        drift = {'detected': None, 'range': None, 'reserved': None, 'note': NETNS_BOOT_NOTE % opts['netns']}
+    warnings = _warnings(live, boot_values, boot_applies) + warnings
+
+    counts = dict(sockets.counts)
+    counts['total'] = sockets.total
+    counts['source'] = sockets.directory
+    return {
+        'changed': False,
+        'range': list(live.port_range),
+        'reserved': {'canonical': _ports.format_ports(live.reserved),
+                     'ranges': _ports.format_runs(live.reserved),
+                     'count': len(live.reserved)},
+        'ephemeral_ports': _ports.ephemeral_capacity(live.port_range, live.reserved),
+        'boot': boot,
+        'drift': drift,
+        'ports': [judge(port, live, sockets, boot_range, boot_reserved) for port in sorted(examined)],
+        'sockets': counts,
+        'netns': identity,
+        'warnings': warnings,
+    }

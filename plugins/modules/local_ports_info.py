@@ -1,0 +1,334 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: local_ports_info
+short_description: Report whether service ports can be taken by the kernel's ephemeral port assignment
+version_added: 0.1.0
+description:
+  - Reads C(net.ipv4.ip_local_port_range) and C(net.ipv4.ip_local_reserved_ports) in the running kernel,
+    resolves which sysctl.d file sets each of them at boot (systemd-sysctl's rules), and reads the
+    sockets of the network namespace from C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6).
+  - For each examined port it answers the questions behind "Address already in use" when no process
+    owns the port, such as a TIME_WAIT left by an outgoing connection - is the port inside the
+    ephemeral range, is it reserved now, will it still be reserved after a reboot, and which socket
+    holds it right now.
+  - RV(drift) compares the live values with the values the host gets at boot, as port sets and numbers.
+    It catches a reservation list that a later procps C(sysctl --system) or C(sysctl -p) truncated
+    (procps writes at most 4095 bytes).
+  - Changes nothing. C(changed) is always V(false).
+author:
+  - portguard maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; check mode returns the same result.
+  diff_mode:
+    support: none
+  platform:
+    platforms: linux
+options:
+  ports:
+    description:
+      - Service ports to examine. A list of ports (integers) and ranges (strings C("LOW-HIGH")), or a
+        string in the kernel's syntax (C("8080-8082,9000")); the same syntax as
+        O(portguard.ephemeral.local_ports#module:reserved).
+      - Only the socket table lines on these ports are decoded, which keeps the module fast on hosts with
+        many sockets.
+      - Omit it to examine every port that has a listener (a TCP socket in LISTEN or a bound, unconnected UDP
+        socket). An empty list examines no port.
+    type: raw
+  netns:
+    description:
+      - Path of a network namespace to examine, such as C(/run/netns/NAME) or C(/proc/PID/ns/net).
+      - The module enters it (needs root) and verifies that it did before reading anything.
+      - The sysctl.d files describe the namespace the host boots with, so for another namespace RV(boot) still
+        lists them but RV(drift.detected) and the per-port RV(ports[].reserved_boot) are V(null).
+    type: path
+notes:
+  - Needs root to enter another namespace with O(netns). Reading the current namespace needs no privileges.
+  - A socket that is not a listener is listed as a holder of its local port. When a port has holders and no
+    listener, a service that binds it now fails with C(EADDRINUSE), even with C(SO_REUSEADDR), as long as
+    the holder is an ordinary outgoing connection (ESTABLISHED, FIN_WAIT2 or TIME_WAIT, which lasts 60
+    seconds). Reserving the port does not free it; it stops the kernel from choosing it again.
+  - A bound, unconnected UDP socket is counted as a listener, as C(ss -l) does; the tables cannot tell a
+    UDP service from a UDP client that sent a datagram without connecting.
+seealso:
+  - module: portguard.ephemeral.local_ports
+  - name: ip-sysctl documentation
+    description: The kernel's description of ip_local_port_range and ip_local_reserved_ports.
+    link: https://docs.kernel.org/networking/ip-sysctl.html
+'''
+
+EXAMPLES = r'''
+- name: Is anything holding the service ports, and are they protected?
+  portguard.ephemeral.local_ports_info:
+    ports: [8080, 8443, "9000-9010"]
+  register: ports_info
+
+- name: Fail when a service port can be taken by an outgoing connection
+  ansible.builtin.assert:
+    that: ports_info.ports | selectattr('at_risk') | list | length == 0
+    fail_msg: "{{ ports_info.ports | selectattr('at_risk') | map(attribute='port') | list }} at risk"
+
+- name: Detect reservations lost since boot (a truncating sysctl --system run)
+  portguard.ephemeral.local_ports_info:
+    ports: []
+  register: drift_check
+
+- name: Show what is missing
+  ansible.builtin.debug:
+    var: drift_check.drift
+  when: drift_check.drift.detected
+
+- name: Every listening port of a container's network namespace
+  portguard.ephemeral.local_ports_info:
+    netns: /run/netns/app1
+'''
+
+RETURN = r'''
+range:
+  description: The live ephemeral port range, as [LOW, HIGH].
+  returned: always
+  type: list
+  elements: int
+  sample: [32768, 60999]
+reserved:
+  description: The live reservations.
+  returned: always
+  type: dict
+  contains:
+    canonical:
+      description: The kernel's canonical form (ascending, maximal runs as C(A-B)).
+      type: str
+      sample: "8080-8082,9000"
+    ranges:
+      description: The same as a list, integers for single ports and C("A-B") strings for runs.
+      type: list
+      elements: raw
+      sample: ["8080-8082", 9000]
+    count:
+      description: How many ports are reserved.
+      type: int
+      sample: 4
+ephemeral_ports:
+  description: How many ports remain for automatic assignment (range size minus the reserved ports inside it).
+  returned: always
+  type: int
+  sample: 28228
+boot:
+  description:
+    - For each of the two keys, the value systemd-sysctl applies at boot and every file that sets it, resolved
+      with its rules (directories C(/etc/sysctl.d), C(/run/sysctl.d), C(/usr/local/lib/sysctl.d) and
+      C(/usr/lib/sysctl.d); same-name files in earlier directories hide later ones; a C(/dev/null) link or an
+      empty file masks; the file whose name sorts last wins; C(/etc/sysctl.conf) only through a link such as
+      C(99-sysctl.conf)).
+    - When no file sets a key, C(source) is C(kernel default) and C(value) is what the kernel starts with,
+      C(32768 60999) for the range and an empty reservation list.
+  returned: always
+  type: dict
+  sample:
+    net.ipv4.ip_local_reserved_ports:
+      value: "8080,9000"
+      source: file
+      file: /etc/sysctl.d/zz-portguard-ephemeral.conf
+      line: 5
+      via: null
+      valid: true
+      error: null
+      entries:
+        - {file: /usr/lib/sysctl.d/50-app.conf, line: 1, value: "8080", via: null, status: overridden,
+           by: /etc/sysctl.d/zz-portguard-ephemeral.conf}
+        - {file: /etc/sysctl.d/zz-portguard-ephemeral.conf, line: 5, value: "8080,9000", via: null,
+           status: winner, by: null}
+      masked: []
+      procps_override: null
+  contains:
+    value:
+      description: The value set at boot, as written in the file, or the kernel default.
+      type: str
+    source:
+      description: C(file) or C(kernel default).
+      type: str
+    file:
+      description: The file that sets the key at boot (the winner), or C(null).
+      type: str
+    line:
+      description: The line in that file, or C(null).
+      type: int
+    via:
+      description: When the winning file is a link (C(/etc/sysctl.d/99-sysctl.conf)), the file it reaches
+        (C(/etc/sysctl.conf)).
+      type: str
+    valid:
+      description: V(false) when the winning value is one the kernel refuses (or reads as octal); the boot value
+        is then taken as the kernel default, and a warning says why.
+      type: bool
+    error:
+      description: Why the value is not valid, or C(null).
+      type: str
+    entries:
+      description:
+        - Every assignment of the key in the sysctl.d files, in the order systemd-sysctl applies them, then the
+          ones it never reads.
+        - C(status) is C(winner), C(overridden) (applied earlier, the winner replaces it), C(hidden) (a file of
+          the same name in an earlier directory is read instead) or C(masked) (that same-name file is a mask).
+          C(by) names the file responsible.
+      type: list
+      elements: dict
+    masked:
+      description: Masks (a C(/dev/null) link or empty file) and the same-name files they hide.
+      type: list
+      elements: dict
+      sample: [{file: /etc/sysctl.d/50-app.conf, hides: [/usr/lib/sysctl.d/50-app.conf]}]
+    procps_override:
+      description: An assignment in C(/etc/sysctl.conf) when no sysctl.d link reaches that file. systemd-sysctl
+        ignores it at boot, a procps C(sysctl --system) applies it last. C(null) when there is none.
+      type: dict
+drift:
+  description: Live values compared with the boot values (ranges as numbers, reservations as sets).
+  returned: always
+  type: dict
+  sample: {detected: true, range: null, note: null,
+           reserved: {missing: "2661,2663,...", missing_count: 31438, extra: "", extra_count: 0}}
+  contains:
+    detected:
+      description: V(true) when the live values differ from the boot values; V(null) when O(netns) names another
+        namespace (no boot value applies to it).
+      type: bool
+    range:
+      description: The live and boot ranges (C({live, boot})) when they differ, else C(null).
+      type: dict
+    reserved:
+      description: When the reservations differ, the ports reserved at boot but not live (C(missing)) and live
+        but not at boot (C(extra)), in canonical form with their counts; else C(null).
+      type: dict
+    note:
+      description: Why there is no comparison, or C(null).
+      type: str
+ports:
+  description: One entry per examined port, ascending.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - port: 40003
+      in_range: true
+      reserved_live: false
+      in_range_boot: true
+      reserved_boot: false
+      listeners: []
+      listener_count: 0
+      holders:
+        - {protocol: tcp, state: TIME_WAIT, address: 127.0.0.1, local: "127.0.0.1:40003",
+           remote: "127.0.0.1:5000", uid: 0, inode: 0}
+      holder_count: 1
+      holder_states: {"tcp TIME_WAIT": 1}
+      at_risk: true
+      reason: "held by an outgoing connection in TIME_WAIT: a restart would fail now"
+  contains:
+    port:
+      description: The port.
+      type: int
+    in_range:
+      description: Inside the live ephemeral range.
+      type: bool
+    reserved_live:
+      description: In the live reservations.
+      type: bool
+    in_range_boot:
+      description: Inside the range set at boot; C(null) with O(netns) for another namespace.
+      type: bool
+    reserved_boot:
+      description: In the reservations set at boot; C(null) with O(netns) for another namespace.
+      type: bool
+    listeners:
+      description: Listeners on the port (TCP LISTEN, bound unconnected UDP), C(protocol) (C(tcp), C(tcp6),
+        C(udp), C(udp6)) and local C(address); at most 20 are listed.
+      type: list
+      elements: dict
+    listener_count:
+      description: How many listeners there are.
+      type: int
+    holders:
+      description: Sockets on the port that are not listeners, with C(protocol), C(state) (C(ESTABLISHED),
+        C(TIME_WAIT), C(FIN_WAIT2), ...), local C(address), C(local) and C(remote) as C(address:port), C(uid)
+        and C(inode) (0 for TIME_WAIT, which no process owns); at most 20 are listed.
+      type: list
+      elements: dict
+    holder_count:
+      description: How many holders there are.
+      type: int
+    holder_states:
+      description: Holders counted by protocol and state.
+      type: dict
+    at_risk:
+      description: V(true) when a service binding the port can fail, now or after a reboot.
+      type: bool
+    reason:
+      description:
+        - "Why, in words. At risk: C(held by an outgoing connection in STATE: a restart would fail now) (the port
+          has holders and no listener), C(in the ephemeral range and not reserved), C(reserved now but not at
+          boot: ...) or C(outside the ephemeral range now, but after a reboot ...). Not at risk: C(reserved) or
+          C(outside the ephemeral range)."
+      type: str
+sockets:
+  description: How many sockets each table holds (every socket, not only the examined ports), their C(total),
+    and the C(source) directory read.
+  returned: always
+  type: dict
+  sample: {tcp: 4, tcp6: 1, udp: 2, udp6: 0, total: 7, source: /proc/thread-self/net}
+netns:
+  description: Identity of the network namespace examined (nsfs inode and device, the C(net:[...]) link), and
+    O(netns) as given, so a report tells the host from a container.
+  returned: always
+  type: dict
+  sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "path": null}
+warnings:
+  description: Plain-language warnings about the live and boot values (same parity of the range ends, reserved
+    ports outside the range, large reserved blocks, values over 4095 bytes, values the kernel refuses at boot,
+    C(/etc/sysctl.conf) overrides), shown as the task's warnings.
+  returned: when there is something to warn about
+  type: list
+  elements: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info as impl
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            ports=dict(type='raw'),
+            netns=dict(type='path'),
+        ),
+        supports_check_mode=True,
+    )
+    if os.uname()[0] != 'Linux':
+        module.fail_json(msg='portguard.ephemeral.local_ports_info reads Linux sysctls; this host runs %s'
+                         % os.uname()[0])
+    try:
+        result = impl.run(module.params)
+    except impl.TaskError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    # Warnings travel the standard way, as the task's `warnings`.
+    for warning in result.pop('warnings'):
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

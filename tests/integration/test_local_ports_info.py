@@ -1,0 +1,488 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""portguard.ephemeral.local_ports_info against the real kernel, inside private namespaces.
+
+Sockets are held by a helper process running inside the lab (``SocketHolder``)
+while ansible-playbook runs the module there too; the helper answers one JSON
+line per command on stdout.  Where the module says a restart "would fail now",
+the test also tries the bind() in the lab and checks that it really fails.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import select
+import subprocess
+import sys
+
+import pytest
+
+import nslab
+
+RANGE = nslab.RANGE
+RESERVED = nslab.RESERVED
+PLAYBOOK = 'local_ports_info.yml'
+OWN_FILE = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
+
+# Runs inside the lab.  Commands on stdin, one JSON line per answer on stdout.
+HELPER = r'''
+import json, os, socket, struct, sys, time
+
+FAMILY = {'4': socket.AF_INET, '6': socket.AF_INET6}
+socks = {}
+
+def reply(**kw):
+    sys.stdout.write(json.dumps(kw) + '\n')
+    sys.stdout.flush()
+
+def tables():
+    out = []
+    for name in ('tcp', 'tcp6', 'udp', 'udp6'):
+        try:
+            with open('/proc/thread-self/net/' + name) as handle:
+                out.extend((name, line.split()) for line in handle.read().splitlines()[1:])
+        except OSError:
+            pass
+    return out
+
+def states_on(port):
+    return sorted(set(f[3] for _n, f in tables() if int(f[1].split(':')[1], 16) == port))
+
+def wait_for(port, want, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        now = states_on(port)
+        if now == want:
+            return now
+        time.sleep(0.02)
+    return states_on(port)
+
+reply(ready=True, netns=os.readlink('/proc/self/ns/net'), pid=os.getpid())
+for line in sys.stdin:
+    cmd = line.split()
+    if not cmd:
+        continue
+    op = cmd[0]
+    try:
+        if op == 'listen':                      # listen NAME 4|6 ADDR PORT
+            name, fam, addr, port = cmd[1], FAMILY[cmd[2]], cmd[3], int(cmd[4])
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((addr, port))
+            s.listen(64)
+            socks[name] = s
+            reply(port=s.getsockname()[1])
+        elif op == 'connect':                   # connect NAME 4|6 ADDR PORT LISTENER (no bind: ephemeral port)
+            name, fam, addr, port, lname = cmd[1], FAMILY[cmd[2]], cmd[3], int(cmd[4]), cmd[5]
+            c = socket.socket(fam, socket.SOCK_STREAM)
+            c.connect((addr, port))
+            server, _peer = socks[lname].accept()
+            socks[name] = c
+            socks[name + '.server'] = server
+            reply(port=c.getsockname()[1])
+        elif op == 'close':                     # close NAME: client closes first -> client in TIME_WAIT
+            name = cmd[1]
+            c, server = socks.pop(name), socks.pop(name + '.server')
+            port = c.getsockname()[1]
+            c.close()
+            assert server.recv(1) == b''
+            server.close()
+            reply(port=port, states=wait_for(port, ['06']))
+        elif op == 'reset':                     # reset NAME: SO_LINGER 0 -> RST, no TIME_WAIT anywhere
+            name = cmd[1]
+            c, server = socks.pop(name), socks.pop(name + '.server')
+            port = c.getsockname()[1]
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            c.close()
+            try:
+                server.recv(1)
+            except ConnectionResetError:
+                pass
+            server.close()
+            reply(port=port, states=wait_for(port, []))
+        elif op == 'udp-bind':                  # udp-bind NAME 4|6 ADDR PORT
+            name, fam, addr, port = cmd[1], FAMILY[cmd[2]], cmd[3], int(cmd[4])
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.bind((addr, port))
+            socks[name] = s
+            reply(port=s.getsockname()[1])
+        elif op == 'udp-connect':               # udp-connect NAME 4|6 ADDR PORT (autobind: ephemeral port)
+            name, fam, addr, port = cmd[1], FAMILY[cmd[2]], cmd[3], int(cmd[4])
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.connect((addr, port))
+            socks[name] = s
+            reply(port=s.getsockname()[1])
+        elif op == 'exit':
+            reply(bye=True)
+            break
+        else:
+            reply(error='unknown command %r' % op)
+    except Exception as exc:  # report, keep serving
+        reply(error='%s: %s' % (type(exc).__name__, exc))
+'''
+
+# Tries what a restarting service does: bind() the port (with SO_REUSEADDR) and listen.
+BIND_PROBE = r'''
+import errno, socket, sys
+fam = socket.AF_INET6 if sys.argv[2] == '6' else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(('::' if fam == socket.AF_INET6 else '0.0.0.0', int(sys.argv[1])))
+    s.listen(1)
+    print('ok')
+except OSError as exc:
+    print(errno.errorcode.get(exc.errno, exc.errno))
+'''
+
+
+class SocketHolder(object):
+    """The helper process inside the lab; killed by close()."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.proc = subprocess.Popen(lab.command([sys.executable, '-u', '-c', HELPER]),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        hello = self._read()
+        if hello.get('netns') != lab.link or hello.get('netns') == nslab.host_ns_link():
+            self.close()
+            raise nslab.NamespaceError('socket helper runs in %s, not in the lab %s' % (hello.get('netns'), lab.link))
+        self.pid = hello['pid']
+
+    def _read(self, timeout=30):
+        ready, _w, _x = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ''
+        if not line:
+            self.proc.kill()
+            raise AssertionError('socket helper gave no answer; stderr: %s' % self.proc.stderr.read()[-3000:])
+        return json.loads(line)
+
+    def do(self, *words):
+        self.proc.stdin.write(' '.join(str(w) for w in words) + '\n')
+        self.proc.stdin.flush()
+        answer = self._read()
+        assert 'error' not in answer, answer
+        return answer
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=30)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+
+@pytest.fixture
+def holder(lab):
+    instance = SocketHolder(lab)
+    yield instance
+    instance.close()
+
+
+def info(lab, playbooks, check=False, expect_failure=False, **options):
+    """Run the module inside the lab; return its result (asserting rc and changed)."""
+    run = lab.playbook(os.path.join(playbooks, PLAYBOOK), {'lpi': options}, check=check)
+    result = run.result('Examine')
+    if expect_failure:
+        assert run.rc != 0 and result.get('failed'), run
+        return result
+    assert run.rc == 0, run
+    assert result.get('failed') is not True, run
+    assert result['changed'] is False
+    assert run.stats.get('changed') == 0, run.stats
+    return result
+
+
+def port_entry(result, port):
+    matches = [entry for entry in result['ports'] if entry['port'] == port]
+    assert len(matches) == 1, (port, [entry['port'] for entry in result['ports']])
+    return matches[0]
+
+
+def bind_result(lab, port, family='4'):
+    return lab.python(BIND_PROBE, port, family).stdout.strip()
+
+
+def local_ports(lab, playbooks, expect_rc=0, args=(), **options):
+    return lab.playbook(os.path.join(playbooks, 'local_ports.yml'), {'lp': options} if options else None,
+                        args=args, expect_rc=expect_rc)
+
+
+def kernel_set(text):
+    ports = set()
+    for piece in filter(None, text.strip().split(',')):
+        low, _sep, high = piece.partition('-')
+        ports.update(range(int(low), int(high or low) + 1))
+    return ports
+
+
+def test_classic_clash(lab, holder, playbooks):
+    """An outgoing connection takes P from a narrow range; ESTABLISHED, TIME_WAIT, reserved, gone."""
+    lab.write_sysctl(RANGE, '40000 40009')
+    assert lab.port_range() == (40000, 40009)
+    server = holder.do('listen', 'srv', 4, '127.0.0.1', 5000)['port']
+    port = holder.do('connect', 'c1', 4, '127.0.0.1', server, 'srv')['port']
+    assert 40000 <= port <= 40009
+
+    result = info(lab, playbooks, ports=[port, server])
+    assert result['range'] == [40000, 40009]
+    assert result['netns']['link'] == lab.link
+    entry = port_entry(result, port)
+    assert entry['in_range'] is True and entry['reserved_live'] is False
+    assert entry['in_range_boot'] is True and entry['reserved_boot'] is False   # no file: kernel default
+    assert entry['listeners'] == []
+    assert entry['holder_count'] == 1
+    held = entry['holders'][0]
+    assert (held['protocol'], held['state'], held['remote'], held['local']) == (
+        'tcp', 'ESTABLISHED', '127.0.0.1:%d' % server, '127.0.0.1:%d' % port)
+    assert held['inode'] > 0
+    assert entry['at_risk'] is True
+    assert entry['reason'] == 'held by an outgoing connection in ESTABLISHED: a restart would fail now'
+    # The server port: its listener and the accepted connection, outside the range.
+    srv = port_entry(result, server)
+    assert srv['listeners'] == [{'protocol': 'tcp', 'address': '127.0.0.1'}]
+    assert [h['remote'] for h in srv['holders']] == ['127.0.0.1:%d' % port]
+    assert (srv['at_risk'], srv['reason']) == (False, 'outside the ephemeral range')
+    # What the module says is what the kernel does.
+    assert bind_result(lab, port) == 'EADDRINUSE'
+
+    # Client closes first: its end stays in TIME_WAIT, owned by no process.
+    assert holder.do('close', 'c1')['states'] == ['06']
+    result = info(lab, playbooks, ports=[port])
+    entry = port_entry(result, port)
+    assert [(h['state'], h['remote'], h['inode']) for h in entry['holders']] == [
+        ('TIME_WAIT', '127.0.0.1:%d' % server, 0)]
+    assert entry['holder_states'] == {'tcp TIME_WAIT': 1}
+    assert entry['at_risk'] is True
+    assert entry['reason'] == 'held by an outgoing connection in TIME_WAIT: a restart would fail now'
+    assert bind_result(lab, port) == 'EADDRINUSE'
+
+    # Reserve P with local_ports: the kernel stops choosing it, but the TIME_WAIT still holds it.
+    local_ports(lab, playbooks, reserved=[port], min_ephemeral_ports=1)
+    assert port in kernel_set(lab.reserved())
+    result = info(lab, playbooks, ports=[port])
+    entry = port_entry(result, port)
+    assert entry['reserved_live'] is True and entry['reserved_boot'] is True
+    assert entry['at_risk'] is True and 'TIME_WAIT' in entry['reason']
+    assert result['boot']['net.ipv4.ip_local_reserved_ports']['file'] == OWN_FILE
+
+    # A second outgoing connection gets another port Q (P is reserved); reserve Q while it is held.
+    other = holder.do('connect', 'c2', 4, '127.0.0.1', server, 'srv')['port']
+    assert other != port and 40000 <= other <= 40009
+    local_ports(lab, playbooks, reserved=[port, other], min_ephemeral_ports=1)
+    entry = port_entry(info(lab, playbooks, ports=[other]), other)
+    assert entry['reserved_live'] is True
+    assert (entry['at_risk'], entry['reason']) == (
+        True, 'held by an outgoing connection in ESTABLISHED: a restart would fail now')
+    # Reset it (SO_LINGER 0: no TIME_WAIT): nothing holds Q, it is reserved, the service can bind.
+    assert holder.do('reset', 'c2')['states'] == []
+    result = info(lab, playbooks, ports=[port, other])
+    entry = port_entry(result, other)
+    assert entry['holders'] == [] and entry['holder_count'] == 0
+    assert (entry['at_risk'], entry['reason']) == (False, 'reserved')
+    assert entry['reserved_boot'] is True
+    assert bind_result(lab, other) == 'ok'
+    # P is still in TIME_WAIT and still reported.
+    assert port_entry(result, port)['at_risk'] is True
+    assert result['drift']['detected'] is True     # the narrow range was set live only
+    assert result['drift']['range'] == {'live': [40000, 40009], 'boot': [32768, 60999]}
+    assert result['drift']['reserved'] is None
+
+
+def test_unreserved_port_in_range_without_sockets(lab, playbooks):
+    lab.write_sysctl(RANGE, '40000 40999')
+    result = info(lab, playbooks, ports='40500,41000,2000-2001')
+    assert [e['port'] for e in result['ports']] == [2000, 2001, 40500, 41000]
+    assert (port_entry(result, 40500)['at_risk'], port_entry(result, 40500)['reason']) == (
+        True, 'in the ephemeral range and not reserved')
+    # 41000 is outside the live range but inside the boot range (kernel default): at risk after a reboot.
+    entry = port_entry(result, 41000)
+    assert entry['in_range'] is False and entry['in_range_boot'] is True
+    assert entry['at_risk'] is True and entry['reason'].startswith('outside the ephemeral range now')
+    assert (port_entry(result, 2000)['at_risk'], port_entry(result, 2000)['reason']) == (
+        False, 'outside the ephemeral range')
+    assert result['ephemeral_ports'] == 1000
+    assert result['reserved'] == {'canonical': '', 'ranges': [], 'count': 0}
+
+
+def test_boot_precedence_override_mask_and_link(lab, playbooks):
+    lab.put('usr/lib/sysctl.d/50-app.conf', 'net.ipv4.ip_local_reserved_ports = 8080\n')
+    lab.put('etc/sysctl.d/60-later.conf', '# sorts after 50-app.conf, so it wins\n\n'
+                                          'net.ipv4.ip_local_reserved_ports = 9090,9092\n')
+    lab.put('usr/lib/sysctl.d/70-masked.conf', 'net.ipv4.ip_local_reserved_ports = 7070\n')
+    os.symlink('/dev/null', lab.file('etc/sysctl.d/70-masked.conf'))
+    lab.put('usr/lib/sysctl.d/40-vendor.conf', 'net.ipv4.ip_local_port_range = 50000 60999\n')
+    lab.put('etc/sysctl.d/40-vendor.conf', 'net.ipv4.ip_local_port_range = 45000 60999\n')
+    lab.put('etc/sysctl.conf', '# lab sysctl.conf\nnet.ipv4.ip_local_port_range = 40000 60999\n')
+    os.symlink('../sysctl.conf', lab.file('etc/sysctl.d/99-sysctl.conf'))
+    before = lab.snapshot()
+
+    result = info(lab, playbooks, ports=[8080, 9090, 9091, 7070])
+    reserved = result['boot']['net.ipv4.ip_local_reserved_ports']
+    assert (reserved['file'], reserved['line'], reserved['value'], reserved['source']) == (
+        '/etc/sysctl.d/60-later.conf', 3, '9090,9092', 'file')
+    statuses = dict((e['file'], (e['status'], e['by'])) for e in reserved['entries'])
+    assert statuses == {
+        '/usr/lib/sysctl.d/50-app.conf': ('overridden', '/etc/sysctl.d/60-later.conf'),
+        '/etc/sysctl.d/60-later.conf': ('winner', None),
+        '/usr/lib/sysctl.d/70-masked.conf': ('masked', '/etc/sysctl.d/70-masked.conf'),
+    }
+    assert {'file': '/etc/sysctl.d/70-masked.conf', 'hides': ['/usr/lib/sysctl.d/70-masked.conf']} in reserved['masked']
+
+    port_range = result['boot']['net.ipv4.ip_local_port_range']
+    assert (port_range['file'], port_range['line'], port_range['via'], port_range['value']) == (
+        '/etc/sysctl.d/99-sysctl.conf', 2, '/etc/sysctl.conf', '40000 60999')
+    statuses = dict((e['file'], (e['status'], e['by'])) for e in port_range['entries'])
+    assert statuses == {
+        '/etc/sysctl.d/40-vendor.conf': ('overridden', '/etc/sysctl.d/99-sysctl.conf'),
+        '/usr/lib/sysctl.d/40-vendor.conf': ('hidden', '/etc/sysctl.d/40-vendor.conf'),
+        '/etc/sysctl.d/99-sysctl.conf': ('winner', None),
+    }
+    assert port_range['procps_override'] is None   # sysctl.conf is read through the link
+
+    # Live is the fresh namespace (kernel defaults): both keys drifted.
+    drift = result['drift']
+    assert drift['detected'] is True
+    assert drift['range'] == {'live': [32768, 60999], 'boot': [40000, 60999]}
+    assert drift['reserved'] == {'missing': '9090,9092', 'missing_count': 2, 'extra': '', 'extra_count': 0}
+    assert port_entry(result, 9090)['reserved_boot'] is True
+    assert port_entry(result, 9091)['reserved_boot'] is False
+    assert port_entry(result, 8080)['reserved_boot'] is False     # overridden: not reserved at boot
+    assert port_entry(result, 7070)['reserved_boot'] is False     # masked
+    assert any('at boot: ' in w and '9090' in w for w in result.get('warnings', [])), result.get('warnings')
+    assert lab.snapshot() == before
+
+
+def test_procps_override_and_invalid_boot_value(lab, playbooks):
+    # No 99-sysctl.conf link: systemd-sysctl never reads /etc/sysctl.conf, procps --system does.
+    lab.put('etc/sysctl.conf', 'net.ipv4.ip_local_reserved_ports = 8080\n')
+    # Quoted values are EINVAL at boot: the key keeps its default.
+    lab.put('etc/sysctl.d/50-quoted.conf', 'net.ipv4.ip_local_port_range = "40000 60999"\n')
+    result = info(lab, playbooks, ports=[8080])
+    reserved = result['boot']['net.ipv4.ip_local_reserved_ports']
+    assert reserved['source'] == 'kernel default' and reserved['value'] == '' and reserved['file'] is None
+    assert reserved['procps_override'] == {'file': '/etc/sysctl.conf', 'line': 1, 'value': '8080'}
+    port_range = result['boot']['net.ipv4.ip_local_port_range']
+    assert port_range['file'] == '/etc/sysctl.d/50-quoted.conf' and port_range['valid'] is False
+    assert port_range['error']
+    assert result['drift']['detected'] is False     # both boot values are the kernel defaults
+    warnings = ' | '.join(result.get('warnings', []))
+    assert '/etc/sysctl.conf line 1' in warnings and '50-quoted.conf line 1' in warnings
+
+
+def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):
+    worst = ','.join(str(port) for port in range(1025, 65536, 2))
+    assert len(worst) > 4095
+    vars_file = lab.put('vars/worst.json', json.dumps({'lp': {'reserved': worst}}))
+    local_ports(lab, playbooks, args=('-e', '@' + vars_file))
+    applied = kernel_set(lab.reserved())
+    assert len(applied) == 32256
+
+    before = info(lab, playbooks, ports=[60001])
+    assert before['drift']['detected'] is False
+    assert before['reserved']['count'] == 32256
+    assert before['boot']['net.ipv4.ip_local_reserved_ports']['file'] == OWN_FILE
+
+    # What a later "sysctl --system" does to the value: one write(), the rest silently dropped.
+    lab.run(['sysctl', '-q', '-p', OWN_FILE], check=False)
+    kept = kernel_set(lab.reserved())
+    assert 0 < len(kept) < 32256, len(kept)
+
+    result = info(lab, playbooks, ports=[1025, 60001, 60002])
+    drift = result['drift']
+    assert drift['detected'] is True and drift['range'] is None
+    assert drift['reserved']['missing_count'] == 32256 - len(kept)
+    assert drift['reserved']['extra_count'] == 0 and drift['reserved']['extra'] == ''
+    assert kernel_set(drift['reserved']['missing']) == set(range(1025, 65536, 2)) - kept
+    assert result['reserved']['count'] == len(kept)
+    lost = port_entry(result, 60001)
+    assert (lost['reserved_live'], lost['reserved_boot'], lost['at_risk'], lost['reason']) == (
+        False, True, True, 'in the ephemeral range and not reserved')
+    assert port_entry(result, 60002)['reserved_boot'] is False
+    assert port_entry(result, 1025)['reserved_live'] is True
+    warnings = result.get('warnings', [])
+    assert any(w.startswith('at boot: net.ipv4.ip_local_reserved_ports is') and 'over 4095' in w
+               for w in warnings), warnings
+
+
+def test_ipv6_and_udp_sockets_are_seen(lab, holder, playbooks):
+    tcp6 = holder.do('listen', 'l6', 6, '::1', 7001)['port']
+    client6 = holder.do('connect', 'c6', 6, '::1', tcp6, 'l6')['port']
+    udp4 = holder.do('udp-bind', 'u4', 4, '127.0.0.1', 7002)['port']
+    udp6 = holder.do('udp-bind', 'u6', 6, '::1', 7003)['port']
+    udp_client = holder.do('udp-connect', 'uc', 4, '127.0.0.1', udp4)['port']
+    dual = holder.do('listen', 'dual', 6, '::', 7004)['port']
+
+    result = info(lab, playbooks, ports=[tcp6, client6, udp4, udp6, udp_client, dual])
+    assert port_entry(result, tcp6)['listeners'] == [{'protocol': 'tcp6', 'address': '::1'}]
+    assert port_entry(result, dual)['listeners'] == [{'protocol': 'tcp6', 'address': '::'}]
+    entry = port_entry(result, client6)
+    assert [(h['protocol'], h['state'], h['remote'], h['address']) for h in entry['holders']] == [
+        ('tcp6', 'ESTABLISHED', '[::1]:%d' % tcp6, '::1')]
+    assert entry['at_risk'] is True
+    assert port_entry(result, udp4)['listeners'] == [{'protocol': 'udp', 'address': '127.0.0.1'}]
+    assert port_entry(result, udp6)['listeners'] == [{'protocol': 'udp6', 'address': '::1'}]
+    entry = port_entry(result, udp_client)
+    assert [(h['protocol'], h['state'], h['remote']) for h in entry['holders']] == [
+        ('udp', 'ESTABLISHED', '127.0.0.1:%d' % udp4)]
+    assert entry['at_risk'] is True and entry['reason'] == (
+        'held by an outgoing connection in ESTABLISHED (udp): a restart would fail now')
+    counts = result['sockets']
+    assert counts['tcp6'] >= 4 and counts['udp'] >= 2 and counts['udp6'] >= 1
+    assert counts['total'] == sum(counts[p] for p in ('tcp', 'tcp6', 'udp', 'udp6'))
+
+    # Without ports: every listening port, and nothing else.
+    result = info(lab, playbooks)
+    assert [e['port'] for e in result['ports']] == sorted([tcp6, udp4, udp6, dual])
+
+
+def test_netns_option_reads_the_other_namespace(lab, playbooks):
+    with nslab.Lab() as other:
+        remote = SocketHolder(other)
+        try:
+            port = remote.do('listen', 'x', 4, '127.0.0.1', 7100)['port']
+            path = '/proc/%d/ns/net' % remote.pid
+            result = info(lab, playbooks, netns=path)
+            assert result['netns']['link'] == other.link != lab.link
+            assert result['netns']['path'] == path
+            assert [e['port'] for e in result['ports']] == [port]
+            entry = port_entry(result, port)
+            assert entry['listeners'] == [{'protocol': 'tcp', 'address': '127.0.0.1'}]
+            assert entry['reserved_boot'] is None and entry['in_range_boot'] is None
+            assert result['drift']['detected'] is None and result['drift']['note']
+            # The namespace the module ran in has no such listener.
+            assert info(lab, playbooks)['ports'] == []
+        finally:
+            remote.close()
+
+
+def test_check_mode_is_the_same_and_changes_nothing(lab, holder, playbooks):
+    lab.put('etc/sysctl.d/60-app.conf', 'net.ipv4.ip_local_reserved_ports = 9090\n')
+    lab.write_sysctl(RESERVED, '9090,9094')
+    holder.do('listen', 'srv', 4, '127.0.0.1', 9090)
+    before = lab.snapshot()
+    normal = info(lab, playbooks, ports=[9090, 9094])
+    checked = info(lab, playbooks, check=True, ports=[9090, 9094])
+    for key in ('range', 'reserved', 'ephemeral_ports', 'boot', 'drift', 'ports', 'netns'):
+        assert checked[key] == normal[key], key
+    assert normal['drift']['reserved'] == {'missing': '', 'missing_count': 0, 'extra': '9094', 'extra_count': 1}
+    assert lab.snapshot() == before
+
+
+@pytest.mark.parametrize('options, words', [
+    ({'ports': '8080, 9090'}, ["ports: ' 9090'", 'white space']),
+    ({'ports': [0]}, ['ports: 0', 'port 0']),
+    ({'ports': ['9090-8080']}, ["ports: '9090-8080'", 'reversed']),
+    ({'ports': ['010']}, ["ports: '010'", 'octal']),
+    ({'netns': '/nonexistent/netns'}, ['netns /nonexistent/netns', 'No such file']),
+])
+def test_bad_input_fails_clearly(lab, playbooks, options, words):
+    before = lab.snapshot()
+    result = info(lab, playbooks, expect_failure=True, **options)
+    for word in words:
+        assert word in result['msg'], result['msg']
+    assert lab.snapshot() == before
