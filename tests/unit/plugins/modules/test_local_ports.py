@@ -1,0 +1,290 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run behind local_ports, against an in-memory kernel and a private sysctl tree.
+
+The real kernel is exercised by tests/integration (network namespaces); here the
+two sysctls are a dict behind read_key/write_key, so the logic between them
+(validation, ownership across runs, boot-winner checks, restore on failure) is
+checked quickly and without privileges.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports, _ports, _sysctl, _sysctld
+
+RES = _sysctl.RESERVED_KEY
+RNG = _sysctl.RANGE_KEY
+PATH = _sysctld.DEFAULT_PATH
+
+
+class FakeKernel(object):
+    """The two keys as the kernel keeps them: a set and a pair, read back in canonical form."""
+
+    def __init__(self, port_range=(32768, 60999), reserved=frozenset()):
+        self.port_range = tuple(port_range)
+        self.reserved = frozenset(reserved)
+        self.writes = []
+
+    def read_key(self, key, proc_sys=None):
+        if key == RES:
+            return _ports.format_ports(self.reserved) + '\n'
+        if key == RNG:
+            return _ports.format_range(self.port_range) + '\n'
+        if key == _sysctl.UNPRIVILEGED_KEY:
+            return '1024\n'
+        raise _sysctl.SysctlError('no such key %s' % key)
+
+    def write_key(self, key, value, proc_sys=None):
+        self.writes.append((key, value))
+        if key == RES:
+            self.reserved = _ports.parse_kernel_string(value.rstrip('\n') + '\n')
+        elif key == RNG:
+            low, high = (int(x) for x in value.split())
+            if not 1024 <= low <= high <= 65535:
+                raise _sysctl.SysctlError('EINVAL')
+            self.port_range = (low, high)
+        else:
+            raise _sysctl.SysctlError('no such key %s' % key)
+
+
+@pytest.fixture
+def kernel(monkeypatch):
+    fake = FakeKernel()
+    monkeypatch.setattr(_sysctl, 'read_key', fake.read_key)
+    monkeypatch.setattr(_sysctl, 'write_key', fake.write_key)
+    return fake
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    monkeypatch.setattr(_local_ports, 'RUN_STATE_DIR', str(tmp_path / 'run-state'))
+    for directory in ('etc/sysctl.d', 'run/sysctl.d', 'usr/lib/sysctl.d'):
+        (tmp_path / 'root' / directory).mkdir(parents=True)
+    return str(tmp_path / 'root')
+
+
+def run(root, check_mode=False, want_diff=False, **params):
+    return _local_ports.run(params, check_mode=check_mode, want_diff=want_diff, root=root)
+
+
+def read(root, path=PATH):
+    with open(os.path.join(root, path.lstrip('/'))) as handle:
+        return handle.read()
+
+
+def file_snapshot(root):
+    snapshot = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            full = os.path.join(dirpath, name)
+            with open(full) as handle:
+                snapshot[full] = handle.read()
+    return snapshot
+
+
+# --------------------------------------------------------------------------- refused before anything is written
+
+BAD_OPTIONS = [
+    # (id, params, text the message starts with or contains)
+    ('octal', {'reserved': ['010']}, "reserved: '010' has a leading zero"),
+    ('space', {'reserved': '8080, 8081'}, "reserved: ' 8081' contains white space"),
+    ('reversed', {'reserved': ['9000-8000']}, "reserved: '9000-8000' is a reversed range"),
+    ('zero', {'reserved': [0]}, 'reserved: 0 contains port 0'),
+    ('range-reversed', {'range': '60999 32768'}, "range: '60999 32768' is reversed"),
+    ('range-privileged', {'range': [80, 60999]}, 'range: [80, 60999] starts below net.ipv4.ip_unprivileged_port_start'),
+    ('range-one-number', {'range': '32768'}, "range: '32768' is not two numbers"),
+    ('exact-without-reserved', {'range': '32768 60999', 'mode': 'exact'}, 'mode: exact needs reserved'),
+    ('min-ports', {'reserved': [8080], 'min_ephemeral_ports': 70000}, 'min_ephemeral_ports: 70000 is outside 0-65535'),
+    ('relative-path', {'reserved': [8080], 'path': 'ports.conf'}, "path: 'ports.conf' is not absolute"),
+    ('nothing-to-do', {'reserved': [8080], 'live': False, 'persist': False}, 'live and persist are both false'),
+    ('capacity', {'reserved': ['32768-60000']}, 'only 999 ports would remain'),
+]
+
+
+@pytest.mark.parametrize('params, words', [c[1:] for c in BAD_OPTIONS], ids=[c[0] for c in BAD_OPTIONS])
+def test_bad_options_fail_and_change_nothing(kernel, root, params, words):
+    before = file_snapshot(root)
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, **params)
+    assert words in str(info.value)
+    assert kernel.writes == []
+    assert file_snapshot(root) == before
+
+
+def test_foreign_file_at_path_is_never_overwritten(kernel, root):
+    full = os.path.join(root, PATH.lstrip('/'))
+    with open(full, 'w') as handle:
+        handle.write('%s = 22\n' % RES)
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, reserved=[8080])
+    assert 'was not written by this module' in str(info.value)
+    assert kernel.writes == []
+    assert read(root) == '%s = 22\n' % RES
+
+
+# --------------------------------------------------------------------------- runs
+
+def test_first_run_applies_and_persists_then_rerun_is_unchanged(kernel, root):
+    result = run(root, reserved=[8082, 8080, 8081, '9000-9001'], range='40000 50001')
+    assert result['changed'] and result['live_changed'] and result['file_changed']
+    assert kernel.reserved == frozenset([8080, 8081, 8082, 9000, 9001])
+    assert kernel.port_range == (40000, 50001)
+    assert result['reserved'] == {'before': '', 'after': '8080-8082,9000-9001'}
+    assert result['range'] == {'before': [32768, 60999], 'after': [40000, 50001]}
+    assert result['added'] == '8080-8082,9000-9001'
+    assert result['owned'] == '8080-8082,9000-9001'
+    assert result['ephemeral_ports'] == {'before': 28232, 'after': 10002}
+    info = _sysctld.read_managed(PATH, root)
+    assert info['managed']
+    assert info['values'] == {RNG: '40000 50001', RES: '8080-8082,9000-9001'}
+    assert result['boot'][RES] == {'file': PATH, 'line': 6, 'value': '8080-8082,9000-9001'}
+    kernel.writes[:] = []
+    again = run(root, reserved=['8080-8082', 9000, 9001], range=[40000, 50001])
+    assert not again['changed']
+    assert kernel.writes == []
+
+
+def test_check_mode_reports_and_writes_nothing(kernel, root):
+    result = run(root, check_mode=True, want_diff=True, reserved=[8080])
+    assert result['changed']
+    assert kernel.writes == []
+    assert not os.path.exists(os.path.join(root, PATH.lstrip('/')))
+    live_diff, file_diff = result['diff']
+    assert live_diff['after'].endswith('%s = 8080\n' % RES)
+    assert file_diff['before'] == ''
+    assert '%s = 8080\n' % RES in file_diff['after']
+
+
+def test_merge_keeps_foreign_and_releases_only_owned(kernel, root):
+    kernel.reserved = frozenset([22, 5432])
+    run(root, reserved=[8080, 9000])
+    assert kernel.reserved == frozenset([22, 5432, 8080, 9000])
+    result = run(root, reserved=[9000])
+    assert kernel.reserved == frozenset([22, 5432, 9000])
+    assert result['released'] == '8080'
+    assert result['foreign'] == '22,5432'
+    assert result['owned'] == '9000'
+    assert _sysctld.read_managed(PATH, root)['owned'] == '9000'
+
+
+def test_port_asked_for_that_was_foreign_is_not_released(kernel, root):
+    kernel.reserved = frozenset([8080])
+    run(root, reserved=[8080, 9000])
+    result = run(root, reserved=[])
+    assert kernel.reserved == frozenset([8080])
+    assert result['released'] == '9000'
+
+
+def test_exact_mode_drops_foreign(kernel, root):
+    kernel.reserved = frozenset([22, 5432])
+    result = run(root, reserved=[8080], mode='exact')
+    assert kernel.reserved == frozenset([8080])
+    assert result['released'] == '22,5432'
+
+
+def test_live_only_ownership_survives_in_run_state(kernel, root):
+    kernel.reserved = frozenset([22])
+    run(root, reserved=[8080], persist=False)
+    assert not os.path.exists(os.path.join(root, PATH.lstrip('/')))
+    result = run(root, reserved=[], persist=False)
+    assert kernel.reserved == frozenset([22])
+    assert result['released'] == '8080'
+
+
+def test_range_only_leaves_reservations_alone(kernel, root):
+    kernel.reserved = frozenset([22])
+    result = run(root, range='40000 50001')
+    assert kernel.reserved == frozenset([22])
+    assert kernel.port_range == (40000, 50001)
+    assert _sysctld.read_managed(PATH, root)['values'] == {RNG: '40000 50001'}
+    assert result['warnings'] == []
+
+
+def test_long_list_round_trips(kernel, root):
+    ports = list(range(1025, 65536, 2))
+    result = run(root, reserved=ports, range='1024 65535', min_ephemeral_ports=0)
+    assert kernel.reserved == frozenset(ports)
+    assert _ports.parse_kernel_string(_sysctld.read_managed(PATH, root)['values'][RES]) == frozenset(ports)
+    assert any('bytes long' in warning for warning in result['warnings'])
+    assert not run(root, reserved=ports, range='1024 65535', min_ephemeral_ports=0)['changed']
+
+
+# --------------------------------------------------------------------------- boot winner
+
+def test_later_file_overrides_fails_naming_file_and_line(kernel, root):
+    with open(os.path.join(root, 'usr/lib/sysctl.d/zzz-vendor.conf'), 'w') as handle:
+        handle.write('# vendor\n%s = 7000\n' % RES)
+    before = file_snapshot(root)
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, reserved=[8080])
+    message = str(info.value)
+    assert '/usr/lib/sysctl.d/zzz-vendor.conf line 2 sets %s = 7000' % RES in message
+    assert 'nothing was changed' in message
+    assert kernel.writes == []
+    assert file_snapshot(root) == before
+
+
+def test_later_file_overrides_warns_when_asked(kernel, root):
+    with open(os.path.join(root, 'usr/lib/sysctl.d/zzz-vendor.conf'), 'w') as handle:
+        handle.write('%s = 7000\n' % RES)
+    result = run(root, reserved=[8080], on_override='warn')
+    assert kernel.reserved == frozenset([7000, 8080])  # merge keeps what the vendor file declares
+    assert result['foreign'] == '7000'
+    assert any('zzz-vendor.conf line 1' in warning for warning in result['warnings'])
+
+
+def test_later_glob_does_not_override_our_explicit_key(kernel, root):
+    with open(os.path.join(root, 'etc/sysctl.d/zzzz-glob.conf'), 'w') as handle:
+        handle.write('net.ipv4.ip_local_reserved_* = 7000\n')
+    result = run(root, reserved=[8080])
+    assert result['boot'][RES]['file'] == PATH
+
+
+def test_unlinked_sysctl_conf_gives_a_procps_warning(kernel, root):
+    with open(os.path.join(root, 'etc/sysctl.conf'), 'w') as handle:
+        handle.write('%s = 7000\n' % RES)
+    result = run(root, reserved=[8080])
+    assert any('/etc/sysctl.conf line 1' in warning and 'procps' in warning for warning in result['warnings'])
+
+
+# --------------------------------------------------------------------------- failures restore
+
+def test_file_write_failure_restores_live_values(kernel, root, monkeypatch):
+    kernel.reserved = frozenset([22])
+
+    def refuse(*_args, **_kwargs):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(_sysctld, 'write_atomic', refuse)
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, reserved=[8080], range='40000 50001')
+    message = str(info.value)
+    assert 'No space left on device' in message
+    assert 'the live values were restored' in message
+    assert kernel.reserved == frozenset([22])
+    assert kernel.port_range == (32768, 60999)
+
+
+def test_failed_verification_restores(kernel, root, monkeypatch):
+    """A kernel that drops part of the value (as procps truncation would) is caught and undone."""
+    original = kernel.write_key
+
+    def truncating(key, value, proc_sys=None):
+        if key == RES and value.strip():
+            value = value.split(',')[0]
+        original(key, value, proc_sys)
+
+    monkeypatch.setattr(_sysctl, 'write_key', truncating)
+    kernel.reserved = frozenset([22])
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, reserved=[8080, 9000])
+    assert 'read-back verification failed' in str(info.value)
+    assert kernel.reserved == frozenset([22])
+    assert not os.path.exists(os.path.join(root, PATH.lstrip('/')))
