@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: portguard.ephemeral.local_ports_info reading a namespace with 50,000 sockets.
+
+Run as root:  python3 bench/bench_info.py [--sockets 50000] [--runs 5] [--target 0.5]
+
+The process moves itself into a new, private network namespace (unshare), so
+nothing is created in the machine's own.  Worker processes forked there each
+listen on one loopback port (every fourth on ::1, so tcp6 is filled too) and
+open connections to it, keeping both ends: one connection is two sockets.
+Workers are sized to the RLIMIT_NOFILE hard limit (each raises its soft limit
+to it), so a hard limit of 1024 only means more workers.
+
+Then the module's logic (module_utils/_local_ports_info.run, exactly what the
+module calls) reads that namespace; each case is timed ``--runs`` times,
+including json.dumps of the result as AnsibleModule.exit_json does, in wall
+time and in CPU time (user + system of this process: the kernel's work of
+formatting the tables is system time of the reader).  Prints one JSON
+document; exits 1 when a case that reads the namespace with a port list, or
+with no ports option at all, has a median CPU time over ``--target`` seconds
+(wall time on a shared CI machine measures the other jobs too; the load
+average is printed next to it).  No sysctl is written.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import ctypes
+import ctypes.util
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
+CLONE_NEWNET = 0x40000000
+BASE_PORT = 20000
+FD_HEADROOM = 32
+
+
+def _import_impl():
+    link = os.path.join(COLLECTIONS, 'ansible_collections', 'portguard', 'ephemeral')
+    if not os.path.isdir(link):
+        raise SystemExit('bench_info: %s is missing; run `make collection` (or scripts/collection-tree.sh) first' % link)
+    sys.path.insert(0, COLLECTIONS)
+    from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info  # pylint: disable=import-outside-toplevel
+    return _local_ports_info
+
+
+def enter_private_netns():
+    """unshare(CLONE_NEWNET) this process and bring lo up; fail unless the namespace really changed."""
+    if os.geteuid() != 0:
+        raise SystemExit('bench_info: needs root (it creates a private network namespace)')
+    host = os.readlink('/proc/self/ns/net')
+    libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise SystemExit('bench_info: unshare(CLONE_NEWNET) failed: %s' % os.strerror(ctypes.get_errno()))
+    mine = os.readlink('/proc/self/ns/net')
+    if mine == host:
+        raise SystemExit('bench_info: still in the host namespace after unshare; refusing to continue')
+    subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+    return host, mine
+
+
+def _worker(index, connections, ready_fd, control_fd):
+    """Child: one listener, ``connections`` connections to it, both ends kept open until told to stop."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 2 * connections + FD_HEADROOM
+        if soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        family, address = (socket.AF_INET6, '::1') if index % 4 == 3 else (socket.AF_INET, '127.0.0.1')
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((address, BASE_PORT + index))
+        listener.listen(1024)
+        held = []
+        for _number in range(connections):
+            client = socket.socket(family, socket.SOCK_STREAM)
+            client.connect((address, BASE_PORT + index))
+            server, _peer = listener.accept()
+            held.append((client, server))
+        os.write(ready_fd, b'%d\n' % len(held))
+    except Exception as exc:  # pylint: disable=broad-except
+        os.write(ready_fd, ('error %s: %s\n' % (type(exc).__name__, exc)).encode())
+        os._exit(1)
+    os.close(ready_fd)
+    while os.read(control_fd, 1):
+        pass
+    os._exit(0)
+
+
+def start_workers(sockets):
+    """Fork enough workers to hold ``sockets`` sockets within the fd hard limit."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    per_worker = max(1, (min(hard, 1 << 20) - FD_HEADROOM) // 2)
+    connections = (sockets + 1) // 2
+    count = max(4, -(-connections // per_worker))
+    share = [connections // count + (1 if i < connections % count else 0) for i in range(count)]
+    control_r, control_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    pids = []
+    for index, conns in enumerate(share):
+        pid = os.fork()
+        if pid == 0:
+            os.close(control_w)
+            os.close(ready_r)
+            _worker(index, conns, ready_w, control_r)
+        pids.append(pid)
+    os.close(control_r)
+    os.close(ready_w)
+    answers = []
+    with os.fdopen(ready_r) as ready:
+        while len(answers) < count:
+            line = ready.readline()
+            if not line:
+                break
+            answers.append(line.strip())
+    errors = [a for a in answers if a.startswith('error')]
+    if errors or len(answers) < count:
+        stop_workers(pids, control_w)
+        raise SystemExit('bench_info: workers failed: %s' % (errors or 'a worker exited early'))
+    return pids, control_w, {'workers': count, 'connections': sum(int(a) for a in answers),
+                             'rlimit_nofile_hard': hard, 'listen_ports': [BASE_PORT + i for i in range(count)]}
+
+
+def stop_workers(pids, control_w):
+    os.close(control_w)
+    for pid in pids:
+        os.waitpid(pid, 0)
+
+
+def _loadavg():
+    with open('/proc/loadavg') as handle:
+        return [float(x) for x in handle.read().split()[:3]]
+
+
+def time_case(impl, params, runs):
+    """Wall-clock and CPU (user + system, this process) seconds per run, json.dumps included."""
+    walls, cpus = [], []
+    result = None
+    size = 0
+    for _run in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = impl.run(params)
+        size = len(json.dumps(result))
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return {
+        'params': params if len(json.dumps(params)) < 200 else '(%d bytes)' % len(json.dumps(params)),
+        'median_s': round(statistics.median(walls), 4),
+        'cpu_median_s': round(statistics.median(cpus), 4),
+        'min_s': round(min(walls), 4),
+        'max_s': round(max(walls), 4),
+        'runs_s': [round(t, 4) for t in walls],
+        'cpu_runs_s': [round(t, 4) for t in cpus],
+        'ports_reported': len(result['ports']),
+        'sockets_seen': result['sockets']['total'],
+        'result_json_bytes': size,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    parser.add_argument('--sockets', type=int, default=50000)
+    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--target', type=float, default=0.5, help='seconds (median) for the gated cases')
+    args = parser.parse_args()
+    impl = _import_impl()
+
+    load_before = _loadavg()
+    host, mine = enter_private_netns()
+    started = time.perf_counter()
+    pids, control_w, setup = start_workers(args.sockets)
+    setup['setup_s'] = round(time.perf_counter() - started, 2)
+    try:
+        # A few service ports: some listeners, some client ends, some unused.
+        probe = impl.run({'ports': setup['listen_ports'][:2]})
+        # The accepted ends on a listening port name the client ends' ports as their remote port.
+        client_ports = [int(h['remote'].rsplit(':', 1)[1]) for h in probe['ports'][0]['holders'][:4]]
+        some_ports = setup['listen_ports'][:3] + client_ports + [8080, 8443, 40001]
+        cases = {
+            'ports_given_10': time_case(impl, {'ports': some_ports}, args.runs),
+            'ports_omitted_all_listeners': time_case(impl, {}, args.runs),
+            'ports_1024_65535': time_case(impl, {'ports': '1024-65535'}, args.runs),
+        }
+    finally:
+        stop_workers(pids, control_w)
+    gated = ('ports_given_10', 'ports_omitted_all_listeners')
+    # Gate on CPU time (user + system of this process, which includes the
+    # kernel formatting the tables for us): wall time on a shared machine also
+    # measures everyone else.  Both are reported.
+    ok = all(cases[name]['cpu_median_s'] < args.target for name in gated)
+    report = {
+        'benchmark': 'local_ports_info reading a namespace with many sockets',
+        'python': platform.python_version(),
+        'kernel': platform.release(),
+        'cpus': os.cpu_count(),
+        'netns': {'host': host, 'private': mine},
+        'sockets_requested': args.sockets,
+        'sockets_seen': cases['ports_given_10']['sockets_seen'],
+        'setup': setup,
+        'target_median_s': args.target,
+        'gate': 'cpu_median_s of the gated cases < target_median_s',
+        'loadavg_before': load_before,
+        'loadavg_after': _loadavg(),
+        'gated_cases': list(gated),
+        'ok': ok,
+        'cases': cases,
+    }
+    print(json.dumps(report, indent=2))
+    return 0 if ok and report['sockets_seen'] >= args.sockets else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
