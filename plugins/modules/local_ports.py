@@ -30,7 +30,7 @@ description:
     systemd-sysctl's rules. If another file would override ours, the task fails naming the file and
     line (or warns, see O(on_override)).
 author:
-  - portguard maintainers
+  - portguard maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
