@@ -28,8 +28,10 @@ VENV_BIN="${VENV_BIN:-$root/.venv/bin}"
 IMPORTER_VENV="${IMPORTER_VENV:-$root/.cache/importer-venv}"
 FQCN=portguard.ephemeral
 REQUIRED_DOCS=(module:local_ports module:local_ports_info role:reserved_ports)
+# Galaxy refuses a collection without its README and a role without its README.md.
 REQUIRED_FILES=(README.md meta/runtime.yml changelogs/config.yaml plugins/modules/local_ports.py
-                plugins/modules/local_ports_info.py roles/reserved_ports/meta/argument_specs.yml)
+                plugins/modules/local_ports_info.py roles/reserved_ports/meta/argument_specs.yml
+                roles/reserved_ports/README.md)
 helper=("$VENV_BIN/python" "$root/scripts/release_check.py")
 NS="pg-release-$$"          # the namespace this run creates (pid-named so stale ones can be recognised)
 start_all=$SECONDS
@@ -184,10 +186,14 @@ step_netns() {
     say "namespace $NS (inode $inode); host namespace inode $(stat -L -c %i /proc/self/ns/net)"
     [ "$inode" != "$(stat -L -c %i /proc/self/ns/net)" ] || { say "the new namespace is the host's"; exit 1; }
 
+    # The playbook runs from a copy in the temp dir: no collections/ or roles/ beside it, nothing of
+    # the work tree within reach; the modules come from ANSIBLE_COLLECTIONS_PATH (the installed copy).
+    mkdir -p "$work/playbook"
+    cp "$root/tests/release/netns.yml" "$work/playbook/netns.yml"
     "$VENV_BIN/ansible-playbook" -i localhost, -c local \
         -e ansible_python_interpreter=/usr/bin/python3 \
         -e "release_netns=/run/netns/$NS" -e "release_netns_inode=$inode" \
-        "$root/tests/release/netns.yml"
+        "$work/playbook/netns.yml"
 
     # Read back in the namespace, independently of the modules.
     ns_values="$(ip netns exec "$NS" /usr/bin/python3 "$root/scripts/release_check.py" read-sysctl)"
