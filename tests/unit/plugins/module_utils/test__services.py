@@ -1,0 +1,471 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Service declarations: merging, discovery, duplicates, malformed ports, move_range, the report."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.portguard.ephemeral.plugins.filter import services as service_filters
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _services
+from ansible_collections.portguard.ephemeral.plugins.module_utils._services import ServicesError
+
+
+def plan_for(services=None, discovered=None, **settings_):
+    plan, problems = _services.host_plan({'services': services or {}, 'discovered': discovered or {},
+                                          'settings': settings_})
+    assert problems == [], problems
+    return plan
+
+
+def problems_for(services=None, discovered=None, **settings_):
+    plan, problems = _services.host_plan({'services': services or {}, 'discovered': discovered or {},
+                                          'settings': settings_})
+    assert plan is None
+    return problems
+
+
+# --------------------------------------------------------------------------- merging
+
+def test_service_var_names_main_variable_first_then_sorted():
+    names = ['reserved_ports_services_web', 'other', 'reserved_ports_services', 'reserved_ports_servicesx',
+             'reserved_ports_services_db', '__reserved_ports_services_x', 'reserved_ports_strategy']
+    assert _services.service_var_names(names) == [
+        'reserved_ports_services', 'reserved_ports_services_db', 'reserved_ports_services_web']
+
+
+def test_group_lists_add_up():
+    plan = plan_for({
+        'reserved_ports_services_web': [{'name': 'app', 'ports': [36601, 37601]}],
+        'reserved_ports_services_monitoring': [{'name': 'node-exporter', 'port': 9100}],
+        'reserved_ports_services': [{'name': 'admin', 'port': '9000-9002'}],
+    })
+    assert plan['reserved'] == ['9000-9002', 9100, 36601, 37601]
+    assert plan['ports'] == plan['reserved']
+    assert [service['name'] for service in plan['services']] == ['admin', 'node-exporter', 'app']
+    assert plan['services'][0]['sources'] == ['reserved_ports_services[0]']
+    assert plan['services'][2]['sources'] == ['reserved_ports_services_web[0]']
+    assert plan['range'] is None and plan['strategy'] == 'reserve'
+
+
+def test_identical_entries_in_two_groups_count_once():
+    entry = {'name': 'node-exporter', 'port': 9100}
+    plan = plan_for({'reserved_ports_services_a': [entry], 'reserved_ports_services_b': [dict(entry)]})
+    assert len(plan['services']) == 1
+    assert plan['services'][0]['sources'] == ['reserved_ports_services_a[0]', 'reserved_ports_services_b[0]']
+
+
+def test_one_service_in_several_entries_is_not_a_duplicate():
+    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'port': 8080},
+                                                 {'name': 'app', 'ports': ['8080-8081']}]})
+    assert plan['reserved'] == ['8080-8081']
+
+
+@pytest.mark.parametrize('value, expected', [
+    (8080, [8080]),
+    ('8080', [8080]),
+    ('8080-8082', ['8080-8082']),
+    ([8080, '9000-9001', 8081], ['8080-8081', '9000-9001']),
+    (' 8080 - 8081 ', ['8080-8081']),
+])
+def test_port_forms(value, expected):
+    assert plan_for({'reserved_ports_services': [{'name': 'svc', 'ports': value}]})['reserved'] == expected
+    if not isinstance(value, list):
+        assert plan_for({'reserved_ports_services': [{'name': 'svc', 'port': value}]})['reserved'] == expected
+
+
+def test_protocol_and_note_are_kept():
+    plan = plan_for({'reserved_ports_services': [{'name': 'dns', 'port': 5353, 'protocol': 'UDP', 'note': 'mdns'},
+                                                 {'name': 'web', 'port': 80}]})
+    assert [(s['protocol'], s['note']) for s in plan['services']] == [('udp', 'mdns'), ('tcp', None)]
+
+
+def test_empty_and_null_variables_are_nothing():
+    plan = plan_for({'reserved_ports_services': [], 'reserved_ports_services_x': None, 'reserved_ports_services_y': ''})
+    assert plan['services'] == [] and plan['reserved'] == []
+
+
+# --------------------------------------------------------------------------- malformed input
+
+MALFORMED = [
+    # (variable value, expected piece of the message)
+    ([{'name': 'web', 'port': 80800}], "reserved_ports_services_x[0] (service 'web') port: 80800 is outside 1-65535"),
+    ([{'name': 'web', 'port': '80800'}], "reserved_ports_services_x[0] (service 'web') port: '80800' is outside 1-65535"),
+    ([{'name': 'web', 'port': 0}], "port: 0 contains port 0"),
+    ([{'name': 'web', 'port': True}], "port: True is a boolean"),
+    ([{'name': 'web', 'port': 'http'}], "port: 'http' is not a port number"),
+    ([{'name': 'web', 'port': '9000-8000'}], "port: '9000-8000' is a reversed range"),
+    ([{'name': 'web', 'port': '036601'}], "port: '036601' has a leading zero"),
+    ([{'name': 'web', 'port': '0x50'}], "port: '0x50' is hexadecimal"),
+    ([{'name': 'web', 'port': '8080,8081'}], "port: '8080,8081' is not a port or range"),
+    ([{'name': 'web', 'ports': [8080, 'x']}], "ports: 'x' is not a port number"),
+    ([{'name': 'web', 'ports': []}], "(service 'web') ports: [] is empty"),
+    ([{'name': 'web', 'port': 1.5}], "port: 1.5 is a float"),
+    ([{'name': 'web'}], "reserved_ports_services_x[0] (service 'web'): no port"),
+    ([{'name': 'web', 'port': 1, 'ports': [2]}], "give either port or ports, not both"),
+    ([{'port': 80}], "reserved_ports_services_x[0]: the service has no name"),
+    ([{'name': '  ', 'port': 80}], "reserved_ports_services_x[0]: the service has no name"),
+    ([{'name': 'web', 'prot': 'tcp', 'port': 80}], "unknown key(s) prot"),
+    ([{'name': 'web', 'port': 80, 'protocol': 'sctp'}], "protocol: 'sctp' is not one of tcp, udp, both"),
+    ([8080], "reserved_ports_services_x[0]: 8080 is not a mapping"),
+    ({'name': 'web', 'port': 80}, "reserved_ports_services_x: {'name': 'web', 'port': 80} is a mapping; it must be a list"),
+    ('8080', "reserved_ports_services_x: '8080' is not a list of services"),
+]
+
+
+@pytest.mark.parametrize('value, expected', MALFORMED, ids=[str(i) for i in range(len(MALFORMED))])
+def test_malformed_declarations_name_variable_and_value(value, expected):
+    problems = problems_for({'reserved_ports_services_x': value})
+    assert len(problems) == 1
+    assert expected in problems[0], problems
+
+
+def test_every_problem_of_every_host_is_reported_at_once():
+    with pytest.raises(ServicesError) as info:
+        _services.fleet_plan({
+            'a': {'services': {'reserved_ports_services': [{'name': 'x', 'port': 70000}, {'name': 'y'}]}},
+            'b': {'services': {'reserved_ports_services': [{'name': 'ok', 'port': 80}]}},
+            'c': {'settings': {'strategy': 'sideways'}},
+        }, ['a', 'b', 'c'])
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert problems[0].startswith("host a: reserved_ports_services[0] (service 'x') port: 70000")
+    assert problems[1].startswith("host a: reserved_ports_services[1] (service 'y'): no port")
+    assert problems[2] == "host c: reserved_ports_strategy: 'sideways' is not one of reserve, move_range, both"
+
+
+def test_a_host_without_input_gets_the_defaults():
+    assert _services.fleet_plan({}, ['h'])['h']['reserved'] == []
+
+
+# --------------------------------------------------------------------------- duplicates
+
+def test_duplicate_port_names_host_services_and_port():
+    with pytest.raises(ServicesError) as info:
+        _services.fleet_plan({'web1': {'services': {
+            'reserved_ports_services_app': [{'name': 'app', 'port': 8080}],
+            'reserved_ports_services_admin': [{'name': 'admin', 'ports': [8443, 8080]}],
+        }}})
+    assert info.value.problems == [
+        "host web1: port 8080 is claimed by two services: 'admin' (tcp, reserved_ports_services_admin[0]) "
+        "and 'app' (tcp, reserved_ports_services_app[0])"]
+
+
+def test_overlapping_ranges_are_reported_as_runs():
+    problems = problems_for({'reserved_ports_services': [{'name': 'a', 'port': '9000-9099'},
+                                                         {'name': 'b', 'ports': ['9050-9200', 9500]},
+                                                         {'name': 'c', 'port': 9099}]})
+    assert problems == [
+        "ports 9050-9099 are claimed by two services: 'a' (tcp, reserved_ports_services[0]) and 'b' "
+        "(tcp, reserved_ports_services[1])",
+        "port 9099 is claimed by two services: 'a' (tcp, reserved_ports_services[0]) and 'c' "
+        "(tcp, reserved_ports_services[2])",
+        "port 9099 is claimed by two services: 'b' (tcp, reserved_ports_services[1]) and 'c' "
+        "(tcp, reserved_ports_services[2])",
+    ]
+
+
+@pytest.mark.parametrize('one, two, clash', [
+    ('tcp', 'udp', False),
+    ('udp', 'tcp', False),
+    ('tcp', 'tcp', True),
+    ('udp', 'udp', True),
+    ('both', 'udp', True),
+    ('tcp', 'both', True),
+])
+def test_tcp_and_udp_are_separate_port_spaces(one, two, clash):
+    services = {'reserved_ports_services': [{'name': 'a', 'port': 53, 'protocol': one},
+                                            {'name': 'b', 'port': 53, 'protocol': two}]}
+    plan, problems = _services.host_plan({'services': services})
+    assert bool(problems) is clash
+    if not clash:
+        assert plan['reserved'] == [53]
+
+
+# --------------------------------------------------------------------------- discovery
+
+def test_discover_names_matches_globs_and_skips_connection_and_own_variables():
+    names = ['app_port', 'db_port', 'ansible_port', 'reserved_ports_x_port', '_private_port', 'inventory_hostname',
+             'port', 'APP_PORT', 'metrics_port_list', 'web_metrics_port']
+    assert _services.discover_names(names, ['*_port']) == ['app_port', 'db_port', 'web_metrics_port']
+    assert _services.discover_names(names, ['*_metrics_port', 'port']) == ['port', 'web_metrics_port']
+    assert _services.discover_names(names, '*_port') == ['app_port', 'db_port', 'web_metrics_port']
+    assert _services.discover_names(names, []) == []
+    assert _services.discover_names(['hostvars', 'groups', 'vars'], ['*']) == []
+
+
+@pytest.mark.parametrize('patterns, expected', [
+    ({'a': 1}, "reserved_ports_discover: {'a': 1} is not a list"),
+    (['*_port', ''], "reserved_ports_discover[1]: '' is not a variable-name pattern"),
+    ([3], 'reserved_ports_discover[0]: 3 is not'),
+])
+def test_bad_discover_patterns(patterns, expected):
+    with pytest.raises(ServicesError) as info:
+        _services.discover_names(['a'], patterns)
+    assert expected in str(info.value)
+
+
+def test_discovered_integer_values_become_ports():
+    plan = plan_for(discovered={'app_port': 8080, 'admin_port': '9090', 'name_port': 'http', 'flag_port': True,
+                                'list_port': [1, 2], 'none_port': None})
+    assert plan['reserved'] == [8080, 9090]
+    assert [(s['name'], s['protocol'], s['discovered']) for s in plan['services']] == [
+        ('admin_port', 'both', True), ('app_port', 'both', True)]
+    assert sorted(plan['skipped']) == ["flag_port: True is not an integer", "list_port: [1, 2] is not an integer",
+                                       "name_port: 'http' is not an integer", "none_port: None is not an integer"]
+
+
+def test_discovered_ports_never_clash():
+    plan = plan_for({'reserved_ports_services': [{'name': 'db', 'port': 5432}]},
+                    {'db_port': 5432, 'pg_port': 5432, 'app_port': 8080, 'lb_backend_port': 8080})
+    assert plan['reserved'] == [5432, 8080]
+    names = [(s['name'], s['sources']) for s in plan['services']]
+    assert names == [('db', ['reserved_ports_services[0]']), ('app_port', ['app_port', 'lb_backend_port'])]
+
+
+def test_discovered_value_out_of_range_names_the_variable():
+    problems = problems_for(discovered={'app_port': 70000})
+    assert problems == ['app_port: 70000 (found by reserved_ports_discover) is outside 1-65535; fix the value or '
+                        'change the pattern so it does not match this variable']
+
+
+# --------------------------------------------------------------------------- settings
+
+@pytest.mark.parametrize('settings_, expected', [
+    ({'strategy': 'moverange'}, "reserved_ports_strategy: 'moverange' is not one of reserve, move_range, both"),
+    ({'mode': 'replace'}, "reserved_ports_mode: 'replace' is not one of merge, exact"),
+    ({'on_held': 'ignore'}, "reserved_ports_on_held: 'ignore' is not one of warn, fail"),
+    ({'on_override': 'ok'}, "reserved_ports_on_override: 'ok' is not one of fail, warn"),
+    ({'min_ephemeral': 'many'}, "reserved_ports_min_ephemeral: 'many' is not a number"),
+    ({'min_ephemeral': True}, 'reserved_ports_min_ephemeral: True is a boolean'),
+    ({'min_ephemeral': 70000}, 'reserved_ports_min_ephemeral: 70000 is outside 0-65535'),
+    ({'range': '40000'}, "reserved_ports_range: '40000' is not two numbers"),
+    ({'range': '50000 40000'}, "reserved_ports_range: '50000 40000' is reversed"),
+    ({'move_window': [40000]}, 'reserved_ports_move_window: [40000] is not a pair'),
+    ({'range': '40000 50001', 'strategy': 'move_range'},
+     "reserved_ports_range: '40000 50001' is set, but reserved_ports_strategy=move_range chooses the range itself"),
+    ({'discover': 5}, 'reserved_ports_discover: 5 is not a list'),
+])
+def test_bad_settings(settings_, expected):
+    problems = problems_for(**settings_)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_settings_accept_strings_from_ini_inventories():
+    plan = plan_for({'reserved_ports_services': [{'name': 'a', 'port': 40000}]}, range='40000 50001',
+                    min_ephemeral='8192')
+    assert plan['range'] == [40000, 50001]
+    assert plan['settings']['min_ephemeral'] == 8192
+
+
+def test_explicit_range_capacity_is_checked_on_the_controller():
+    problems = problems_for({'reserved_ports_services': [{'name': 'a', 'port': '40000-40099'}]},
+                            range=[40000, 48191])
+    assert problems == ['reserved_ports_range 40000 48191 holds 8192 ports; reserving the 100 service ports inside it '
+                        'leaves 8092, below reserved_ports_min_ephemeral=8192; widen the range or move it with '
+                        'strategy move_range']
+
+
+# --------------------------------------------------------------------------- move_range
+
+def test_gaps():
+    assert _services.gaps([], (10, 20)) == [(10, 20)]
+    assert _services.gaps([10, 20], (10, 20)) == [(11, 19)]
+    assert _services.gaps([5, 12, 13, 30], (10, 20)) == [(10, 11), (14, 20)]
+    assert _services.gaps(range(10, 21), (10, 20)) == []
+
+
+@pytest.mark.parametrize('ports, window, minimum, expected', [
+    ([], (32768, 60999), 8192, (32768, 60999)),
+    ([36601, 37601, 38601], (32768, 60999), 8192, (38602, 60999)),
+    ([33000, 40000, 52000], (32768, 60999), 8192, (40001, 51998)),      # both odd: one port less
+    ([40000], (32768, 60999), 8192, (40001, 60998)),                    # 40001..60999 both odd
+    ([45000], (30000, 59999), 8192, (30000, 44999)),                    # 45001-59999 shrinks to 14998 ports
+    ([45000], (30000, 60000), 8192, (45001, 60000)),                    # 15000 each: the higher one wins
+    ([1000, 70000], (32768, 60999), 28232, (32768, 60999)),             # ports outside the window do not count
+])
+def test_choose_range(ports, window, minimum, expected):
+    assert _services.choose_range(ports, window, minimum) == expected
+
+
+def test_choose_range_fails_with_the_numbers():
+    with pytest.raises(ServicesError) as info:
+        _services.choose_range(range(36000, 61000, 6000), (32768, 60999), 8192)
+    assert str(info.value) == (
+        'reserved_ports_strategy=move_range: no range of at least 8192 ports (reserved_ports_min_ephemeral) fits in '
+        'reserved_ports_move_window 32768-60999 without a service port: the largest range without a service port '
+        '(ends of different parity) is 54001-59998 (5998 ports); service ports 36000,42000,48000,54000,60000 lie in '
+        'the window. Widen reserved_ports_move_window, lower reserved_ports_min_ephemeral, or use strategy reserve')
+    with pytest.raises(ServicesError) as info:
+        _services.choose_range(range(100, 201), (100, 200), 1)
+    assert 'every port of it is a service port' in str(info.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(1000, 2000), max_size=12), st.integers(1000, 1500), st.integers(0, 500),
+       st.integers(1, 50))
+def test_choose_range_properties(ports, low, width, minimum):
+    window = (low, low + width)
+    try:
+        chosen = _services.choose_range(ports, window, minimum)
+    except ServicesError:
+        # Then no gap, shrunk to different parity, holds `minimum` ports.
+        sizes = [_services._gap_range(*gap) for gap in _services.gaps(ports, window)]
+        assert all(high - lo + 1 < minimum for lo, high in sizes)
+        return
+    lo, high = chosen
+    assert window[0] <= lo <= high <= window[1]
+    assert not any(lo <= port <= high for port in ports)
+    assert high - lo + 1 >= minimum
+    assert lo == high or (high - lo) % 2 == 1
+    for gap in _services.gaps(ports, window):
+        g_lo, g_high = _services._gap_range(*gap)
+        assert g_high - g_lo + 1 <= high - lo + 1
+
+
+def test_strategies():
+    services = {'reserved_ports_services': [{'name': 'a', 'port': 33000}, {'name': 'b', 'port': 40000},
+                                            {'name': 'c', 'port': 52000}]}
+    reserve = plan_for(services)
+    assert (reserve['reserved'], reserve['range']) == ([33000, 40000, 52000], None)
+    move = plan_for(services, strategy='move_range')
+    assert (move['reserved'], move['range']) == ([], [40001, 51998])
+    assert move['ports'] == [33000, 40000, 52000]
+    both = plan_for(services, strategy='both', move_window='40000 60999')
+    assert (both['reserved'], both['range']) == ([33000, 40000, 52000], [40001, 51998])
+    explicit = plan_for(services, range='40000 60999')
+    assert explicit['range'] == [40000, 60999]
+
+
+# --------------------------------------------------------------------------- held ports and the report
+
+def audit_entry(port, holders=(), listeners=(), at_risk=False, reason='reserved'):
+    return {'port': port, 'holders': list(holders), 'holder_count': len(holders), 'listeners': list(listeners),
+            'listener_count': len(listeners), 'at_risk': at_risk, 'reason': reason}
+
+
+CLIENT = {'protocol': 'tcp', 'state': 'ESTABLISHED', 'local': '127.0.0.1:36601', 'remote': '127.0.0.1:5000', 'uid': 0}
+LISTENER = {'protocol': 'tcp', 'address': '0.0.0.0'}
+
+
+def test_held_problems_only_without_a_listener():
+    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'ports': [36601, 37601]}]})
+    audit = {'ports': [audit_entry(36601, [CLIENT]), audit_entry(37601, [dict(CLIENT, local='127.0.0.1:37601')],
+                                                                 [LISTENER])]}
+    assert _services.held_problems(plan, audit) == [
+        'port 36601 (app) is held right now by a socket that is not its listener: tcp ESTABLISHED 127.0.0.1:36601 '
+        '-> 127.0.0.1:5000 (uid 0). The service cannot bind it until that socket closes (an outgoing connection in '
+        'TIME_WAIT keeps it 60 s); the reservation only stops the kernel from choosing it again']
+    assert _services.held_problems(plan, {'skipped': True}) == []
+    assert _services.held_problems(None, audit) == []
+
+
+def applied_result(reserved='36601,37601', port_range=(32768, 60999)):
+    return {'changed': True, 'range': {'before': list(port_range), 'after': list(port_range)},
+            'reserved': {'before': '', 'after': reserved}, 'ephemeral_ports': {'before': 28232, 'after': 28230},
+            'netns': {'link': 'net:[1]'}, 'warnings': ['w']}
+
+
+def test_report_rows_from_the_audit_and_the_module():
+    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'ports': [36601, 37601]},
+                                                 {'name': 'admin', 'port': '40000-40001'}]})
+    audit = {'range': [32768, 60999], 'reserved': {'canonical': '36601,37601'}, 'ephemeral_ports': 28230,
+             'ports': [audit_entry(36601, [CLIENT], at_risk=True, reason='held by an outgoing connection'),
+                       audit_entry(37601),
+                       audit_entry(40000, at_risk=True, reason='in the ephemeral range and not reserved'),
+                       audit_entry(40001, at_risk=True, reason='in the ephemeral range and not reserved')]}
+    data = _services.report(['h1', 'h2'], {'h1': {'plan': plan, 'applied': applied_result(), 'audit': audit},
+                                           'h2': {'state': 'failed or unreachable'}})
+    assert data['check_mode'] is False
+    rows = [(r['host'], r['service'], r['port'], r['protected'], r['status'], r['held_by']) for r in data['rows']]
+    assert rows == [
+        ('h1', 'app', 36601, False, 'held by an outgoing connection',
+         ['tcp ESTABLISHED 127.0.0.1:36601 -> 127.0.0.1:5000 (uid 0)']),
+        ('h1', 'app', 37601, True, 'reserved', []),
+        ('h1', 'admin', '40000-40001', False, 'ports 40000-40001: in the ephemeral range and not reserved', []),
+    ]
+    assert data['hosts']['h1']['range'] == [32768, 60999]
+    assert data['hosts']['h1']['reserved'] == [36601, 37601]
+    assert data['hosts']['h1']['ephemeral_ports'] == 28230
+    assert data['hosts']['h2'] == {'state': 'failed or unreachable', 'strategy': None, 'range': None,
+                                   'reserved': None, 'ephemeral_ports': None, 'netns': None, 'boot': None,
+                                   'warnings': []}
+
+
+def test_report_in_check_mode_uses_the_planned_values():
+    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'port': 36601}, {'name': 'ssh', 'port': 22}]})
+    stale_audit = {'range': [32768, 60999], 'reserved': {'canonical': ''},
+                   'ports': [audit_entry(22, reason='outside the ephemeral range'),
+                             audit_entry(36601, at_risk=True, reason='in the ephemeral range and not reserved')]}
+    data = _services.report(['h'], {'h': {'plan': plan, 'applied': applied_result('22,36601'), 'audit': stale_audit}},
+                            check_mode=True)
+    assert [(r['port'], r['protected'], r['status']) for r in data['rows']] == [
+        (36601, True, 'reserved'), (22, True, 'outside the ephemeral range 32768-60999')]
+    assert data['check_mode'] is True
+
+
+def test_report_without_audit_or_module_result():
+    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'port': 36601}]})
+    data = _services.report(['h'], {'h': {'plan': plan, 'applied': {'skipped': True}}})
+    assert data['rows'][0]['protected'] is None
+    assert data['rows'][0]['status'] == 'unknown: no kernel values from this host'
+    moved = _services.report(['h'], {'h': {'plan': plan, 'applied': applied_result('', (40000, 60999))}})
+    assert moved['rows'][0]['status'] == 'outside the ephemeral range 40000-60999'
+    exposed = _services.report(['h'], {'h': {'plan': plan, 'applied': applied_result('')}})
+    assert exposed['rows'][0]['status'] == 'port 36601 inside the ephemeral range 32768-60999 and not reserved'
+    assert exposed['rows'][0]['protected'] is False
+
+
+# --------------------------------------------------------------------------- the filters
+
+class FakeHostVars(dict):
+    """hostvars: {host: {variable: value}} (real HostVarsVars template on access)."""
+
+
+def test_fleet_filter_uses_collected_input_and_scans_the_others():
+    collected = {'services': {'reserved_ports_services': [{'name': 'a', 'port': 8080}]},
+                 'discovered': {}, 'settings': {'discover': ['*_port'], 'strategy': 'reserve'}}
+    hostvars = FakeHostVars({
+        'h1': {'__reserved_ports_input': collected, 'app_port': 1234},
+        # h2 did not collect (a later serial batch): its inventory variables are read, with the
+        # current host's settings as the fallback for settings it does not set.
+        'h2': {'reserved_ports_services_db': [{'name': 'db', 'port': 5432}], 'app_port': 9999, 'ansible_port': 22},
+    })
+    plans = service_filters.reserved_ports_fleet(hostvars, ['h1', 'h2'], collected)['hosts']
+    assert plans['h1']['reserved'] == [8080]
+    assert plans['h2']['reserved'] == [5432, 9999]
+
+
+def test_fleet_filter_error_lists_every_problem():
+    hostvars = FakeHostVars({
+        'h1': {'reserved_ports_services': [{'name': 'a', 'port': 8080}, {'name': 'b', 'port': 8080}]},
+        'h2': {'reserved_ports_strategy': 'sideways'},
+    })
+    with pytest.raises(AnsibleFilterError) as info:
+        service_filters.reserved_ports_fleet(hostvars, ['h1', 'h2'])
+    message = str(info.value)
+    assert message.startswith('reserved_ports: 2 problem(s) in the service declarations; nothing was changed on any host')
+    assert "- host h1: port 8080 is claimed by two services: 'a'" in message
+    assert "- host h2: reserved_ports_strategy: 'sideways' is not one of" in message
+
+
+def test_discover_names_filter_rejects_bad_patterns():
+    assert service_filters.reserved_ports_discover_names(['a_port', 'b'], ['*_port']) == ['a_port']
+    with pytest.raises(AnsibleFilterError):
+        service_filters.reserved_ports_discover_names(['a_port'], {'x': 1})
+
+
+def test_report_filter_marks_hosts_that_dropped_out():
+    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'port': 36601}]})
+    hostvars = FakeHostVars({'h1': {'__reserved_ports_plan': plan, '__reserved_ports_applied': applied_result('36601')},
+                             'h2': {'__reserved_ports_plan': plan}})
+    data = service_filters.reserved_ports_report(hostvars, ['h1', 'h2'], ['h1'])
+    assert [(r['host'], r['protected'], r['status']) for r in data['rows']] == [
+        ('h1', True, 'reserved'), ('h2', None, 'unknown: host failed or unreachable')]
