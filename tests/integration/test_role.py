@@ -1,0 +1,493 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role portguard.ephemeral.reserved_ports against real kernels in Labs.
+
+Every ansible-playbook run happens *inside* a lab (a private network namespace
+with a private sysctl tree), with the local connection.  Fleet tests map each
+inventory host (h1, h2, h3) to a lab of its own through reserved_ports_netns;
+the controller runs in yet another lab, so a host that somehow lost its
+namespace would write the controller lab, never the machine.  Values are read
+back from /proc/sys inside each lab; sockets are real sockets in the labs.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import json
+import os
+import re
+import select
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import nslab  # noqa: E402  pylint: disable=wrong-import-position
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = nslab.REPO
+ROLE = os.path.join(REPO, 'roles', 'reserved_ports')
+PLAYBOOK = os.path.join(HERE, 'playbooks', 'role.yml')
+FLEET = os.path.join(HERE, 'inventories', 'fleet')
+SEED = os.path.join(HERE, 'inventories', 'seed')
+CLONES = (36601, 37601, 38601)
+DEFAULT_RANGE = (32768, 60999)
+APPLY_TASK = 'Reserve the service ports and set the ephemeral range'
+AUDIT_TASK = 'Find sockets on the service ports'
+FLEET_CHECK_TASK = 'Check every host of the play (duplicate ports, malformed ports, ranges)'
+
+# What the fleet inventory declares, per host (group_vars web/db/monitored, host_vars/h2).
+FLEET_RESERVED = {
+    'h1': '9100,36601,37601,38601,40000-40009,42001',
+    'h2': '9100,36601,37601,38601,40000-40009,42001,46379',
+    'h3': '5432,9100,42001,45432',
+}
+
+
+def kernel_set(text):
+    ports = set()
+    for piece in filter(None, text.strip().split(',')):
+        low, _sep, high = piece.partition('-')
+        ports.update(range(int(low), int(high or low) + 1))
+    return ports
+
+
+# --------------------------------------------------------------------------- running the role
+
+class Run(nslab.PlaybookRun):
+    """A playbook run with per-host access to the json callback's results."""
+
+    def host_results(self, name):
+        """{host: result} of every task named ``name`` (role tasks are shown as "ROLE : name")."""
+        found = {}
+        for play in self.data.get('plays', []):
+            for task in play.get('tasks', []):
+                if task['task']['name'].split(' : ', 1)[-1] == name:
+                    found.update(task.get('hosts', {}))
+        return found
+
+    def host_stats(self):
+        return self.data.get('stats', {})
+
+    def changed_total(self):
+        return sum(stats.get('changed', 0) for stats in self.host_stats().values())
+
+    def messages(self):
+        """Every failure message and the stderr, for asserting on errors."""
+        texts = [self.proc.stderr]
+        for _name, result in self.tasks():
+            if result.get('failed'):
+                texts.append(str(result.get('msg', '')))
+        return '\n'.join(texts)
+
+
+def run_playbook(lab, inventories, extra_vars=None, check=False, diff=False, args=(), home=None,
+                 playbook=PLAYBOOK, keep_netns=False):
+    argv = [os.path.join(nslab.VENV_BIN, 'ansible-playbook')]
+    for inventory in inventories:
+        argv += ['-i', inventory]
+    if extra_vars:
+        argv += ['-e', json.dumps(extra_vars)]
+    if check:
+        argv.append('--check')
+    if diff:
+        argv.append('--diff')
+    argv += list(args) + [playbook]
+    env = {'ANSIBLE_COLLECTIONS_PATH': nslab.COLLECTIONS, 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+           'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json', 'ANSIBLE_NOCOLOR': '1',
+           'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+           'ANSIBLE_HOME': home or os.path.join(lab.root, '.ansible'), 'ANSIBLE_DEPRECATION_WARNINGS': 'false',
+           'ANSIBLE_RETRY_FILES_ENABLED': 'false'}
+    return Run(lab.run(argv, check=False, env=env, keep_netns=keep_netns))
+
+
+class Fleet(object):
+    """A controller lab and one lab per inventory host of tests/integration/inventories/fleet."""
+
+    def __init__(self, tmp_path, hosts=('h1', 'h2', 'h3')):
+        self.tmp = str(tmp_path)
+        self.labs = {}
+        self.controller = None
+        try:
+            self.controller = nslab.Lab()
+            for host in hosts:
+                self.labs[host] = nslab.Lab()
+        except BaseException:
+            self.close()
+            raise
+
+    def overlay(self, **host_vars):
+        """An inventory layer: each host's namespace, plus extra host variables per host."""
+        hosts = {}
+        for host, lab in self.labs.items():
+            hosts[host] = {'reserved_ports_netns': lab.path}
+            hosts[host].update(host_vars.get(host, {}))
+        path = os.path.join(self.tmp, 'overlay-%d.yml' % len(glob.glob(os.path.join(self.tmp, 'overlay-*.yml'))))
+        with open(path, 'w') as handle:
+            yaml.safe_dump({'all': {'hosts': hosts}}, handle)
+        return path
+
+    def run(self, extra_vars=None, host_vars=None, **kwargs):
+        inventories = [FLEET, self.overlay(**(host_vars or {}))]
+        return run_playbook(self.controller, inventories, extra_vars, home=os.path.join(self.tmp, 'ansible-home'),
+                            keep_netns=True, **kwargs)
+
+    def snapshots(self):
+        shots = {'controller': self.controller.snapshot()}
+        for host, lab in self.labs.items():
+            shots[host] = lab.snapshot()
+        return shots
+
+    def close(self):
+        for lab in list(self.labs.values()) + [self.controller]:
+            if lab is not None:
+                lab.close()
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    instance = Fleet(tmp_path)
+    yield instance
+    instance.close()
+
+
+def seed_run(lab, tmp_path, extra_vars=None, **kwargs):
+    return run_playbook(lab, [SEED], extra_vars, home=os.path.join(str(tmp_path), 'ansible-home'), **kwargs)
+
+
+# Holds one port with an ordinary outgoing connection (explicit bind, then
+# connect to a local listener), the way a client that happened to get the port
+# holds it.  Prints "ready", waits for stdin to close.
+HOLD_ONE = r'''
+import socket, sys
+port = int(sys.argv[1])
+srv = socket.socket()
+srv.bind(('127.0.0.1', 0))
+srv.listen(4)
+client = socket.socket()
+client.bind(('127.0.0.1', port))
+client.connect(srv.getsockname())
+peer, _addr = srv.accept()
+print('ready', flush=True)
+sys.stdin.read()
+'''
+
+
+class HeldPort(object):
+    def __init__(self, lab, port):
+        self.proc = lab.spawn([sys.executable, '-u', '-c', HOLD_ONE, str(port)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready, _w, _x = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if ready else ''
+        if line.strip() != 'ready':
+            self.close()
+            raise AssertionError('could not hold port %d: %s' % (port, self.proc.stderr.read()))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=30)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# --------------------------------------------------------------------------- the seed scenario
+
+def test_seed_clones_fail_without_the_role_and_start_with_it(lab, tmp_path):
+    """Three clones on 36601, 37601, 38601: outgoing connections take their ports, then the role."""
+    assert lab.port_range() == DEFAULT_RANGE
+    with lab.hold_ephemeral_ports() as hold:
+        assert hold.held == DEFAULT_RANGE[1] - DEFAULT_RANGE[0] + 1
+        before = lab.try_listen(CLONES)
+    failed = [port for port, error in before.items() if error]
+    assert failed, before
+    assert all('EADDRINUSE' in before[port] for port in failed), before
+
+    run = seed_run(lab, tmp_path)
+    assert run.rc == 0, run
+    assert kernel_set(lab.reserved()) == set(CLONES)
+
+    with lab.hold_ephemeral_ports() as hold:
+        # Every free port is taken by outgoing connections, except the reserved ones.
+        assert hold.held == DEFAULT_RANGE[1] - DEFAULT_RANGE[0] + 1 - len(CLONES)
+        after = lab.try_listen(CLONES)
+    assert after == dict((port, None) for port in CLONES), after
+
+
+def test_idempotent_check_mode_and_diff(lab, tmp_path):
+    before = lab.snapshot()
+    check = seed_run(lab, tmp_path, check=True, diff=True)
+    assert check.rc == 0, check
+    applied = check.host_results(APPLY_TASK)['target']
+    assert applied['changed'] is True and applied['reserved']['after'] == '36601,37601,38601'
+    assert 'diff' in applied and '36601,37601,38601' in json.dumps(applied['diff'])
+    assert lab.snapshot() == before, 'check mode changed the lab'
+
+    first = seed_run(lab, tmp_path)
+    assert first.rc == 0, first
+    assert first.host_results(APPLY_TASK)['target']['changed'] is True
+    assert lab.reserved() == '36601,37601,38601\n'
+    with open(lab.file('etc/sysctl.d/zz-portguard-ephemeral.conf')) as handle:
+        conf = handle.read()
+    assert 'net.ipv4.ip_local_reserved_ports = 36601,37601,38601' in conf
+
+    second = seed_run(lab, tmp_path)
+    assert second.rc == 0, second
+    assert second.host_stats()['target']['changed'] == 0, second.host_stats()
+    assert lab.reserved() == '36601,37601,38601\n'
+
+
+def test_tags_select_apply_or_audit(lab, tmp_path):
+    before = lab.snapshot()
+    audit_only = seed_run(lab, tmp_path, args=['--tags', 'reserved_ports_audit'])
+    assert audit_only.rc == 0, audit_only
+    assert audit_only.host_results(APPLY_TASK) == {}
+    ports = audit_only.host_results(AUDIT_TASK)['target']['ports']
+    assert [entry['port'] for entry in ports] == list(CLONES)
+    assert all(entry['at_risk'] for entry in ports)
+    assert lab.snapshot() == before
+
+    apply_only = seed_run(lab, tmp_path, args=['--tags', 'reserved_ports_apply'])
+    assert apply_only.rc == 0, apply_only
+    assert apply_only.host_results(AUDIT_TASK) == {}
+    assert apply_only.host_results(APPLY_TASK)['target']['changed'] is True
+    assert kernel_set(lab.reserved()) == set(CLONES)
+
+
+# --------------------------------------------------------------------------- move_range
+
+def test_move_range_picks_the_largest_gap_with_different_parity(lab, tmp_path):
+    services = [{'name': 'a', 'port': 33000}, {'name': 'b', 'port': 40000}, {'name': 'c', 'port': 52000}]
+    run = seed_run(lab, tmp_path, {'reserved_ports_services_app': services, 'reserved_ports_strategy': 'move_range'})
+    assert run.rc == 0, run
+    # Gaps of 32768-60999: 32768-32999, 33001-39999, 40001-51999 (11999 ports), 52001-60999.
+    # 40001 and 51999 are both odd: the kernel prefers different parity, so 51998.
+    assert lab.port_range() == (40001, 51998)
+    assert lab.reserved() == '\n'
+    with lab.hold_ephemeral_ports() as hold:
+        assert hold.held == 51998 - 40001 + 1
+        assert lab.try_listen([33000, 40000, 52000]) == {33000: None, 40000: None, 52000: None}
+
+    both = seed_run(lab, tmp_path, {'reserved_ports_services_app': services, 'reserved_ports_strategy': 'both'})
+    assert both.rc == 0, both
+    assert lab.port_range() == (40001, 51998)
+    assert lab.reserved() == '33000,40000,52000\n'
+
+
+def test_move_range_without_a_large_enough_gap_fails_with_the_numbers(lab, tmp_path):
+    before = lab.snapshot()
+    services = [{'name': 's%d' % port, 'port': port} for port in range(36000, 61000, 6000)]
+    run = seed_run(lab, tmp_path, {'reserved_ports_services_app': services, 'reserved_ports_strategy': 'move_range'})
+    assert run.rc != 0, run
+    text = run.messages()
+    assert 'host target' in text
+    assert 'no range of at least 8192 ports' in text
+    assert '32768-60999' in text
+    # Gaps 36001-41999, ..., 54001-59999 hold 5999 ports; with ends of different parity 5998. The
+    # highest wins a tie.
+    assert 'the largest range without a service port (ends of different parity) is 54001-59998 (5998 ports)' in text
+    assert 'service ports 36000,42000,48000,54000,60000 lie in the window' in text
+    assert lab.snapshot() == before
+
+
+# --------------------------------------------------------------------------- the fleet
+
+def test_fleet_each_host_gets_its_own_ports_and_a_report(fleet):
+    report = os.path.join(fleet.tmp, 'report')
+    run = fleet.run({'reserved_ports_report': report})
+    assert run.rc == 0, run
+    applied = run.host_results(APPLY_TASK)
+    assert sorted(applied) == ['h1', 'h2', 'h3']
+    for host, lab in fleet.labs.items():
+        assert lab.reserved() == FLEET_RESERVED[host] + '\n', host
+        assert lab.port_range() == DEFAULT_RANGE
+        assert applied[host]['netns']['link'] == lab.link
+        # Live only in another namespace: nothing persisted anywhere.
+        assert applied[host]['persisted_file'] is None
+    assert fleet.controller.reserved() == '\n'
+    assert os.listdir(fleet.controller.file('etc/sysctl.d')) == []
+    # One module call of each kind per host.
+    assert sorted(run.host_results(AUDIT_TASK)) == ['h1', 'h2', 'h3']
+    assert list(run.host_results(FLEET_CHECK_TASK)) == ['h1']
+
+    with open(report + '.json') as handle:
+        data = json.load(handle)
+    assert data['check_mode'] is False
+    assert sorted(data['hosts']) == ['h1', 'h2', 'h3']
+    rows = dict(((row['host'], row['service'], str(row['port'])), row) for row in data['rows'])
+    assert rows[('h2', 'cache', '46379')]['protected'] is True
+    assert rows[('h1', 'admin', '40000-40009')]['status'] == 'reserved'
+    assert rows[('h3', 'stats-agent', '42001')]['protocol'] == 'udp'
+    assert ('h3', 'app', '36601') not in rows
+    # h1: app (3 ports), admin, node-exporter, stats-agent; h2: the same and cache; h3: postgres,
+    # replication, node-exporter, stats-agent.
+    assert len(data['rows']) == 6 + 7 + 4
+    assert all(row['protected'] is True for row in data['rows'])
+    with open(report + '.md') as handle:
+        markdown = handle.read()
+    assert '| host | service | protocol | port | protected | status | held by |' in markdown
+    assert '| h2 | cache | tcp | 46379 | yes | reserved |  |' in markdown
+    assert markdown.count('\n| h') >= len(data['rows'])
+
+    again = fleet.run({'reserved_ports_report': report})
+    assert again.rc == 0, again
+    assert again.changed_total() == 0, again.host_stats()
+
+
+@pytest.mark.parametrize('bad_vars, expected', [
+    ({'reserved_ports_services_extra': [{'name': 'standby', 'port': 45432}]},
+     ["host h3: port 45432 is claimed by two services: 'replication'", "'standby'",
+      'reserved_ports_services_db[1]', 'reserved_ports_services_extra[0]']),
+    ({'reserved_ports_services_extra': [{'name': 'admin-2', 'ports': ['40005-40020']}]},
+     ["host h3: ports 40005-40009 are claimed by two services"]),
+], ids=['same-port', 'overlapping-ranges'])
+def test_duplicate_port_changes_no_host(fleet, bad_vars, expected):
+    # h3 gets an extra service; with the overlapping case h3 also gets admin via host vars.
+    host_vars = dict(bad_vars)
+    if 'admin-2' in json.dumps(bad_vars):
+        host_vars['reserved_ports_services'] = [{'name': 'admin', 'port': '40000-40009'}]
+    before = fleet.snapshots()
+    run = fleet.run(host_vars={'h3': host_vars})
+    assert run.rc != 0, run
+    text = run.messages()
+    for piece in expected:
+        assert piece in text, (piece, text)
+    assert 'nothing was changed on any host' in text
+    assert run.host_results(APPLY_TASK) == {}
+    assert fleet.snapshots() == before
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('80800', "reserved_ports_services_bad[0] (service 'broken') port: '80800' is outside 1-65535"),
+    ('9000-8000', "reserved_ports_services_bad[0] (service 'broken') port: '9000-8000' is a reversed range"),
+    ('036601', "reserved_ports_services_bad[0] (service 'broken') port: '036601' has a leading zero"),
+    ('8080,8081', "reserved_ports_services_bad[0] (service 'broken') port: '8080,8081' is not a port or range"),
+], ids=['too-large', 'reversed', 'octal', 'comma-string'])
+def test_malformed_port_changes_no_host(fleet, value, expected):
+    before = fleet.snapshots()
+    run = fleet.run(host_vars={'h2': {'reserved_ports_services_bad': [{'name': 'broken', 'port': value}]}})
+    assert run.rc != 0, run
+    text = run.messages()
+    assert 'host h2: ' + expected in text, text
+    assert run.host_results(APPLY_TASK) == {}
+    assert fleet.snapshots() == before
+
+
+def test_invalid_setting_on_the_last_host_changes_no_host(fleet):
+    """The role's argument validation fails h3 alone; the fleet check still stops h1 and h2."""
+    before = fleet.snapshots()
+    run = fleet.run(host_vars={'h3': {'reserved_ports_strategy': 'sideways'}})
+    assert run.rc != 0, run
+    assert 'host h3: reserved_ports_strategy: \'sideways\' is not one of reserve, move_range, both' in run.messages()
+    assert run.host_results(APPLY_TASK) == {}
+    assert fleet.snapshots() == before
+
+
+def test_held_service_port_is_reported_and_can_fail(fleet):
+    report = os.path.join(fleet.tmp, 'held')
+    with HeldPort(fleet.labs['h1'], 37601):
+        run = fleet.run({'reserved_ports_report': report})
+        assert run.rc == 0, run
+        shown = run.host_results('Show service ports held right now by other sockets')
+        assert 'port 37601 (app) is held right now' in json.dumps(shown['h1']), shown
+        assert shown['h2'].get('skipped') is True
+        with open(report + '.json') as handle:
+            rows = [row for row in json.load(handle)['rows'] if row['host'] == 'h1' and row['port'] == 37601]
+        assert len(rows) == 1 and rows[0]['protected'] is False, rows
+        assert 'ESTABLISHED 127.0.0.1:37601' in rows[0]['held_by'][0], rows
+        with open(report + '.md') as handle:
+            assert '| h1 | app | tcp | 37601 | NO |' in handle.read()
+
+        failing = fleet.run({'reserved_ports_on_held': 'fail'})
+        assert failing.rc != 0, failing
+        assert 'port 37601 (app) is held right now' in failing.messages()
+        failed = failing.host_results('Fail when a service port is held right now by another socket')
+        assert failed['h1'].get('failed') is True and failed['h2'].get('skipped') is True
+    # The reservation itself was applied: the holder goes, the port stays out of automatic choice.
+    assert '37601' in fleet.labs['h1'].reserved()
+
+
+# --------------------------------------------------------------------------- the role's files
+
+def _load(rel):
+    with open(os.path.join(ROLE, rel)) as handle:
+        return yaml.safe_load(handle)
+
+
+def test_argument_specs_defaults_equal_defaults_main():
+    defaults = _load('defaults/main.yml')
+    options = _load('meta/argument_specs.yml')['argument_specs']['main']['options']
+    assert sorted(defaults) == sorted(options)
+    for name, spec in options.items():
+        assert name.startswith('reserved_ports_')
+        assert spec.get('default') == defaults[name], name
+        if 'choices' in spec:
+            assert defaults[name] in spec['choices'], name
+
+
+def readme_variables():
+    """The README's variables section, as generated from meta/argument_specs.yml."""
+    options = _load('meta/argument_specs.yml')['argument_specs']['main']['options']
+    lines = ['| Variable | Type | Default | Choices | Description |', '|---|---|---|---|---|']
+    for name, spec in options.items():
+        default = json.dumps(spec.get('default'))
+        choices = ', '.join('`%s`' % choice for choice in spec.get('choices', []))
+        kind = spec['type'] + ('/%s' % spec['elements'] if spec.get('elements') else '')
+        text = re.sub(r'[CMVO]\(([^)]*)\)', r'`\1`', ' '.join(' '.join(spec['description']).split()))
+        lines.append('| `%s` | %s | `%s` | %s | %s |' % (name, kind, default, choices, text.replace('|', '\\|')))
+    return '\n'.join(lines) + '\n'
+
+
+def test_readme_variables_equal_the_argument_specs():
+    with open(os.path.join(ROLE, 'README.md')) as handle:
+        readme = handle.read()
+    begin, end = '<!-- BEGIN VARIABLES (generated from meta/argument_specs.yml) -->\n', '<!-- END VARIABLES -->'
+    assert begin in readme and end in readme
+    section = readme.split(begin, 1)[1].split(end, 1)[0]
+    assert section == readme_variables(), 'regenerate with: python %s --readme' % __file__
+
+
+def _tasks(items):
+    for task in items or []:
+        yield task
+        for key in ('block', 'rescue', 'always'):
+            for inner in _tasks(task.get(key)):
+                yield inner
+
+
+def test_one_module_call_of_each_kind_no_loops_no_facts():
+    calls = {}
+    for path in glob.glob(os.path.join(ROLE, 'tasks', '*.yml')):
+        with open(path) as handle:
+            for task in _tasks(yaml.safe_load(handle)):
+                keys = set(task)
+                assert not any(key == 'loop' or key.startswith('with_') for key in keys), (path, task)
+                assert 'ignore_errors' not in keys, (path, task)
+                assert not keys & set(['ansible.builtin.setup', 'setup', 'ansible.builtin.gather_facts']), (path, task)
+                for module in ('portguard.ephemeral.local_ports', 'portguard.ephemeral.local_ports_info'):
+                    calls[module] = calls.get(module, 0) + (module in keys)
+    assert calls == {'portguard.ephemeral.local_ports': 1, 'portguard.ephemeral.local_ports_info': 1}
+
+
+def test_ansible_doc_renders_the_role():
+    proc = subprocess.run([os.path.join(nslab.VENV_BIN, 'ansible-doc'), '-t', 'role', 'portguard.ephemeral.reserved_ports'],
+                          capture_output=True, text=True, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=nslab.COLLECTIONS,
+                                                                   ANSIBLE_NOCOLOR='1'))
+    assert proc.returncode == 0, proc.stderr
+    for name in _load('meta/argument_specs.yml')['argument_specs']['main']['options']:
+        assert name in proc.stdout
+
+
+if __name__ == '__main__' and sys.argv[1:] == ['--readme']:
+    sys.stdout.write(readme_variables())
