@@ -31,10 +31,15 @@ class TaskError(Exception):
 
 
 def _run_state_path(identity):
-    return os.path.join(RUN_STATE_DIR, 'owned-%d-%d' % (identity['dev'], identity['inode']))
+    """Per-namespace record of owned ports for live-only runs, keyed by the never-reused cookie."""
+    if identity.get('cookie') is None:
+        return None
+    return os.path.join(RUN_STATE_DIR, 'owned-netns-%d' % identity['cookie'])
 
 
 def _read_run_state(identity):
+    if _run_state_path(identity) is None:
+        return frozenset()
     try:
         with open(_run_state_path(identity)) as handle:
             return _ports.parse_kernel_readback(handle.read())
@@ -44,7 +49,7 @@ def _read_run_state(identity):
 
 def _write_run_state(identity, owned):
     path = _run_state_path(identity)
-    if not owned and not os.path.exists(path):
+    if path is None or (not owned and not os.path.exists(path)):
         return
     _sysctld.write_atomic(path, _ports.format_ports(owned) + '\n', mode=0o600)
 
@@ -81,9 +86,12 @@ def _override_problems(boot, keys, path):
             if winner is None:
                 problems.append('%s would not be set at boot by %s' % (key, path))
             else:
+                where = winner['file']
+                if winner.get('via'):
+                    where = '%s (a link to %s)' % (winner['file'], winner['via'])
                 problems.append('%s line %d sets %s = %s and is applied after %s at boot, so it wins; '
                                 'remove that line, or give path a name that sorts later'
-                                % (winner['file'], winner['line'], key, _short(winner['value']), path))
+                                % (where, winner['line'], key, _short(winner['value']), path))
     return problems
 
 

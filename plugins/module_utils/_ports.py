@@ -138,9 +138,10 @@ def _parse_well_formed(body):
 def parse_kernel_string(value, option='reserved'):
     """Parse a value written in the kernel's input syntax, strictly.
 
-    Accepts what the kernel accepts (``,`` or newline separators, one trailing
-    comma, leading and trailing newlines), minus what is accepted but almost
-    certainly wrong: port 0, leading zeros (octal), hexadecimal.  Everything the
+    Accepts a strict subset of what the kernel accepts: ``,`` or newline
+    separators, one trailing comma, leading and trailing newlines.  Refused
+    although the kernel takes them: port 0, leading zeros (octal), hexadecimal,
+    blank lines and empty entries (almost certainly a mistake).  Everything the
     kernel answers with EINVAL is refused here first, with the offending piece.
     """
     if not isinstance(value, str):

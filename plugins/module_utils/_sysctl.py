@@ -19,6 +19,8 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import socket
+import struct
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import (
     format_ports,
@@ -171,10 +173,32 @@ def _restore(before, proc_sys):
     return errors
 
 
+SO_NETNS_COOKIE = 71
+
+
 def netns_identity(path='/proc/self/ns/net'):
-    """A stable identity for a network namespace: its nsfs inode and device."""
+    """Identity of the current network namespace: nsfs inode and device, and cookie.
+
+    Inode numbers are reused once a namespace is gone; the kernel's namespace
+    cookie (SO_NETNS_COOKIE, Linux 5.14+) never is, so state kept per namespace
+    is keyed by it.  ``cookie`` is None where the kernel lacks it.
+    """
     st = os.stat(path)
-    return {'inode': st.st_ino, 'dev': st.st_dev, 'link': _readlink(path)}
+    return {'inode': st.st_ino, 'dev': st.st_dev, 'link': _readlink(path), 'cookie': netns_cookie()}
+
+
+def netns_cookie():
+    """The current network namespace's cookie, or None."""
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    try:
+        return struct.unpack('=Q', sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
+    except (OSError, struct.error):
+        return None
+    finally:
+        sock.close()
 
 
 def _readlink(path):

@@ -213,7 +213,7 @@ netns:
   description: Identity of the network namespace that was examined and written.
   returned: always
   type: dict
-  sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "path": null}
+  sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "cookie": 1, "path": null}
 warnings:
   description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
     blocks, values over 4095 bytes, overrides), shown as the task's warnings.

@@ -338,13 +338,11 @@ def test_netns_applies_live_from_host_mount_namespace(lab):
     host_before = _host_values()
     host_file_existed = os.path.exists(FILE)
     state_dir_existed = os.path.isdir('/run/portguard-ephemeral')
-    lab_ns = os.stat(lab.path)
-    # Live-only runs record the ports they own under /run, named after the namespace.
-    state_files = ['/run/portguard-ephemeral/owned-%d-%d' % (lab_ns.st_dev, lab_ns.st_ino)]
+    # Live-only runs record the ports they own under /run, named after the namespace's cookie.
+    state_before = set(os.listdir('/run/portguard-ephemeral')) if state_dir_existed else set()
     try:
-        run, decoy_inode = _playbook_from_host(lab, {'lp': {'reserved': [8444, 8443], 'range': '40000 50001',
-                                                            'netns': lab.path, 'persist': False}})
-        state_files.append('/run/portguard-ephemeral/owned-%d-%s' % (lab_ns.st_dev, decoy_inode))
+        run, _decoy_inode = _playbook_from_host(lab, {'lp': {'reserved': [8444, 8443], 'range': '40000 50001',
+                                                             'netns': lab.path, 'persist': False}})
         assert run.rc == 0, run
         result = run.result('Apply')
         assert result['changed'] and result['live_changed'] and not result['file_changed']
@@ -357,10 +355,13 @@ def test_netns_applies_live_from_host_mount_namespace(lab):
         # ...and nowhere else: the machine's values and sysctl.d are as they were.
         assert _host_values() == host_before
         assert os.path.exists(FILE) == host_file_existed
+        cookie = result['netns']['cookie']
+        assert cookie is not None
+        assert os.path.exists('/run/portguard-ephemeral/owned-netns-%d' % cookie)
     finally:
-        for state_file in state_files:
-            if os.path.exists(state_file):
-                os.unlink(state_file)
+        if os.path.isdir('/run/portguard-ephemeral'):
+            for name in set(os.listdir('/run/portguard-ephemeral')) - state_before:
+                os.unlink(os.path.join('/run/portguard-ephemeral', name))
         if not state_dir_existed and os.path.isdir('/run/portguard-ephemeral'):
             try:
                 os.rmdir('/run/portguard-ephemeral')
