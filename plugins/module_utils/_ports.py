@@ -215,13 +215,18 @@ def parse_ports(value, option='reserved'):
 
 def port_runs(ports):
     """Maximal runs of consecutive ports, ascending: [(lo, hi), ...]."""
-    if not isinstance(ports, (set, frozenset)):
-        ports = frozenset(ports)
-    # The n-th port without a predecessor starts the n-th run, which ends at the
-    # n-th port without a successor (set lookups: no per-port Python loop body).
-    starts = sorted([port for port in ports if port - 1 not in ports])
-    ends = sorted([port for port in ports if port + 1 not in ports])
-    return list(zip(starts, ends))
+    runs = []
+    start = prev = None
+    for port in sorted(ports):
+        if prev is not None and port <= prev + 1:  # next in the run (or a duplicate)
+            prev = port
+            continue
+        if start is not None:
+            runs.append((start, prev))
+        start = prev = port
+    if start is not None:
+        runs.append((start, prev))
+    return runs
 
 
 def format_ports(ports):
