@@ -193,7 +193,7 @@ class Lab(object):
         full_env = dict(os.environ)
         full_env.update(env or {})
         proc = subprocess.run(self.command(argv, keep_netns=keep_netns), capture_output=True, text=True,
-                              env=full_env, input=input, timeout=timeout)
+                              env=full_env, input=input, timeout=timeout, check=False)
         if proc.returncode == 97:
             raise NamespaceError(proc.stderr)
         if check and proc.returncode != 0:
