@@ -284,6 +284,12 @@ def test_move_range_picks_the_largest_gap_with_different_parity(lab, tmp_path):
     assert lab.port_range() == (40001, 51998)
     assert lab.reserved() == '33000,40000,52000\n'
 
+    # Back to move_range alone: the role's own reservations are released, the range stays.
+    back = seed_run(lab, tmp_path, {'reserved_ports_services_app': services, 'reserved_ports_strategy': 'move_range'})
+    assert back.rc == 0, back
+    assert back.host_results(APPLY_TASK)['target']['released'] == '33000,40000,52000'
+    assert (lab.port_range(), lab.reserved()) == ((40001, 51998), '\n')
+
 
 def test_move_range_without_a_large_enough_gap_fails_with_the_numbers(lab, tmp_path):
     before = lab.snapshot()
@@ -382,6 +388,22 @@ def test_malformed_port_changes_no_host(fleet, value, expected):
     assert 'host h2: ' + expected in text, text
     assert run.host_results(APPLY_TASK) == {}
     assert fleet.snapshots() == before
+
+
+def test_serial_batches_a_problem_in_a_later_batch_changes_no_host(fleet):
+    """With serial: 1, h3's inventory is checked (from hostvars) while the first batch (h1) is validated."""
+    before = fleet.snapshots()
+    run = fleet.run(host_vars={'h3': {'reserved_ports_services_extra': [{'name': 'standby', 'port': 45432}]}},
+                    playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
+    assert run.rc != 0, run
+    assert "host h3: port 45432 is claimed by two services: 'replication'" in run.messages()
+    assert run.host_results(APPLY_TASK) == {}
+    assert fleet.snapshots() == before
+
+    good = fleet.run(playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
+    assert good.rc == 0, good
+    for host, lab in fleet.labs.items():
+        assert lab.reserved() == FLEET_RESERVED[host] + '\n', host
 
 
 def test_invalid_setting_on_the_last_host_changes_no_host(fleet):
