@@ -140,10 +140,13 @@ test: $(TEST_SETUP)
 	    start=$$(date +%s); rc=0; \
 	    $(MAKE) $$step 2>&1 | tee $(LOG_DIR)/$$step.log || rc=$$?; \
 	    secs=$$(( $$(date +%s) - start )); \
-	    note=$$(grep -E '^=+ .*([0-9]+ (passed|failed|errors?|skipped)|no tests ran).* =+$$|^(Failed|Passed): |^ansible-test.sh: ansible-core==.*: (PASSED|FAILED)' \
-	            $(LOG_DIR)/$$step.log | sed -E 's/^=+ (.*) =+$$/\1/' | tr '\n' ';' | sed 's/;$$//; s/;/; /g' || true); \
+	    note=$$( { grep -E '^ansible-test.sh: ansible-core==.*: (PASSED|FAILED)' $(LOG_DIR)/$$step.log \
+	               | sed -E 's/^ansible-test.sh: ansible-core==//' \
+	               || grep -E '^=+ .*([0-9]+ (passed|failed|errors?|skipped)|no tests ran).* =+$$|^(Failed|Passed): ' $(LOG_DIR)/$$step.log \
+	               | sed -E 's/^=+ (.*) =+$$/\1/'; } | sed 's/^/                                 /' || true); \
 	    if [ $$rc -eq 0 ]; then res=PASS; passed=$$((passed+1)); else res="FAIL(rc=$$rc)"; failed=$$((failed+1)); fi; \
-	    printf '%-14s %-11s %5ss  %s\n' "$$step" "$$res" "$$secs" "$$note" >> $(LOG_DIR)/summary.txt; \
+	    printf '%-14s %-11s %5ss\n' "$$step" "$$res" "$$secs" >> $(LOG_DIR)/summary.txt; \
+	    [ -z "$$note" ] || printf '%s\n' "$$note" >> $(LOG_DIR)/summary.txt; \
 	done; \
 	echo; echo "======== make test summary ($$(( $$(date +%s) - start_all ))s; logs in $(LOG_DIR)) ========"; \
 	cat $(LOG_DIR)/summary.txt; \

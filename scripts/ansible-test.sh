@@ -131,24 +131,39 @@ if ! flock -n 9; then
     flock 9
 fi
 
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+logdir="$(mktemp -d)"
+trap 'rm -rf "$logdir"' EXIT
 rc=0
-run() {
+results=()
+run() {  # run NAME COMMAND...: run it, tee its output, record a one-line result
+    local name="$1" r=0 t0 secs note
+    shift
     echo "=== $* ($pin, python $test_python)"
-    local r=0
-    "$@" 2>&1 | tee -a "$log" || r=$?
+    t0=$(date +%s)
+    "$@" 2>&1 | tee "$logdir/$name.log" || r=$?
+    secs=$(( $(date +%s) - t0 ))
+    if [ "$name" = sanity ]; then
+        local total
+        total=$(grep -c '^Running sanity test' "$logdir/$name.log" || true)
+        note=$(sed -n 's/^FATAL: The \([0-9]*\) sanity test(s) listed below (out of \([0-9]*\)) failed.*/\1 of \2 tests failed/p' "$logdir/$name.log")
+        [ -n "$note" ] || note="$total tests ran"
+    else
+        note=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$logdir/$name.log" | tail -n1 | sed -E 's/^=+ (.*) =+$/\1/')
+    fi
+    if grep -E '^WARNING: (Required program .* not found|Skipping sanity test)' "$logdir/$name.log" >&2; then
+        echo "ansible-test.sh: ansible-test $name skipped work (warnings above): counted as a failure" >&2
+        note="${note:+$note, }skipped work"
+        [ "$r" -ne 0 ] || r=1
+    fi
     [ "$r" -eq 0 ] || rc=$r
+    results+=("$name $([ "$r" -eq 0 ] && echo ok || echo "FAILED rc=$r"): ${note:-no result line} (${secs}s)")
 }
 if [ "$what" = sanity ] || [ "$what" = all ]; then
-    run ansible-test sanity --local --python "$test_python" --color no -v "${extra[@]}"
+    run sanity ansible-test sanity --local --python "$test_python" --color no -v "${extra[@]}"
 fi
 if [ "$what" = units ] || [ "$what" = all ]; then
-    run ansible-test units --local --python "$test_python" --requirements --color no -v "${extra[@]}"
+    run units ansible-test units --local --python "$test_python" --requirements --color no -v "${extra[@]}"
 fi
-if grep -E '^WARNING: (Required program .* not found|Skipping sanity test)' "$log" >&2; then
-    echo "ansible-test.sh: ansible-core $minor skipped work (see the warnings above); failing" >&2
-    [ "$rc" -ne 0 ] || rc=1
-fi
-echo "ansible-test.sh: $pin: $([ "$rc" -eq 0 ] && echo PASSED || echo "FAILED (rc=$rc)")"
+summary="$(printf '%s; ' "${results[@]}")"
+echo "ansible-test.sh: $pin: $([ "$rc" -eq 0 ] && echo PASSED || echo FAILED): ${summary%; }"
 exit "$rc"
