@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Run the molecule scenarios of portguard.ephemeral in local podman containers.
+#
+# Usage: scripts/molecule.sh [SCENARIO|all]... [--distro bookworm|trixie|all] [-- MOLECULE_TEST_ARGS...]
+#
+#   SCENARIO   default, fleet, reboot, check_mode, bad_input (molecule/<name>/); all (the default) runs each
+#   --distro   Debian release of the instances: bookworm (default), trixie, or all (both, one after the other)
+#   -- ARGS    passed to `molecule test` (e.g. -- --destroy=never to keep the instances)
+#
+# For each release and scenario it runs
+#   molecule --base-config molecule/shared/base.yml test -s SCENARIO
+# with PORTGUARD_DISTRO=<release>, CONTAINERS_CONF=tests/containers/containers.conf,
+# ANSIBLE_COLLECTIONS_PATH resolving portguard.ephemeral to this checkout, and
+# MOLECULE_EPHEMERAL_DIRECTORY=.cache/molecule/<release>/<scenario>.
+# Missing images are built first (scripts/build-images.sh; existing ones are kept).
+# Every scenario runs even when an earlier one failed. Ends with a table of
+# times and a line "==== molecule: N passed, M failed in Ss ===="; exit status 1 if any failed.
+# Must run as root (rootful podman). VENV=<dir> picks another tool venv (default .venv).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${VENV:-$root/.venv}
+known=(default fleet reboot check_mode bad_input)
+
+log() { printf '[molecule.sh] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 2; }
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+
+scenarios=() distros=() extra=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --distro) [ $# -ge 2 ] || die "--distro needs a value"; distros+=("$2"); shift 2 ;;
+    --distro=*) distros+=("${1#--distro=}"); shift ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; extra=("$@"); break ;;
+    all) scenarios+=("${known[@]}"); shift ;;
+    -*) usage >&2; die "unknown option: $1" ;;
+    *) [ -f "$root/molecule/$1/molecule.yml" ] || die "no scenario molecule/$1/molecule.yml"
+       scenarios+=("$1"); shift ;;
+  esac
+done
+[ ${#scenarios[@]} -gt 0 ] || scenarios=("${known[@]}")
+[ ${#distros[@]} -gt 0 ] || distros=(bookworm)
+expanded=()
+for d in "${distros[@]}"; do
+  case $d in
+    all) expanded+=(bookworm trixie) ;;
+    bookworm|trixie) expanded+=("$d") ;;
+    *) die "--distro must be bookworm, trixie or all, not '$d'" ;;
+  esac
+done
+# shellcheck disable=SC2207
+distros=($(printf '%s\n' "${expanded[@]}" | awk '!seen[$0]++'))
+# shellcheck disable=SC2207
+scenarios=($(printf '%s\n' "${scenarios[@]}" | awk '!seen[$0]++'))
+
+[ "$(id -u)" = 0 ] || die "must run as root (rootful podman, privileged containers)"
+[ -x "$venv/bin/molecule" ] || die "$venv/bin/molecule missing: make venv (or VENV=<dir>)"
+
+export PATH=$venv/bin:$PATH
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$root/tests/containers/containers.conf}
+# portguard.ephemeral resolves to THIS checkout (a copy elsewhere gets its own link).
+link_root=$root/.cache/collections
+mkdir -p "$link_root/ansible_collections/portguard"
+if [ "$(readlink "$link_root/ansible_collections/portguard/ephemeral" 2>/dev/null || true)" != "$root" ]; then
+  rm -rf "$link_root/ansible_collections/portguard/ephemeral"
+  ln -s "$root" "$link_root/ansible_collections/portguard/ephemeral"
+fi
+export ANSIBLE_COLLECTIONS_PATH=$link_root${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}
+# The scenarios live in molecule/ at the collection root (not extensions/molecule).
+export MOLECULE_GLOB='molecule/*/molecule.yml'
+export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1} PY_COLORS=${PY_COLORS:-0}
+
+# Images: plain ones always, -systemd ones when the reboot scenario runs.
+build_args=("${distros[@]}")
+for s in "${scenarios[@]}"; do [ "$s" = reboot ] && build_args+=(--systemd); done
+t0=$(date +%s)
+"$root/scripts/build-images.sh" "${build_args[@]}" 2>&1 | sed 's/^/  /' >&2
+log "images ready in $(( $(date +%s) - t0 ))s"
+
+cd "$root"
+results=() passed=0 failed=0 start_all=$(date +%s)
+for distro in "${distros[@]}"; do
+  for scenario in "${scenarios[@]}"; do
+    export PORTGUARD_DISTRO=$distro
+    export MOLECULE_EPHEMERAL_DIRECTORY=$root/.cache/molecule/$distro/$scenario
+    rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"
+    mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
+    log "==== $scenario on $distro ===="
+    start=$(date +%s) rc=0
+    molecule --base-config molecule/shared/base.yml test -s "$scenario" "${extra[@]}" || rc=$?
+    secs=$(( $(date +%s) - start ))
+    if [ "$rc" = 0 ]; then res=PASS passed=$((passed + 1)); else res="FAIL(rc=$rc)" failed=$((failed + 1)); fi
+    results+=("$(printf '%-10s %-9s %-11s %5ss' "$distro" "$scenario" "$res" "$secs")")
+    log "$scenario on $distro: $res in ${secs}s"
+  done
+done
+
+total=$(( $(date +%s) - start_all ))
+echo
+echo "molecule scenario times (distro, scenario, result, seconds):"
+printf '  %s\n' "${results[@]}"
+echo "  total ${total}s (+ images $(( start_all - t0 ))s)"
+echo "======== molecule: $passed passed, $failed failed in ${total}s ========"
+[ "$failed" = 0 ]

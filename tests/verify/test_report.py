@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet report (--report PATH: PATH.json and PATH.md) against each host's inventory and kernel."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from verifylib import format_ports, kernel_ports, kernel_range
+
+
+def _row_ports(row):
+    port = row['port']
+    if isinstance(port, int):
+        return set([port])
+    low, _sep, high = str(port).partition('-')
+    return set(range(int(low), int(high or low) + 1))
+
+
+@pytest.fixture
+def host_report(target, report):
+    if report is None:
+        pytest.skip('no --report given (PORTGUARD_VERIFY_REPORT)')
+    data, markdown = report
+    assert target.name in data['hosts'], 'the report does not list %s' % target.name
+    rows = [row for row in data['rows'] if row['host'] == target.name]
+    return data, data['hosts'][target.name], rows, markdown
+
+
+def test_report_lists_every_service_port(target, host_report):
+    _data, summary, rows, markdown = host_report
+    exp = target.expected
+    assert summary['state'] == 'ok', summary
+    listed = set()
+    for row in rows:
+        listed |= _row_ports(row)
+    assert listed == exp.ports, '%s: report lists %s, inventory declares %s' % (
+        target.name, format_ports(listed), format_ports(exp.ports))
+    assert set(row['service'] for row in rows) == set(service.name for service in exp.services)
+    for row in rows:
+        line = '| %s | %s | %s | %s |' % (target.name, row['service'], row['protocol'], row['port'])
+        assert line in markdown, 'no Markdown row starting %r' % line
+
+
+@pytest.mark.expect('applied')
+def test_report_matches_the_kernel(target, host_report):
+    data, summary, rows, _markdown = host_report
+    state = target.state()
+    assert data['check_mode'] is False
+    assert all(row['protected'] is True for row in rows), [row for row in rows if row['protected'] is not True]
+    assert kernel_ports(summary['reserved']) == kernel_ports(state['live']['reserved'])
+    assert tuple(summary['range']) == kernel_range(state['live']['range'])
+
+
+@pytest.mark.expect('unchanged')
+def test_report_is_a_preview(target, host_report):
+    """Check mode: the report shows what would be reserved; the kernel does not have it."""
+    data, summary, rows, markdown = host_report
+    exp = target.expected
+    assert data['check_mode'] is True
+    assert 'check mode' in markdown.splitlines()[0]
+    planned = kernel_ports(summary['reserved'])
+    if exp.reserves:
+        assert exp.ports <= planned, 'planned %s lacks %s' % (summary['reserved'], format_ports(exp.ports - planned))
+    live = kernel_ports(target.state()['live']['reserved'])
+    assert exp.ports - live, 'the kernel already has every service port: the preview proves nothing'
+    assert all(row['protected'] is True for row in rows)
