@@ -255,7 +255,7 @@ FAILING = [
     ('later-sorting-file-overrides', {'reserved': [8080, 9000]},
      ['/etc/sysctl.d/zzz-other.conf line 2 sets net.ipv4.ip_local_reserved_ports = 7000', FILE]),
     ('sysctl-conf-via-99-link-overrides', {'range': '40000 50001', 'path': '/etc/sysctl.d/50-portguard.conf'},
-     ['/etc/sysctl.d/99-sysctl.conf line 3 sets net.ipv4.ip_local_port_range = 20000 30001',
+     ['/etc/sysctl.d/99-sysctl.conf (a link to /etc/sysctl.conf) line 3 sets net.ipv4.ip_local_port_range = 20000 30001',
       '/etc/sysctl.d/50-portguard.conf']),
     # Not bad input: the live write succeeds, then the file cannot be written (its
     # directory is a file); both keys must be restored.
