@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Chart of make bench: seconds per host for each run, from bench/results.json.
+
+Usage: .cache/bench-venv/bin/python bench/chart.py bench/results.json docs/benchmarks.png
+(matplotlib comes from bench/requirements.txt, installed by scripts/bench.sh.)
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
+
+LABELS = {
+    'floor': 'floor\nansible -m ping',
+    'role_first': 'role\nfirst run',
+    'role_rerun': 'role\nsecond run',
+    'baseline': 'baseline\nfacts + sysctl x2',
+    'role_no_audit': 'role second run\nwithout the audit\n(diagnostic)',
+    'module_only': 'local_ports task\nalone, second run\n(diagnostic)',
+}
+ORDER = ('floor', 'role_first', 'role_rerun', 'baseline', 'role_no_audit', 'module_only')
+COLORS = {'floor': '#7f7f7f', 'role_first': '#1f77b4', 'role_rerun': '#4fa3e0', 'baseline': '#d62728',
+          'role_no_audit': '#b9d7ee', 'module_only': '#b9d7ee'}
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.stderr.write(__doc__)
+        return 2
+    with open(argv[1]) as handle:
+        results = json.load(handle)
+    hosts = results['hosts']
+    kinds = [k for k in ORDER if k in results['raw']]
+    floor = results['summary']['floor']['median_s']
+    fig, axis = plt.subplots(figsize=(10, 5.2), dpi=110)
+    for index, kind in enumerate(kinds):
+        summary = results['summary'][kind]
+        per_host = summary['median_s'] / hosts
+        axis.bar(index, per_host, color=COLORS[kind], width=0.62, edgecolor='black', linewidth=0.5,
+                 hatch='//' if kind in ('role_no_audit', 'module_only') else None)
+        points = [run['wall_s'] / hosts for run in results['raw'][kind]]
+        axis.scatter([index] * len(points), points, color='black', s=12, zorder=3)
+        axis.annotate('%.2f s\n%.2fx floor' % (per_host, summary['median_s'] / floor), (index, per_host),
+                      textcoords='offset points', xytext=(0, 6), ha='center', fontsize=8.5,
+                      bbox=dict(boxstyle='round,pad=0.15', facecolor='white', edgecolor='none', alpha=0.85), zorder=4)
+    for ratio, style in ((1.3, ':'), (1.6, '--')):
+        axis.axhline(floor * ratio / hosts, color='#555555', linestyle=style, linewidth=0.9,
+                     label='%.1fx floor: target for the role\'s %s run' % (ratio, 'second' if ratio == 1.3 else 'first'))
+    axis.legend(loc='upper right', fontsize=8, framealpha=0.9)
+    axis.set_xticks(range(len(kinds)))
+    axis.set_xticklabels([LABELS[k] for k in kinds], fontsize=8.5)
+    axis.set_ylabel('seconds per host (median wall time / hosts)')
+    machine = results.get('machine', {})
+    axis.set_title('portguard.ephemeral.reserved_ports: %d podman hosts, forks %d, %d repetitions (dots), '
+                   'ansible-core %s, %s CPUs' % (hosts, results['forks'], results['repetitions'],
+                                                 machine.get('ansible_core', '?'), machine.get('cpus', '?')), fontsize=9.5)
+    axis.set_ylim(0, max(max(r['wall_s'] for r in results['raw'][k]) for k in kinds) / hosts * 1.35)
+    axis.grid(axis='y', linewidth=0.3)
+    fig.tight_layout()
+    fig.savefig(argv[2])
+    print('wrote %s' % argv[2])
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
