@@ -148,7 +148,14 @@ run() {  # run NAME COMMAND...: run it, tee its output, record a one-line result
         note=$(sed -n 's/^FATAL: The \([0-9]*\) sanity test(s) listed below (out of \([0-9]*\)) failed.*/\1 of \2 tests failed/p' "$logdir/$name.log")
         [ -n "$note" ] || note="$total tests ran"
     else
-        note=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$logdir/$name.log" | tail -n1 | sed -E 's/^=+ (.*) =+$/\1/')
+        # ansible-test runs pytest once per group of tests (module_utils,
+        # modules, other plugins): add up their closing lines.
+        note=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$logdir/$name.log" \
+               | awk '{ runs++; for (i = 2; i <= NF; i++) { w = $i; sub(/,$/, "", w); if ($(i-1) ~ /^[0-9]+$/) n[w] += $(i-1) } }
+                      END { if (runs) { out = runs " pytest run" (runs > 1 ? "s" : "") ":";
+                                        split("passed failed errors error skipped xfailed xpassed", k, " ");
+                                        for (j = 1; j <= 7; j++) if (n[k[j]]) out = out " " n[k[j]] " " k[j] ",";
+                                        sub(/,$/, "", out); if (out ~ /:$/) out = out " no tests ran"; print out } }')
     fi
     if grep -E '^WARNING: (Required program .* not found|Skipping sanity test)' "$logdir/$name.log" >&2; then
         echo "ansible-test.sh: ansible-test $name skipped work (warnings above): counted as a failure" >&2
