@@ -225,9 +225,9 @@ def reserved_strings(draw):
     if kind == 'random':
         return draw(st.text(alphabet='0123456789-,\n \t\rx+a\x00', max_size=16))
     entries = draw(port_entries())
-    separators = [draw(st.sampled_from([',', ',', ',', '\n'])) for _ in entries]
+    separators = [draw(st.sampled_from([',', ',', ',', '\n'])) for _entry in entries]
     if kind == 'mutated':
-        for _ in range(draw(st.integers(1, 3))):
+        for _round in range(draw(st.integers(1, 3))):
             if entries and draw(st.booleans()):
                 entries[draw(st.integers(0, len(entries) - 1))] = draw(st.sampled_from(NASTY_NUMBERS))
             elif separators:
