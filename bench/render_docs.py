@@ -109,17 +109,23 @@ def main(argv):
         add('| %s | %s | %s | %s |' % (NAMES[kind], p['module_runs_per_host'], p['podman_calls_per_host_total'], rows))
     add('')
     if 'role_no_audit' in r['summary'] and 'module_only' in r['summary']:
-        rerun = r['summary']['role_rerun']['median_s']
-        no_audit = r['summary']['role_no_audit']['median_s']
-        alone = r['summary']['module_only']['median_s']
-        add('Attribution from the diagnostic runs (medians, all with nothing to change):')
+        summary = r['summary']
+        rerun, no_audit, alone = (summary[k]['median_s'] for k in ('role_rerun', 'role_no_audit', 'module_only'))
+        cpu = {k: summary[k]['controller_cpu_median_s'] for k in ('floor', 'role_rerun', 'role_no_audit', 'module_only')}
+        add('Attribution from the diagnostic runs (medians, all with nothing to change; wall time, and controller CPU, '
+            'which the other jobs on the machine disturb less):')
         add('')
-        add('- the `local_ports` task alone: %.2f s (%.2fx the floor);' % (alone, alone / floor))
-        add('- the role without its audit (validation, arg spec check, set_fact, the `local_ports` task, skipped '
-            'report tasks): %.2f s (%.2fx the floor), so the role\'s controller-side tasks add %.2f s over the task alone;'
-            % (no_audit, no_audit / floor, no_audit - alone))
+        add('- the `local_ports` task alone: %.2f s, %.2fx the floor (CPU %.2f s, %.2fx);'
+            % (alone, alone / floor, cpu['module_only'], cpu['module_only'] / cpu['floor']))
+        add('- the role without its audit (arg spec check, the controller-side validation and set_fact tasks, the '
+            '`local_ports` task, skipped report tasks): %.2f s, %.2fx the floor (CPU %.2f s, %.2fx); its controller-side '
+            'tasks add %+.2f s wall and %+.2f s CPU to the task alone;'
+            % (no_audit, no_audit / floor, cpu['role_no_audit'], cpu['role_no_audit'] / cpu['floor'],
+               no_audit - alone, cpu['role_no_audit'] - cpu['module_only']))
         add('- the audit (`local_ports_info` plus the two conditional tasks after it): %.2f s of the role\'s %.2f s '
-            '(%.0f%%).' % (rerun - no_audit, rerun, 100.0 * (rerun - no_audit) / rerun))
+            '(%.0f%%), %.2f s of its %.2f s CPU.'
+            % (rerun - no_audit, rerun, 100.0 * (rerun - no_audit) / rerun, cpu['role_rerun'] - cpu['role_no_audit'],
+               cpu['role_rerun']))
         add('')
     tasks = profile.get('role_rerun', {}).get('task_seconds', {})
     if tasks:
