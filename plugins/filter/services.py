@@ -96,9 +96,22 @@ def reserved_ports_discover_names(names, patterns):
         raise AnsibleFilterError(str(exc))
 
 
-def reserved_ports_held(audit, plan):
+def audit_of(audit, applied):
+    """The audit of a host: local_ports_info's result, or the ports local_ports examined.
+
+    The role lets local_ports examine the service ports when it applies them (one
+    module call per host); local_ports_info runs only when apply is skipped.
+    """
+    audit, applied = _plain(audit), _plain(applied)
+    usable = isinstance(audit, dict) and not audit.get('skipped') and not audit.get('failed') and 'ports' in audit
+    if not usable and isinstance(applied, dict) and not applied.get('failed') and 'ports' in applied:
+        return {'ports': applied['ports'], 'boot': applied.get('boot'), 'netns': applied.get('netns')}
+    return audit
+
+
+def reserved_ports_held(audit, plan, applied=None):
     """Messages for service ports held right now by a socket that is not a listener."""
-    return _services.held_problems(_plain(plan), _plain(audit))
+    return _services.held_problems(_plain(plan), audit_of(audit, applied))
 
 
 def reserved_ports_report(hostvars, hosts, live_hosts=None, check_mode=False):
@@ -114,10 +127,11 @@ def reserved_ports_report(hostvars, hosts, live_hosts=None, check_mode=False):
         except Exception:  # pylint: disable=broad-except
             per_host[host] = {'state': 'unknown'}
             continue
+        applied = _get(host_vars, APPLIED_VAR, host, problems)
         per_host[host] = {
             'plan': _get(host_vars, PLAN_VAR, host, problems),
-            'applied': _get(host_vars, APPLIED_VAR, host, problems),
-            'audit': _get(host_vars, AUDIT_VAR, host, problems),
+            'applied': applied,
+            'audit': audit_of(_get(host_vars, AUDIT_VAR, host, problems), applied),
             'state': 'ok' if host in live else 'failed or unreachable',
         }
     return _services.report(list(hosts), per_host, check_mode)

@@ -15,7 +15,14 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import (
+    _local_ports_info,
+    _plan,
+    _ports,
+    _sockets,
+    _sysctl,
+    _sysctld,
+)
 
 DEFAULT_PATH = _sysctld.DEFAULT_PATH
 DEFAULT_MIN_EPHEMERAL = _plan.DEFAULT_MIN_EPHEMERAL
@@ -118,6 +125,8 @@ def parse_options(params):
         mode = params.get('mode') or 'merge'
         if reserved is None and mode == 'exact':
             raise TaskError('mode: exact needs reserved (give [] to clear every reservation)')
+        examine = params.get('examine')
+        examine = None if examine is None else _ports.parse_ports(examine, 'examine')
         min_ports = params.get('min_ephemeral_ports')
         if min_ports is None:
             min_ports = DEFAULT_MIN_EPHEMERAL
@@ -132,6 +141,7 @@ def parse_options(params):
         'reserved': desired_reserved, 'range': params.get('range'), 'mode': mode, 'live': live,
         'persist': persist, 'path': path if persist else None, 'netns': netns,
         'on_override': params.get('on_override') or 'fail', 'min_ephemeral_ports': min_ports,
+        'examine': examine,
     }
 
 
@@ -265,6 +275,13 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
                          'before': managed['text'], 'after': new_text})
         result['diff'] = diff
 
+    if opts['examine'] is not None:
+        # Sockets are not touched by the sysctls: read them once, judge them
+        # against the values this run leaves (or would leave, in check mode).
+        planned = _sysctl.LiveState(plan.range_after, plan.reserved_after) if opts['live'] else live
+        result['ports'] = _examine(opts['examine'], planned, live,
+                                   boot_after if path and not opts['netns'] else None)
+
     if check_mode:
         return result
 
@@ -294,11 +311,43 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
     return result
 
 
+def _examine(ports, state, live, boot):
+    """The ports as local_ports_info reports them, judged against the state this run left.
+
+    Saves the role a second module round trip per host.  ``boot`` is the boot
+    configuration after this run (None when the namespace is not configured by
+    the files, as with netns).
+    """
+    state = _sysctl.LiveState(state.port_range, state.reserved, live.unprivileged_port_start)
+    boot_range = boot_reserved = None
+    if boot is not None:
+        boot_range, boot_reserved = _local_ports_info.KERNEL_DEFAULT_RANGE, _local_ports_info.KERNEL_DEFAULT_RESERVED
+        winner = boot[_sysctl.RANGE_KEY]['winner']
+        if winner is not None:
+            try:
+                boot_range = _ports.parse_range(winner['value'], 'boot', live.unprivileged_port_start)
+            except _ports.PortSpecError:
+                pass
+        winner = boot[_sysctl.RESERVED_KEY]['winner']
+        if winner is not None:
+            try:
+                boot_reserved = _ports.parse_kernel_string(winner['value'], 'boot')
+            except _ports.PortSpecError:
+                pass
+    try:
+        sockets = _sockets.read_sockets(ports)
+    except (ValueError, IOError, OSError) as exc:
+        raise TaskError('the values were applied, but the socket tables could not be read to examine ports: %s' % exc)
+    return [_local_ports_info.judge(port, state, sockets, boot_range, boot_reserved) for port in sorted(ports)]
+
+
 def _file_differs(managed, values, owned_text):
     """Compare the persisted file by meaning: numbers and port sets, not text."""
     if not managed['exists'] or not managed['managed']:
         return True
     current = managed['values']
+    if (current == dict(values) and (managed['owned'] or '') == owned_text):
+        return False  # the same canonical text: no need to build port sets
     if set(current) != set(key for key, _value in values):
         return True
     for key, value in values:

@@ -106,6 +106,14 @@ options:
         destination with the 60 second TIME_WAIT, while allowing the common narrowed ranges.
     type: int
     default: 8192
+  examine:
+    description:
+      - Service ports or ranges (same syntax as O(reserved)) to report on after the change, exactly as
+        M(portguard.ephemeral.local_ports_info) reports them in its C(ports) result (inside the range,
+        reserved live and at boot, listeners, other sockets holding the port, C(at_risk) and the reason).
+      - Saves a second module call per host when applying and auditing together. Nothing is reported
+        when omitted.
+    type: raw
   netns:
     description:
       - Path of a network namespace to apply to, such as C(/run/netns/NAME) or C(/proc/PID/ns/net),
@@ -214,6 +222,19 @@ netns:
   returned: always
   type: dict
   sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "cookie": 1, "path": null}
+ports:
+  description:
+    - One entry per port in O(examine), ascending, judged against the values after this run (in check
+      mode, the values it would set). The entries have the same keys as the C(ports) result of
+      M(portguard.ephemeral.local_ports_info); C(reserved_boot) and C(in_range_boot) are C(null) with O(netns)
+      or O(persist=false).
+  returned: when O(examine) is given
+  type: list
+  elements: dict
+  sample:
+    - {port: 36601, in_range: true, reserved_live: true, in_range_boot: true, reserved_boot: true,
+       listeners: [], listener_count: 0, holders: [], holder_count: 0, holder_states: {},
+       at_risk: false, reason: reserved}
 warnings:
   description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
     blocks, values over 4095 bytes, overrides), shown as the task's warnings.
@@ -241,6 +262,7 @@ def main():
             on_override=dict(type='str', default='fail', choices=['fail', 'warn']),
             min_ephemeral_ports=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL),
             netns=dict(type='path'),
+            examine=dict(type='raw'),
         ),
         required_one_of=[('reserved', 'range')],
         supports_check_mode=True,

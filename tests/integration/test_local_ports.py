@@ -417,3 +417,29 @@ def test_failed_live_write_restores_both_keys(lab):
     assert 'verification failed' in out['verify'] and 'Both keys were restored' in out['verify'], out
     assert out['after_verify'] == before
     assert [lab.read_sysctl(nslab.RANGE), lab.reserved()] == before
+
+
+def test_examine_reports_ports_in_the_same_call(lab):
+    """examine judges the service ports against the values this run leaves, like local_ports_info."""
+    lab.write_sysctl(nslab.RANGE, '40000 40009\n')
+    with lab.hold_ephemeral_ports() as hold:
+        assert hold.held == 10
+        run = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': [40003, 41000], 'min_ephemeral_ports': 1}},
+                           expect_rc=0)
+        ports = dict((entry['port'], entry) for entry in run.result('Apply')['ports'])
+    # The reservation is in place, but an outgoing connection still holds 40003: a restart fails now.
+    assert ports[40003]['reserved_live'] is True and ports[40003]['reserved_boot'] is True
+    assert ports[40003]['at_risk'] is True
+    assert ports[40003]['reason'].startswith('held by an outgoing connection in ESTABLISHED')
+    assert ports[40003]['holder_count'] == 1 and ports[40003]['listener_count'] == 0
+    # 41000 is outside the live range, but no file sets the range, so after a reboot the kernel's
+    # default 32768-60999 covers it: at risk, and the reason says why.
+    assert ports[41000] == dict(ports[41000], in_range=False, reserved_live=False, in_range_boot=True,
+                                reserved_boot=False, at_risk=True)
+    assert ports[41000]['reason'].startswith('outside the ephemeral range now, but after a reboot')
+    # Once the connections are gone the port binds, and the kernel will not hand it out again.
+    assert lab.try_listen([40003]) == {40003: None}
+    check = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': '40003', 'min_ephemeral_ports': 1}},
+                         check=True, expect_rc=0).result('Apply')
+    assert not check['changed']
+    assert check['ports'][0]['at_risk'] is False and check['ports'][0]['reason'] == 'reserved'
