@@ -91,7 +91,7 @@ for distro in "${distros[@]}"; do
     molecule --base-config molecule/shared/base.yml test -s "$scenario" "${extra[@]}" || rc=$?
     secs=$(( $(date +%s) - start ))
     if [ "$rc" = 0 ]; then res=PASS passed=$((passed + 1)); else res="FAIL(rc=$rc)" failed=$((failed + 1)); fi
-    results+=("$(printf '%-10s %-9s %-11s %5ss' "$distro" "$scenario" "$res" "$secs")")
+    results+=("$(printf '%-9s %-11s %-11s %5ss' "$distro" "$scenario" "$res" "$secs")")
     log "$scenario on $distro: $res in ${secs}s"
   done
 done
