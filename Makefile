@@ -171,7 +171,7 @@ images: deps
 
 # One scenario: make molecule SCENARIO=fleet [MOLECULE_DISTRO=trixie]
 SCENARIO ?= all
-MOLECULE_DISTRO ?= bookworm
+MOLECULE_DISTRO ?= all
 molecule: deps venv collection
 	$(ROOT)/scripts/molecule.sh $(SCENARIO) --distro $(MOLECULE_DISTRO)
 

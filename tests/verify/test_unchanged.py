@@ -55,7 +55,10 @@ def test_baseline_lacked_the_service_ports(target, baseline):
     """Otherwise "unchanged" proves nothing: the role had work to do and did not do it."""
     try:
         ports = target.expected.ports
-    except ValueError:
-        pytest.skip('the inventory of %s is meant to be refused; its ports do not parse' % target.name)
+    except ValueError as exc:
+        # The host's own declarations are malformed: that is why nothing may change
+        # on it, and the file and live checks above prove nothing did.
+        assert str(exc), 'the inventory of %s does not parse, but says nothing about why' % target.name
+        return
     missing = ports - kernel_ports(baseline['live']['reserved'])
     assert missing, 'every service port of %s was reserved before the run' % target.name
