@@ -60,18 +60,6 @@ def parse_options(params):
     return {'ports': ports, 'netns': netns}
 
 
-def _under(root, path):
-    if root in (None, '', '/'):
-        return path
-    return os.path.join(root, path.lstrip('/'))
-
-
-def _read_text(path):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return None
 
 
 def _hidden_entries(root, key):
@@ -82,7 +70,7 @@ def _hidden_entries(root, key):
         if item['masked']:
             masks.append({'file': item['path'], 'hides': list(item['hides'])})
         for path in item['hides']:
-            text = _read_text(_under(root, path))
+            text = _sysctld.read_text(_sysctld.under_root(root, path))
             for number, name, value, _ignore in _sysctld.parse_lines(text or ''):
                 if name == key:
                     hidden.append({'file': path, 'line': number, 'value': value, 'via': None,

@@ -33,7 +33,7 @@ GLOB_CHARS = '*?['
 OWNED_PREFIX = '# portguard-owned-reserved: '
 
 
-def _under(root, path):
+def under_root(root, path):
     if root in (None, '', '/'):
         return path
     return os.path.join(root, path.lstrip('/'))
@@ -94,7 +94,8 @@ def _glob_matches(pattern, key):
         fnmatch.fnmatchcase(part, want) for part, want in zip(key_parts, pattern_parts))
 
 
-def _read_text(path):
+def read_text(path):
+    """A file's text, or None when it cannot be read."""
     try:
         with open(path, 'rb') as handle:
             return handle.read().decode('utf-8', 'replace')
@@ -121,7 +122,7 @@ def boot_files(root='/', dirs=SYSCTL_DIRS):
     order = []
     seen_dirs = set()
     for directory in dirs:
-        real_dir = os.path.realpath(_under(root, directory))
+        real_dir = os.path.realpath(under_root(root, directory))
         if real_dir in seen_dirs or not os.path.isdir(real_dir):
             continue
         seen_dirs.add(real_dir)
@@ -136,7 +137,7 @@ def boot_files(root='/', dirs=SYSCTL_DIRS):
             if name in seen:
                 seen[name]['hides'].append(path)
                 continue
-            entry = {'name': name, 'path': path, 'hides': [], 'masked': _is_masked(_under(root, path))}
+            entry = {'name': name, 'path': path, 'hides': [], 'masked': _is_masked(under_root(root, path))}
             seen[name] = entry
             order.append(entry)
     return sorted(order, key=lambda item: item['name'])
@@ -156,8 +157,8 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
     """
     files = boot_files(root, dirs)
     replace_path = replace[0] if replace else None
-    replace_real = os.path.realpath(_under(root, replace_path)) if replace else None
-    if replace and not any(os.path.realpath(_under(root, f['path'])) == replace_real for f in files):
+    replace_real = os.path.realpath(under_root(root, replace_path)) if replace else None
+    if replace and not any(os.path.realpath(under_root(root, f['path'])) == replace_real for f in files):
         directory, name = os.path.split(replace_path)
         if directory in dirs and name.endswith('.conf'):
             shadowed_by = [f for f in files if f['name'] == name]
@@ -174,7 +175,7 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
     explicit = {}
     last_glob = {}
     for item in files:
-        full = _under(root, item['path'])
+        full = under_root(root, item['path'])
         real = os.path.realpath(full)
         if item['masked']:
             for key in keys:
@@ -184,7 +185,7 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
         if replace and real == replace_real:
             text = replace[1]
         else:
-            text = _read_text(full)
+            text = read_text(full)
         if text is None:
             continue
         via = _strip_root(root, real) if os.path.islink(full) else None
@@ -205,9 +206,9 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
                     last_glob[wanted] = entry
                 else:
                     explicit[wanted] = entry
-    conf = _under(root, SYSCTL_CONF)
+    conf = under_root(root, SYSCTL_CONF)
     if os.path.realpath(conf) not in loaded_reals:
-        text = replace[1] if replace and os.path.realpath(conf) == replace_real else _read_text(conf)
+        text = replace[1] if replace and os.path.realpath(conf) == replace_real else read_text(conf)
         for number, key, value, ignore in parse_lines(text or ''):
             for wanted in keys:
                 if key == wanted:
@@ -221,10 +222,10 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
 
 def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS):
     """Why ``path`` would or would not be read by systemd-sysctl: (bool, reason)."""
-    real = os.path.realpath(_under(root, path))
+    real = os.path.realpath(under_root(root, path))
     directory, name = os.path.split(path)
     for item in boot_files(root, dirs):
-        full = _under(root, item['path'])
+        full = under_root(root, item['path'])
         if os.path.realpath(full) == real:
             if item['masked']:
                 return False, '%s is masked (empty or linked to /dev/null)' % item['path']
@@ -264,8 +265,8 @@ def read_managed(path, root='/'):
 
     ``owned`` is the raw owned-port record (a canonical string) or None.
     """
-    full = _under(root, path)
-    text = _read_text(full)
+    full = under_root(root, path)
+    text = read_text(full)
     info = {'exists': text is not None, 'managed': False, 'text': text or '', 'values': {}, 'owned': None}
     if text is None:
         return info
@@ -283,7 +284,7 @@ def write_atomic(path, text, mode=0o644, root='/'):
 
     A symlink at ``path`` (e.g. 99-sysctl.conf) is followed: its target is replaced.
     """
-    full = os.path.realpath(_under(root, path))
+    full = os.path.realpath(under_root(root, path))
     directory = os.path.dirname(full)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
