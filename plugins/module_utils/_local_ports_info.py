@@ -60,8 +60,6 @@ def parse_options(params):
     return {'ports': ports, 'netns': netns}
 
 
-
-
 def _hidden_entries(root, key):
     """Assignments of ``key`` in files that a same-name file (or a mask) in an earlier directory hides."""
     masks = []
