@@ -49,10 +49,12 @@ command -v ip >/dev/null || die "'ip' (iproute2) is missing: run 'make deps' fir
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/portguard-release.XXXXXX")"
 
-netns_state_file() {  # the run-state file local_ports keeps for namespace $1 (see _local_ports.py)
-    local ids
-    ids="$(stat -L -c '%d %i' "/run/netns/$1" 2>/dev/null)" || return 1
-    printf '/run/portguard-ephemeral/owned-%s-%s\n' "${ids% *}" "${ids#* }"
+netns_state_file() {  # the run-state file local_ports keeps for namespace $1: keyed by its cookie (see _local_ports.py)
+    local cookie
+    cookie="$(ip netns exec "$1" /usr/bin/python3 -c 'import socket, struct
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(struct.unpack("=Q", s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])' 2>/dev/null)" || return 1
+    printf '/run/portguard-ephemeral/owned-netns-%s\n' "$cookie"
 }
 
 drop_netns() {  # delete namespace $1 and the run-state file local_ports wrote for it
