@@ -157,6 +157,14 @@ def sysctl_tree(root):
             handle.write('# lab /etc/sysctl.conf\n')
 
 
+def ansible_env(home):
+    """Environment for ansible-playbook in tests: this collection, the json callback, a private ANSIBLE_HOME."""
+    return {'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS, 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+            'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json', 'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+            'ANSIBLE_HOME': home, 'ANSIBLE_DEPRECATION_WARNINGS': 'false'}
+
+
 class Lab(object):
     """One private network namespace and one private sysctl tree."""
 
@@ -302,10 +310,7 @@ finally:
         if diff:
             argv.append('--diff')
         argv += list(args) + [playbook]
-        env = {'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS, 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
-               'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json', 'ANSIBLE_NOCOLOR': '1',
-               'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
-               'ANSIBLE_HOME': os.path.join(self.root, '.ansible'), 'ANSIBLE_DEPRECATION_WARNINGS': 'false'}
+        env = ansible_env(os.path.join(self.root, '.ansible'))
         proc = self.run(argv, check=False, env=env)
         if expect_rc is not None and proc.returncode != expect_rc:
             raise AssertionError('ansible-playbook rc=%d (expected %d)\nstdout:\n%s\nstderr:\n%s'

@@ -323,9 +323,7 @@ def _playbook_from_host(lab, extra_vars):
     argv = ['unshare', '--net', 'sh', '-c', guard, 'guard', nslab.host_ns_link(),
             os.path.join(nslab.VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
             '-e', 'ansible_python_interpreter=%s' % nslab.TARGET_PYTHON, '-e', json.dumps(extra_vars), ONE]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=nslab.COLLECTIONS, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
-               ANSIBLE_CALLBACK_RESULT_FORMAT='json', ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='false',
-               ANSIBLE_INVENTORY_UNPARSED_WARNING='false', ANSIBLE_HOME=home, ANSIBLE_DEPRECATION_WARNINGS='false')
+    env = dict(os.environ, **nslab.ansible_env(home))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
     finally:

@@ -98,11 +98,8 @@ def run_playbook(lab, inventories, extra_vars=None, check=False, diff=False, arg
     if diff:
         argv.append('--diff')
     argv += list(args) + [playbook]
-    env = {'ANSIBLE_COLLECTIONS_PATH': nslab.COLLECTIONS, 'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
-           'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json', 'ANSIBLE_NOCOLOR': '1',
-           'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
-           'ANSIBLE_HOME': home or os.path.join(lab.root, '.ansible'), 'ANSIBLE_DEPRECATION_WARNINGS': 'false',
-           'ANSIBLE_RETRY_FILES_ENABLED': 'false'}
+    env = nslab.ansible_env(home or os.path.join(lab.root, '.ansible'))
+    env['ANSIBLE_RETRY_FILES_ENABLED'] = 'false'
     return Run(lab.run(argv, check=False, env=env, keep_netns=keep_netns))
 
 
