@@ -38,8 +38,8 @@ SEED = os.path.join(HERE, 'inventories', 'seed')
 CLONES = (36601, 37601, 38601)
 DEFAULT_RANGE = (32768, 60999)
 APPLY_TASK = 'Reserve the service ports and set the ephemeral range'
-AUDIT_TASK = 'Find sockets on the service ports'
-FLEET_CHECK_TASK = 'Check every host of the play (duplicate ports, malformed ports, ranges)'
+AUDIT_TASK = 'Audit the service ports (held right now by other sockets?)'
+PLAN_TASK = "Plan this host's ports and validate its declarations on the controller"
 
 # What the fleet inventory declares, per host (group_vars web/db/monitored, host_vars/h2).
 FLEET_RESERVED = {
@@ -320,13 +320,13 @@ def test_fleet_each_host_gets_its_own_ports_and_a_report(fleet):
         assert applied[host]['persisted_file'] is None
     assert fleet.controller.reserved() == '\n'
     assert os.listdir(fleet.controller.file('etc/sysctl.d')) == []
-    # One module call of each kind per host.
-    assert sorted(run.host_results(AUDIT_TASK)) == ['h1', 'h2', 'h3']
-    assert list(run.host_results(FLEET_CHECK_TASK)) == ['h1']
+    # One module call per host: the audit module does not run after an apply.
+    assert all(result.get('skipped') for result in run.host_results(AUDIT_TASK).values())
+    assert sorted(run.host_results(PLAN_TASK)) == ['h1', 'h2', 'h3']
 
     with open(report + '.json') as handle:
         data = json.load(handle)
-    assert data['check_mode'] is False
+    assert data['parts'] == [{'name': 'all', 'hosts': 3, 'limit': None}]
     assert sorted(data['hosts']) == ['h1', 'h2', 'h3']
     rows = dict(((row['host'], row['service'], str(row['port'])), row) for row in data['rows'])
     assert rows[('h2', 'cache', '46379')]['protected'] is True
@@ -345,7 +345,9 @@ def test_fleet_each_host_gets_its_own_ports_and_a_report(fleet):
 
     again = fleet.run({'reserved_ports_report': report})
     assert again.rc == 0, again
+    # The report is rewritten only when its content changes: a clean rerun changes nothing and says nothing.
     assert again.changed_total() == 0, again.host_stats()
+    assert 'WARNING' not in again.proc.stderr, again.proc.stderr
 
 
 @pytest.mark.parametrize('bad_vars, expected', [
@@ -418,9 +420,10 @@ def test_held_service_port_is_reported_and_can_fail(fleet):
     with HeldPort(fleet.labs['h1'], 37601):
         run = fleet.run({'reserved_ports_report': report})
         assert run.rc == 0, run
-        shown = run.host_results('Show service ports held right now by other sockets')
-        assert 'port 37601 (app) is held right now' in json.dumps(shown['h1']), shown
-        assert shown['h2'].get('skipped') is True
+        shown = run.host_results(APPLY_TASK)
+        assert 'port 37601 (app) is held right now' in ' '.join(shown['h1']['warnings']), shown['h1']
+        assert not any('held right now' in warning for warning in shown['h2'].get('warnings', [])), shown['h2']
+        assert run.proc.stdout.count('port 37601 (app) is held right now') == 1, run.proc.stdout
         with open(report + '.json') as handle:
             rows = [row for row in json.load(handle)['rows'] if row['host'] == 'h1' and row['port'] == 37601]
         assert len(rows) == 1 and rows[0]['protected'] is False, rows
@@ -431,8 +434,8 @@ def test_held_service_port_is_reported_and_can_fail(fleet):
         failing = fleet.run({'reserved_ports_on_held': 'fail'})
         assert failing.rc != 0, failing
         assert 'port 37601 (app) is held right now' in failing.messages()
-        failed = failing.host_results('Fail when a service port is held right now by another socket')
-        assert failed['h1'].get('failed') is True and failed['h2'].get('skipped') is True
+        failed = failing.host_results(APPLY_TASK)
+        assert failed['h1'].get('failed') is True and not failed['h2'].get('failed'), failed
     # The reservation itself was applied: the holder goes, the port stays out of automatic choice.
     assert '37601' in fleet.labs['h1'].reserved()
 
@@ -459,13 +462,14 @@ def test_examples_inventory_validates_and_plans_every_host(lab, tmp_path):
     applied = run.host_results(APPLY_TASK)
     assert dict((host, result['reserved']['after']) for host, result in applied.items()) == EXAMPLES_PLANNED
     assert lab.snapshot() == before
-    with open(report + '.json') as handle:
+    # Check mode writes a preview beside the report, never the report itself.
+    assert not os.path.exists(report + '.json') and not os.path.exists(report + '.md')
+    with open(report + '.preview.json') as handle:
         data = json.load(handle)
-    assert data['check_mode'] is True
     discovered = [row for row in data['rows'] if row['service'] == 'app_metrics_port']
     assert [(row['host'], row['port'], row['protected']) for row in discovered] == [
         ('app1', 39601, True), ('app2', 39601, True)]
-    with open(report + '.md') as handle:
+    with open(report + '.preview.md') as handle:
         assert handle.read().startswith('# Reserved service ports (check mode: a preview, nothing was changed)')
 
 
@@ -540,9 +544,13 @@ def test_one_module_call_of_each_kind_no_loops_no_facts():
                 assert not any(key == 'loop' or key.startswith('with_') for key in keys), (path, task)
                 assert 'ignore_errors' not in keys, (path, task)
                 assert not keys & set(['ansible.builtin.setup', 'setup', 'ansible.builtin.gather_facts']), (path, task)
-                for module in ('portguard.ephemeral.local_ports', 'portguard.ephemeral.local_ports_info'):
+                assert 'always' not in task.get('tags', []), (path, task)
+                for module in ('portguard.ephemeral.reserved_ports_plan', 'portguard.ephemeral.reserved_ports_apply',
+                               'portguard.ephemeral.reserved_ports_report'):
                     calls[module] = calls.get(module, 0) + (module in keys)
-    assert calls == {'portguard.ephemeral.local_ports': 1, 'portguard.ephemeral.local_ports_info': 1}
+    # Plan (controller), apply or audit (one module round trip each), report (controller, once).
+    assert calls == {'portguard.ephemeral.reserved_ports_plan': 1, 'portguard.ephemeral.reserved_ports_apply': 2,
+                     'portguard.ephemeral.reserved_ports_report': 1}
 
 
 def test_ansible_doc_renders_the_role():

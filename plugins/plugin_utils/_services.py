@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Service declarations from inventory: merge, discover, validate, plan, report.
+"""Service declarations of one host: merge, discover, validate, plan.
 
-Private to the collection.  Pure functions, standard library only; the role's
-filter plugins call them on the controller, before any host is touched.
+Controller-side, private to the collection: the action plugin
+``reserved_ports_plan`` calls these pure functions (standard library plus
+``module_utils._ports``) for each host, before any host is touched.
 
-Inputs per host, as the role collects them (``collect``/``host_plan``):
+Input per host (``host_plan``), as ``plugin_utils._role_vars`` collects it:
 
 - ``services``: ``{variable name: value}`` for ``reserved_ports_services`` and
   every ``reserved_ports_services_*`` variable.  Each value is a list of
@@ -15,11 +16,10 @@ Inputs per host, as the role collects them (``collect``/``host_plan``):
   ``protocol`` (tcp, udp, both; default tcp) and ``note``.
 - ``discovered``: ``{variable name: value}`` for the variables whose names
   match ``reserved_ports_discover`` (glob patterns such as ``*_port``).
-- ``settings``: the strategy and its numbers.
+- ``settings``: ``{key: value}`` for the role's other variables (``SETTINGS``).
 
-Every problem of every host is collected and raised at once as
-``ServicesError``; nothing is returned for a fleet with a problem, so the role
-changes no host.
+Every problem of a host is collected and returned at once; a host with a
+problem gets no plan, so the role changes no host.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,10 +32,10 @@ import re
 from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import (
     MAX_PORT,
     PortSpecError,
+    format_ports,
     format_runs,
     parse_ports,
     parse_range,
-    port_runs,
 )
 
 SERVICES_VAR = 'reserved_ports_services'
@@ -45,10 +45,37 @@ PROTOCOLS = ('tcp', 'udp', 'both')
 DEFAULT_PROTOCOL = 'tcp'
 SERVICE_KEYS = ('name', 'port', 'ports', 'protocol', 'note')
 STRATEGIES = ('reserve', 'move_range', 'both')
+ROLE_PREFIX = 'reserved_ports_'
+# The kernel's default net.ipv4.ip_unprivileged_port_start: the lowest LOW an
+# ephemeral range may have.  A host that lowered it is the module's business.
+UNPRIVILEGED_PORT_START = 1024
 
-# The role's defaults (roles/reserved_ports/defaults/main.yml), used for a host
-# whose settings were not collected in this play (a later batch of `serial`, or
-# a host that failed before the role).
+# The role's settings: key (the variable is ROLE_PREFIX + key), kind, and the
+# kind's detail.  Defaults live in roles/reserved_ports/defaults/main.yml and
+# the choices in meta/argument_specs.yml; tests/unit checks that all three agree.
+SETTINGS = (
+    ('strategy', 'choice', STRATEGIES),
+    ('range', 'range_or_empty', None),
+    ('move_window', 'range', None),
+    ('min_ephemeral', 'int', (0, MAX_PORT)),
+    ('mode', 'choice', ('merge', 'exact')),
+    ('on_held', 'choice', ('warn', 'fail')),
+    ('on_override', 'choice', ('fail', 'warn')),
+    ('on_unknown_vars', 'choice', ('warn', 'fail')),
+    ('discover', 'patterns', None),
+    ('allow_empty', 'bool', None),
+    ('live', 'bool', None),
+    ('persist', 'bool', None),
+    ('path', 'path', None),
+    ('netns', 'netns', None),
+    ('report', 'str', None),
+    ('report_part', 'str', None),
+)
+SETTING_KEYS = tuple(key for key, _kind, _detail in SETTINGS)
+SETTING_VARS = dict((key, ROLE_PREFIX + key) for key in SETTING_KEYS)
+CHOICES = dict((key, detail) for key, kind, detail in SETTINGS if kind == 'choice')
+# The same values as defaults/main.yml (tests/unit checks it): used for hosts
+# whose variables are read from hostvars, where role defaults are not visible.
 DEFAULT_SETTINGS = {
     'strategy': 'reserve',
     'range': '',
@@ -57,24 +84,18 @@ DEFAULT_SETTINGS = {
     'mode': 'merge',
     'on_held': 'warn',
     'on_override': 'fail',
+    'on_unknown_vars': 'warn',
     'discover': [],
+    'allow_empty': False,
+    'live': True,
+    'persist': True,
+    'path': '/etc/sysctl.d/zz-portguard-ephemeral.conf',
+    'netns': '',
+    'report': '',
+    'report_part': '',
 }
-SETTING_VARS = {
-    'strategy': 'reserved_ports_strategy',
-    'range': 'reserved_ports_range',
-    'move_window': 'reserved_ports_move_window',
-    'min_ephemeral': 'reserved_ports_min_ephemeral',
-    'mode': 'reserved_ports_mode',
-    'on_held': 'reserved_ports_on_held',
-    'on_override': 'reserved_ports_on_override',
-    'discover': 'reserved_ports_discover',
-}
-CHOICES = {
-    'strategy': STRATEGIES,
-    'mode': ('merge', 'exact'),
-    'on_held': ('warn', 'fail'),
-    'on_override': ('fail', 'warn'),
-}
+# Every variable of the role, for spotting misspelled ones.
+ROLE_VARS = frozenset([SERVICES_VAR] + list(SETTING_VARS.values()))
 
 # Never taken by discovery: connection settings (ansible_port is the SSH port),
 # the role's own variables, private ones, and Ansible's magic variables.
@@ -101,12 +122,8 @@ def _short(value, limit=80):
     return text if len(text) <= limit else text[:limit] + '...'
 
 
-def _runs_text(ports):
-    return ','.join('%d' % lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in port_runs(ports))
-
-
 def _ports_word(ports):
-    return ('port %s' if len(ports) == 1 else 'ports %s') % _runs_text(ports)
+    return ('port %s' if len(ports) == 1 else 'ports %s') % format_ports(ports)
 
 
 # --------------------------------------------------------------------------- names
@@ -210,6 +227,10 @@ def _parse_entry(entry, where, problems):
         return None
     key = 'port' if has_port else 'ports'
     value = entry[key]
+    if key == 'port' and isinstance(value, (list, tuple)):
+        problems.append('%s port: %s is a list; port takes one port or "LOW-HIGH" range, write ports: %s instead'
+                        % (label, _short(value), _short(list(value))))
+        return None
     items = value if isinstance(value, (list, tuple)) else [value]
     if not items:
         problems.append('%s %s: %s is empty; give at least one port' % (label, key, _short(value)))
@@ -357,40 +378,73 @@ def _int_setting(value, option, low, high):
     return value
 
 
+_TRUE = ('true', 'yes', 'on', '1', 'y', 't')
+_FALSE = ('false', 'no', 'off', '0', 'n', 'f')
+
+
+def _bool_setting(value, option):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ServicesError(['%s: %s is not a boolean; write true or false' % (option, _short(value))])
+
+
+def _check_one(key, kind, detail, value):
+    """One setting, normalised; raises ServicesError naming the variable."""
+    option = SETTING_VARS[key]
+    if kind == 'choice':
+        if not isinstance(value, str) or value not in detail:
+            raise ServicesError(['%s: %s is not one of %s' % (option, _short(value), ', '.join(detail))])
+        return value
+    if kind == 'int':
+        return _int_setting(value, option, detail[0], detail[1])
+    if kind == 'bool':
+        return _bool_setting(value, option)
+    if kind == 'patterns':
+        return check_patterns(value, option)
+    if kind in ('range', 'range_or_empty'):
+        if kind == 'range_or_empty' and (value is None or value == '' or value == []):
+            return None
+        try:
+            return list(parse_range(value, option, UNPRIVILEGED_PORT_START))
+        except PortSpecError as exc:
+            raise ServicesError([str(exc)])
+    if not isinstance(value, str):
+        raise ServicesError(['%s: %s is not a string' % (option, _short(value))])
+    if kind == 'path' and not value.startswith('/'):
+        raise ServicesError(['%s: %s is not an absolute path; give the sysctl.d file to persist to, '
+                             'e.g. %s, or set reserved_ports_persist: false'
+                             % (option, _short(value), DEFAULT_SETTINGS['path'])])
+    if kind == 'netns' and value and not value.startswith('/'):
+        raise ServicesError(['%s: %s is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net, '
+                             'or "" for the host\'s own namespace' % (option, _short(value))])
+    return value
+
+
 def check_settings(settings):
-    """Validate and normalise the strategy settings of one host; raise ServicesError."""
+    """Validate and normalise the settings of one host; raise ServicesError listing every problem."""
     merged = dict(DEFAULT_SETTINGS)
     merged.update(dict((key, value) for key, value in (settings or {}).items() if key in DEFAULT_SETTINGS))
     problems = []
     out = {}
-    for key, choices in CHOICES.items():
-        value = merged[key]
-        if not isinstance(value, str) or value not in choices:
-            problems.append('%s: %s is not one of %s' % (SETTING_VARS[key], _short(value), ', '.join(choices)))
-        out[key] = value
-    for key, low, high in (('min_ephemeral', 0, MAX_PORT),):
+    for key, kind, detail in SETTINGS:
         try:
-            out[key] = _int_setting(merged[key], SETTING_VARS[key], low, high)
+            out[key] = _check_one(key, kind, detail, merged[key])
         except ServicesError as exc:
             problems.extend(exc.problems)
-    for key in ('range', 'move_window'):
-        value = merged[key]
-        if key == 'range' and (value is None or value == '' or value == []):
-            out[key] = None
-            continue
-        try:
-            # ip_unprivileged_port_start is known only on the host; the module checks it there.
-            out[key] = list(parse_range(value, SETTING_VARS[key], 1))
-        except PortSpecError as exc:
-            problems.append(str(exc))
-    try:
-        out['discover'] = check_patterns(merged['discover'])
-    except ServicesError as exc:
-        problems.extend(exc.problems)
     if not problems and out['range'] is not None and out['strategy'] != 'reserve':
         problems.append('reserved_ports_range: %s is set, but reserved_ports_strategy=%s chooses the range itself; '
                         'remove reserved_ports_range, or bound the choice with reserved_ports_move_window'
                         % (_short(merged['range']), out['strategy']))
+    if not problems and out['range'] is not None and out['range'][0] != out['range'][1] \
+            and (out['range'][1] - out['range'][0]) % 2 == 0:
+        low, high = out['range']
+        problems.append('reserved_ports_range: %d %d has ends of the same parity; the kernel then never gives '
+                        'connect() one edge port and logs "prefer different parity". Write "%d %d" instead'
+                        % (low, high, low, high - 1))
     if problems:
         raise ServicesError(problems)
     return out
@@ -448,7 +502,32 @@ def choose_range(ports, window, min_ephemeral):
     return best
 
 
-# --------------------------------------------------------------------------- one host, the fleet
+# --------------------------------------------------------------------------- one host
+
+EMPTY_PROBLEM = ('no service ports: no reserved_ports_services* variable has an entry and reserved_ports_discover '
+                 'found none. Applied as it stands, this would release every port the role reserved on this host '
+                 'earlier (a group_vars file that did not load looks the same). Declare the services, or set '
+                 'reserved_ports_allow_empty: true to release them deliberately')
+
+
+def _module_args(settings, ports, reserved, port_range):
+    """The arguments of portguard.ephemeral.local_ports for this plan."""
+    args = {
+        'reserved': format_runs(reserved),
+        'mode': settings['mode'],
+        'live': settings['live'],
+        'persist': settings['persist'] and not settings['netns'],
+        'path': settings['path'],
+        'on_override': settings['on_override'],
+        'min_ephemeral_ports': settings['min_ephemeral'],
+        'examine': format_runs(ports),
+    }
+    if port_range is not None:
+        args['range'] = list(port_range)
+    if settings['netns']:
+        args['netns'] = settings['netns']
+    return args
+
 
 def host_plan(host_input):
     """Validate one host's collected input and compute what to apply.
@@ -470,6 +549,8 @@ def host_plan(host_input):
     if problems:
         return None, problems
     every = services + found
+    if not every and not settings['allow_empty']:
+        return None, [EMPTY_PROBLEM]
     ports = frozenset()
     for service in every:
         ports |= service.ports
@@ -499,6 +580,7 @@ def host_plan(host_input):
         'range': port_range,
         'skipped': skipped,
         'settings': settings,
+        'module_args': _module_args(settings, ports, reserved, port_range),
     }
     return plan, []
 
@@ -517,188 +599,9 @@ def fleet_plan(inputs, hosts=None):
     return plans
 
 
-# --------------------------------------------------------------------------- report
-
-def _holder_text(sock):
-    """``tcp ESTABLISHED 127.0.0.1:36601 -> 127.0.0.1:5000 (uid 0)`` from a local_ports_info socket."""
-    if not isinstance(sock, dict):
-        return str(sock)
-    parts = [str(sock[key]) for key in ('protocol', 'state', 'local') if sock.get(key)]
-    if sock.get('remote'):
-        parts.append('-> %s' % sock['remote'])
-    if sock.get('uid') is not None and sock.get('state') != 'TIME_WAIT':
-        parts.append('(uid %s)' % sock['uid'])
-    return ' '.join(parts) or str(sock)
-
-
-def _audit_ports(audit):
-    """{port: entry} from a local_ports_info result (None when there is no usable result)."""
-    if not isinstance(audit, dict) or audit.get('skipped') or audit.get('failed') or 'ports' not in audit:
-        return None
-    entries = {}
-    for item in audit.get('ports') or []:
-        if isinstance(item, dict) and isinstance(item.get('port'), int):
-            entries[item['port']] = item
-    return entries
-
-
-def _is_held(entry):
-    """Held by a socket that is not the service's listener: holders and no listener on the port."""
-    return bool(entry and entry.get('holders') and not entry.get('listener_count', len(entry.get('listeners') or [])))
-
-
-def _holders_text(entry, limit=3):
-    holders = entry.get('holders') or []
-    shown = '; '.join(_holder_text(sock) for sock in holders[:limit])
-    total = entry.get('holder_count', len(holders))
-    if total > limit:
-        shown += '; and %d more' % (total - limit)
-    return shown
-
-
-def held_problems(plan, audit):
-    """Service ports held right now by a socket that is not a listener (and no listener is up)."""
-    entries = _audit_ports(audit)
-    if not plan or not entries:
-        return []
-    names = {}
-    for service in plan['services']:
-        for port in parse_ports(service['ports'], 'ports'):
-            names.setdefault(port, []).append(service['name'])
-    messages = []
-    for port in sorted(entries):
-        entry = entries[port]
-        if port not in names or not _is_held(entry):
-            continue
-        messages.append('port %d (%s) is held right now by a socket that is not its listener: %s. The service '
-                        'cannot bind it until that socket closes (an outgoing connection in TIME_WAIT keeps it '
-                        '60 s); the reservation only stops the kernel from choosing it again'
-                        % (port, ', '.join(names[port]), _holders_text(entry)))
-    return messages
-
-
-def _usable(result):
-    return isinstance(result, dict) and not result.get('skipped') and not result.get('failed')
-
-
-def _kernel_after(applied, audit):
-    """(range, reserved set, source) after this run, or (None, None, None).
-
-    The module's result is the state it left (or, in check mode, would leave);
-    without it, the audit's live values.
-    """
-    if _usable(applied) and 'range' in applied:
-        try:
-            return (tuple(applied['range']['after']), parse_ports(applied['reserved']['after'] or [], 'reserved'),
-                    'local_ports')
-        except (KeyError, TypeError, PortSpecError):
-            pass
-    if _usable(audit) and 'range' in audit:
-        try:
-            reserved = audit.get('reserved') or {}
-            if isinstance(reserved, dict):
-                reserved = reserved.get('canonical', '')
-            return tuple(audit['range']), parse_ports(reserved or [], 'reserved'), 'local_ports_info'
-        except (KeyError, TypeError, ValueError, PortSpecError):
-            pass
-    return None, None, None
-
-
-def _status(ports, port_range, reserved):
-    """(protected, text) for a run of ports under a range and a reserved set."""
-    if port_range is None:
-        return None, 'unknown: no kernel values from this host'
-    low, high = port_range
-    exposed = frozenset(port for port in ports if low <= port <= high and port not in reserved)
-    if exposed:
-        return False, '%s inside the ephemeral range %d-%d and not reserved' % (_ports_word(exposed), low, high)
-    if all(port < low or port > high for port in ports):
-        return True, 'outside the ephemeral range %d-%d' % (low, high)
-    return True, 'reserved'
-
-
-def _audit_status(ports, entries):
-    """(protected, text) from local_ports_info's per-port verdicts, or (None, None)."""
-    found = [entries.get(port) for port in sorted(ports)]
-    if not found or any(entry is None or 'at_risk' not in entry for entry in found):
-        return None, None
-    risky = [entry for entry in found if entry['at_risk']]
-    if not risky:
-        reasons = sorted(set(str(entry.get('reason') or 'not at risk') for entry in found))
-        return True, '; '.join(reasons)
-    reasons = []
-    for entry in risky:
-        reason = str(entry.get('reason') or 'at risk')
-        if reason not in reasons:
-            reasons.append(reason)
-    prefix = '' if len(ports) == 1 else '%s: ' % _ports_word(frozenset(entry['port'] for entry in risky))
-    return False, prefix + '; '.join(reasons)
-
-
-def report(hosts, per_host, check_mode=False):
-    """The fleet report as a dict: ``hosts`` (summary per host) and ``rows``.
-
-    ``per_host``: {host: {'plan': ..., 'applied': result or None, 'audit': result or None,
-    'state': 'ok' | 'failed or unreachable' | ...}}.  A row's verdict comes from
-    local_ports_info (which also knows the boot values and the sockets) when it
-    ran after a real change, else from local_ports' resulting (in check mode:
-    planned) values.
-    """
-    rows = []
-    summary = {}
-    for host in hosts:
-        data = per_host.get(host) or {}
-        plan = data.get('plan')
-        applied = data.get('applied') if _usable(data.get('applied')) else None
-        audit = data.get('audit') if _usable(data.get('audit')) else None
-        state = data.get('state', 'ok')
-        port_range, reserved, source = _kernel_after(applied, audit)
-        entries = _audit_ports(audit) or {}
-        use_audit = bool(entries) and not (check_mode and applied is not None)
-        summary[host] = {
-            'state': state,
-            'strategy': plan['strategy'] if plan else None,
-            'range': list(port_range) if port_range else None,
-            'reserved': format_runs(reserved) if reserved is not None else None,
-            'ephemeral_ports': (applied['ephemeral_ports'].get('after') if applied and isinstance(
-                applied.get('ephemeral_ports'), dict) else (audit or {}).get('ephemeral_ports')),
-            'netns': (applied or audit or {}).get('netns'),
-            'boot': (audit or {}).get('boot') and dict(
-                (key, {'value': value.get('value'), 'file': value.get('file')})
-                for key, value in audit['boot'].items() if isinstance(value, dict)),
-            'warnings': list((applied or {}).get('warnings') or []),
-        }
-        if not plan:
-            continue
-        for service in plan['services']:
-            for item in service['ports']:
-                ports = parse_ports([item], 'ports')
-                protected, status = (None, None)
-                if use_audit:
-                    protected, status = _audit_status(ports, entries)
-                if status is None:
-                    protected, status = _status(ports, port_range, reserved or frozenset())
-                if protected is None and state != 'ok':
-                    status = 'unknown: host %s' % state
-                held = []
-                for port in sorted(ports):
-                    entry = entries.get(port)
-                    if _is_held(entry):
-                        held.append('%d: %s' % (port, _holders_text(entry)) if len(ports) > 1 else _holders_text(entry))
-                rows.append({
-                    'host': host,
-                    'service': service['name'],
-                    'protocol': service['protocol'],
-                    'port': item,
-                    'protected': protected,
-                    'status': status,
-                    'held_by': held,
-                    'note': service['note'],
-                    'source': ', '.join(service['sources']),
-                })
-    return {
-        'generated_by': 'portguard.ephemeral.reserved_ports',
-        'check_mode': bool(check_mode),
-        'hosts': summary,
-        'rows': rows,
-    }
+def fleet_problems(inputs):
+    """Every problem of several hosts, each prefixed with its host: [text, ...]."""
+    problems = []
+    for host, host_input in inputs:
+        problems.extend('host %s: %s' % (host, problem) for problem in host_plan(host_input)[1])
+    return problems

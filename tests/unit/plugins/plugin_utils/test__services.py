@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _services
-from ansible_collections.portguard.ephemeral.plugins.module_utils._services import ServicesError
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _services
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils._services import ServicesError
 
 
 def plan_for(services=None, discovered=None, **settings_):
@@ -84,9 +84,50 @@ def test_protocol_and_note_are_kept():
     assert [(s['protocol'], s['note']) for s in plan['services']] == [('udp', 'mdns'), ('tcp', None)]
 
 
-def test_empty_and_null_variables_are_nothing():
-    plan = plan_for({'reserved_ports_services': [], 'reserved_ports_services_x': None, 'reserved_ports_services_y': ''})
+def test_empty_and_null_variables_are_nothing_and_need_allow_empty():
+    empty = {'reserved_ports_services': [], 'reserved_ports_services_x': None, 'reserved_ports_services_y': ''}
+    assert problems_for(empty) == [_services.EMPTY_PROBLEM]
+    plan = plan_for(empty, allow_empty=True)
     assert plan['services'] == [] and plan['reserved'] == []
+    assert plan['module_args']['reserved'] == [] and plan['module_args']['mode'] == 'merge'
+
+
+def test_module_args_carry_the_validated_settings():
+    plan = plan_for({'reserved_ports_services': [{'name': 'a', 'port': 36601}]}, live='no', persist='yes',
+                    netns='/run/netns/x', min_ephemeral='4096', range='32768 60999')
+    assert plan['module_args'] == {
+        'reserved': [36601], 'mode': 'merge', 'live': False, 'persist': False, 'path': _services.DEFAULT_SETTINGS['path'],
+        'on_override': 'fail', 'min_ephemeral_ports': 4096, 'examine': [36601], 'range': [32768, 60999],
+        'netns': '/run/netns/x'}
+
+
+SETTING_PROBLEMS = [
+    ({'path': ''}, "reserved_ports_path: '' is not an absolute path"),
+    ({'path': 'etc/x.conf'}, "reserved_ports_path: 'etc/x.conf' is not an absolute path"),
+    ({'netns': 'blue'}, "reserved_ports_netns: 'blue' is not an absolute path"),
+    ({'live': 'maybe'}, "reserved_ports_live: 'maybe' is not a boolean"),
+    ({'allow_empty': 2}, "reserved_ports_allow_empty: 2 is not a boolean"),
+    ({'on_unknown_vars': 'shout'}, "reserved_ports_on_unknown_vars: 'shout' is not one of warn, fail"),
+    ({'range': '500 60999'}, "reserved_ports_range: '500 60999' starts below net.ipv4.ip_unprivileged_port_start (1024)"),
+    ({'move_window': [80, 60999], 'strategy': 'move_range'}, "reserved_ports_move_window: [80, 60999] starts below"),
+    ({'range': '32768 61000'}, 'reserved_ports_range: 32768 61000 has ends of the same parity; the kernel then never '
+                               'gives connect() one edge port and logs "prefer different parity". Write "32768 60999"'),
+    ({'report': 5}, 'reserved_ports_report: 5 is not a string'),
+]
+
+
+@pytest.mark.parametrize('settings, expected', SETTING_PROBLEMS, ids=[str(i) for i in range(len(SETTING_PROBLEMS))])
+def test_bad_settings_name_variable_value_and_remedy(settings, expected):
+    plan, problems = _services.host_plan({'services': {'reserved_ports_services': [{'name': 'a', 'port': 36601}]},
+                                          'settings': settings})
+    assert plan is None
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_a_list_under_port_is_refused():
+    problems = problems_for({'reserved_ports_services_x': [{'name': 'web', 'port': [36610]}]})
+    assert problems == ["reserved_ports_services_x[0] (service 'web') port: [36610] is a list; port takes one port "
+                        "or \"LOW-HIGH\" range, write ports: [36610] instead"]
 
 
 # --------------------------------------------------------------------------- malformed input
@@ -138,8 +179,11 @@ def test_every_problem_of_every_host_is_reported_at_once():
     assert problems[2] == "host c: reserved_ports_strategy: 'sideways' is not one of reserve, move_range, both"
 
 
-def test_a_host_without_input_gets_the_defaults():
-    assert _services.fleet_plan({}, ['h'])['h']['reserved'] == []
+def test_a_host_without_input_is_refused_unless_allowed():
+    with pytest.raises(ServicesError) as info:
+        _services.fleet_plan({}, ['h'])
+    assert info.value.problems == ['host h: ' + _services.EMPTY_PROBLEM]
+    assert _services.fleet_plan({'h': {'settings': {'allow_empty': True}}})['h']['reserved'] == []
 
 
 # --------------------------------------------------------------------------- duplicates
@@ -339,82 +383,3 @@ def test_strategies():
     assert (both['reserved'], both['range']) == ([33000, 40000, 52000], [40001, 51998])
     explicit = plan_for(services, range='40000 60999')
     assert explicit['range'] == [40000, 60999]
-
-
-# --------------------------------------------------------------------------- held ports and the report
-
-def audit_entry(port, holders=(), listeners=(), at_risk=False, reason='reserved'):
-    return {'port': port, 'holders': list(holders), 'holder_count': len(holders), 'listeners': list(listeners),
-            'listener_count': len(listeners), 'at_risk': at_risk, 'reason': reason}
-
-
-CLIENT = {'protocol': 'tcp', 'state': 'ESTABLISHED', 'local': '127.0.0.1:36601', 'remote': '127.0.0.1:5000', 'uid': 0}
-LISTENER = {'protocol': 'tcp', 'address': '0.0.0.0'}
-
-
-def test_held_problems_only_without_a_listener():
-    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'ports': [36601, 37601]}]})
-    audit = {'ports': [audit_entry(36601, [CLIENT]), audit_entry(37601, [dict(CLIENT, local='127.0.0.1:37601')],
-                                                                 [LISTENER])]}
-    assert _services.held_problems(plan, audit) == [
-        'port 36601 (app) is held right now by a socket that is not its listener: tcp ESTABLISHED 127.0.0.1:36601 '
-        '-> 127.0.0.1:5000 (uid 0). The service cannot bind it until that socket closes (an outgoing connection in '
-        'TIME_WAIT keeps it 60 s); the reservation only stops the kernel from choosing it again']
-    assert _services.held_problems(plan, {'skipped': True}) == []
-    assert _services.held_problems(None, audit) == []
-
-
-def applied_result(reserved='36601,37601', port_range=(32768, 60999)):
-    return {'changed': True, 'range': {'before': list(port_range), 'after': list(port_range)},
-            'reserved': {'before': '', 'after': reserved}, 'ephemeral_ports': {'before': 28232, 'after': 28230},
-            'netns': {'link': 'net:[1]'}, 'warnings': ['w']}
-
-
-def test_report_rows_from_the_audit_and_the_module():
-    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'ports': [36601, 37601]},
-                                                 {'name': 'admin', 'port': '40000-40001'}]})
-    audit = {'range': [32768, 60999], 'reserved': {'canonical': '36601,37601'}, 'ephemeral_ports': 28230,
-             'ports': [audit_entry(36601, [CLIENT], at_risk=True, reason='held by an outgoing connection'),
-                       audit_entry(37601),
-                       audit_entry(40000, at_risk=True, reason='in the ephemeral range and not reserved'),
-                       audit_entry(40001, at_risk=True, reason='in the ephemeral range and not reserved')]}
-    data = _services.report(['h1', 'h2'], {'h1': {'plan': plan, 'applied': applied_result(), 'audit': audit},
-                                           'h2': {'state': 'failed or unreachable'}})
-    assert data['check_mode'] is False
-    rows = [(r['host'], r['service'], r['port'], r['protected'], r['status'], r['held_by']) for r in data['rows']]
-    assert rows == [
-        ('h1', 'app', 36601, False, 'held by an outgoing connection',
-         ['tcp ESTABLISHED 127.0.0.1:36601 -> 127.0.0.1:5000 (uid 0)']),
-        ('h1', 'app', 37601, True, 'reserved', []),
-        ('h1', 'admin', '40000-40001', False, 'ports 40000-40001: in the ephemeral range and not reserved', []),
-    ]
-    assert data['hosts']['h1']['range'] == [32768, 60999]
-    assert data['hosts']['h1']['reserved'] == [36601, 37601]
-    assert data['hosts']['h1']['ephemeral_ports'] == 28230
-    assert data['hosts']['h2'] == {'state': 'failed or unreachable', 'strategy': None, 'range': None,
-                                   'reserved': None, 'ephemeral_ports': None, 'netns': None, 'boot': None,
-                                   'warnings': []}
-
-
-def test_report_in_check_mode_uses_the_planned_values():
-    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'port': 36601}, {'name': 'ssh', 'port': 22}]})
-    stale_audit = {'range': [32768, 60999], 'reserved': {'canonical': ''},
-                   'ports': [audit_entry(22, reason='outside the ephemeral range'),
-                             audit_entry(36601, at_risk=True, reason='in the ephemeral range and not reserved')]}
-    data = _services.report(['h'], {'h': {'plan': plan, 'applied': applied_result('22,36601'), 'audit': stale_audit}},
-                            check_mode=True)
-    assert [(r['port'], r['protected'], r['status']) for r in data['rows']] == [
-        (36601, True, 'reserved'), (22, True, 'outside the ephemeral range 32768-60999')]
-    assert data['check_mode'] is True
-
-
-def test_report_without_audit_or_module_result():
-    plan = plan_for({'reserved_ports_services': [{'name': 'app', 'port': 36601}]})
-    data = _services.report(['h'], {'h': {'plan': plan, 'applied': {'skipped': True}}})
-    assert data['rows'][0]['protected'] is None
-    assert data['rows'][0]['status'] == 'unknown: no kernel values from this host'
-    moved = _services.report(['h'], {'h': {'plan': plan, 'applied': applied_result('', (40000, 60999))}})
-    assert moved['rows'][0]['status'] == 'outside the ephemeral range 40000-60999'
-    exposed = _services.report(['h'], {'h': {'plan': plan, 'applied': applied_result('')}})
-    assert exposed['rows'][0]['status'] == 'port 36601 inside the ephemeral range 32768-60999 and not reserved'
-    assert exposed['rows'][0]['protected'] is False

@@ -1,0 +1,70 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: reserved_ports_apply
+short_description: Apply (or audit) the plan of M(portguard.ephemeral.reserved_ports_plan) in one module round trip
+version_added: 0.2.0
+description:
+  - The second step of the role M(portguard.ephemeral.reserved_ports) (C(ansible-doc -t role)).
+  - Runs M(portguard.ephemeral.local_ports) with the arguments the plan registered in C(__reserved_ports_plan),
+    which also examines the service ports, and returns its result.
+  - With O(audit=true) runs M(portguard.ephemeral.local_ports_info) on the service ports instead (read-only).
+  - Service ports held right now by a socket that is not their listener are added to the warnings, or fail the
+    host when the plan's C(reserved_ports_on_held) is C(fail).
+author:
+  - portguard maintainers (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Passed on to the module, which reports what it would change.
+  diff_mode:
+    support: full
+    details: Passed on to M(portguard.ephemeral.local_ports).
+  platform:
+    platforms: linux
+options:
+  audit:
+    description:
+      - Examine the service ports with M(portguard.ephemeral.local_ports_info) and change nothing.
+    type: bool
+    default: false
+seealso:
+  - module: portguard.ephemeral.reserved_ports_plan
+  - module: portguard.ephemeral.local_ports
+  - module: portguard.ephemeral.local_ports_info
+'''
+
+EXAMPLES = r'''
+- name: Reserve the service ports and set the ephemeral range
+  portguard.ephemeral.reserved_ports_apply:
+  register: __reserved_ports_applied
+'''
+
+RETURN = r'''
+changed:
+  description: Whether the live values or the persisted file changed (always V(false) with O(audit=true)).
+  returned: always
+  type: bool
+ports:
+  description: The service ports as M(portguard.ephemeral.local_ports_info) reports them (see its RV(ports)).
+  returned: success
+  type: list
+  elements: dict
+'''
