@@ -46,6 +46,21 @@ def _write_if_changed(path, text):
     return True
 
 
+def _earlier(path, hosts):
+    """{host: (summary, rows)} of ``hosts`` in the report at ``path`` (nothing when there is none)."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+        if data.get('schema') != _report.SCHEMA:
+            return {}
+        rows = {}
+        for row in data['rows']:
+            rows.setdefault(row['host'], []).append(row)
+        return dict((host, (summary, rows.get(host, []))) for host, summary in data['hosts'].items() if host in hosts)
+    except (IOError, OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 class ActionModule(ActionBase):
     """Runs on the controller only: reads each host's registered results once, or the parts' JSON files."""
 
@@ -68,27 +83,22 @@ class ActionModule(ActionBase):
         return _report.host_summary(host, plan, usable[0] if usable else None, state)
 
     def _collect(self, task_vars, base):
-        """{host: (summary, rows)} of the hosts this run has reached, and the play's hosts."""
+        """{host: (summary, rows)} of the hosts this run has reached, and the play's hosts.
+
+        With `serial`, each batch reads only its own hosts; the hosts of other
+        batches keep their entries from the report as it stands (the earlier
+        batches of this run, or the last run for the batches still to come), so
+        a rerun that changes nothing writes the same bytes in every batch.
+        """
         every = list(task_vars.get('ansible_play_hosts_all') or [])
         batch = list(task_vars.get('ansible_play_batch') or every)
         live = frozenset(task_vars.get('ansible_play_hosts') or [])
         hostvars = task_vars.get('hostvars')
-        serial = len(batch) < len(every)
         summaries = {}
-        # With `serial`, each batch reads only its own hosts; the earlier batches'
-        # entries of this same ansible-playbook run are kept beside the report.
-        sidecar = '%s.partial-%d.json' % (base, os.getppid())
-        if serial and os.path.exists(sidecar):
-            with open(sidecar) as handle:
-                summaries.update((host, tuple(entry)) for host, entry in json.load(handle).items())
-        for host in batch if serial else every:
+        if len(batch) < len(every):
+            summaries.update(_earlier(base + '.json', frozenset(every)))
+        for host in batch:
             summaries[host] = self._host_entry(hostvars, host, live)
-        if serial:
-            if batch and every and batch[-1] == every[-1]:
-                if os.path.exists(sidecar):
-                    os.unlink(sidecar)
-            else:
-                _write_if_changed(sidecar, json.dumps(summaries))
         return summaries, every
 
     def run(self, tmp=None, task_vars=None):

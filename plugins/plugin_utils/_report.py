@@ -277,7 +277,7 @@ def merge(reports):
         merged['parts'].extend(data['parts'])
         merged['hosts'].update(data['hosts'])
         merged['rows'].extend(data['rows'])
-    merged['parts'].sort(key=lambda item: json.dumps(item, sort_keys=True))
+    merged['parts'].sort(key=lambda item: (str(item.get('name')), json.dumps(item, sort_keys=True)))
     merged['rows'].sort(key=lambda row: (row['host'], row['service'], row['protocol'], row['port']))
     return merged
 

@@ -440,6 +440,139 @@ def test_held_service_port_is_reported_and_can_fail(fleet):
     assert '37601' in fleet.labs['h1'].reserved()
 
 
+# --------------------------------------------------------------------------- living in real playbooks
+
+def test_other_tags_run_nothing_of_the_role(lab, tmp_path):
+    before = lab.snapshot()
+    run = seed_run(lab, tmp_path, args=['--tags', 'other'], playbook=os.path.join(HERE, 'playbooks', 'role_and_other.yml'))
+    assert run.rc == 0, run
+    names = set(name.split(' : ', 1)[-1] for name, _result in run.tasks())
+    assert 'Another role\'s task' in names
+    # Only ansible-core's own argument-spec check (tagged always by ansible-core) may show up.
+    assert not [name for name in names if name != 'Another role\'s task' and not name.startswith('Validating arguments')]
+    assert lab.snapshot() == before
+
+
+def test_misspelled_variables_warn_once_per_host_and_can_fail(lab, tmp_path):
+    typos = {'reserved_ports_service_web': [{'name': 'web', 'port': 36700}],
+             'reserved_port_services_db': [{'name': 'db', 'port': 36701}]}
+    run = seed_run(lab, tmp_path, typos)
+    assert run.rc == 0, run
+    warnings = run.host_results(PLAN_TASK)['target']['warnings']
+    assert warnings == [
+        'variable reserved_port_services_db is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
+        'did you mean reserved_ports_services_db? (reserved_ports_on_unknown_vars: fail makes this an error)',
+        'variable reserved_ports_service_web is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
+        'did you mean reserved_ports_services_web? (reserved_ports_on_unknown_vars: fail makes this an error)']
+    assert kernel_set(lab.reserved()) == set(CLONES)
+    before = lab.snapshot()
+    failing = seed_run(lab, tmp_path, dict(typos, reserved_ports_on_unknown_vars='fail'))
+    assert failing.rc != 0, failing
+    assert 'host target: variable reserved_ports_service_web is not a variable' in failing.messages()
+    assert lab.snapshot() == before
+
+
+def test_a_host_without_services_fails_unless_allowed(lab, tmp_path):
+    assert seed_run(lab, tmp_path).rc == 0
+    before = lab.snapshot()
+    empty = seed_run(lab, tmp_path, {'reserved_ports_services_app': []})
+    assert empty.rc != 0, empty
+    text = empty.messages()
+    assert 'host target: no service ports' in text and 'reserved_ports_allow_empty: true' in text, text
+    assert lab.snapshot() == before
+    released = seed_run(lab, tmp_path, {'reserved_ports_services_app': [], 'reserved_ports_allow_empty': True})
+    assert released.rc == 0, released
+    assert lab.reserved() == '\n'
+
+
+def test_a_range_below_1024_on_one_host_stops_every_host(fleet):
+    before = fleet.snapshots()
+    run = fleet.run(host_vars={'h3': {'reserved_ports_range': '500 60999'}})
+    assert run.rc != 0, run
+    assert "host h3: reserved_ports_range: '500 60999' starts below net.ipv4.ip_unprivileged_port_start (1024)" \
+        in run.messages()
+    assert run.host_results(APPLY_TASK) == {}
+    assert fleet.snapshots() == before
+
+
+def test_serial_batches_build_one_report(fleet):
+    report = os.path.join(fleet.tmp, 'serial')
+    run = fleet.run({'reserved_ports_report': report}, playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
+    assert run.rc == 0, run
+    with open(report + '.json') as handle:
+        data = json.load(handle)
+    assert dict((host, item['state']) for host, item in data['hosts'].items()) == {'h1': 'ok', 'h2': 'ok', 'h3': 'ok'}
+    assert len(data['rows']) == 6 + 7 + 4
+    again = fleet.run({'reserved_ports_report': report}, playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
+    assert again.rc == 0 and again.changed_total() == 0, again.host_stats()
+
+
+def test_parts_run_with_limit_merge_into_one_fleet_report(fleet):
+    parts = os.path.join(fleet.tmp, 'parts')
+    first = fleet.run({'reserved_ports_report': parts + '/web'}, args=['--limit', 'h1'])
+    second = fleet.run({'reserved_ports_report': parts + '/rest', 'reserved_ports_report_part': 'db and cache'},
+                       args=['--limit', 'h2:h3'])
+    assert first.rc == 0 and second.rc == 0, (first, second)
+    with open(parts + '/web.json') as handle:
+        assert json.load(handle)['parts'] == [{'name': 'h1', 'hosts': 1, 'limit': 'h1'}]
+    merged = os.path.join(fleet.tmp, 'fleet')
+    run = run_playbook(fleet.controller, [FLEET], {'report': merged, 'parts': [parts + '/*.json']},
+                       home=os.path.join(fleet.tmp, 'ansible-home'), playbook=os.path.join(HERE, 'playbooks', 'report_merge.yml'))
+    assert run.rc == 0, run
+    with open(merged + '.json') as handle:
+        data = json.load(handle)
+    assert sorted(data['hosts']) == ['h1', 'h2', 'h3']
+    assert [part['name'] for part in data['parts']] == ['db and cache', 'h1']
+    assert len(data['rows']) == 6 + 7 + 4
+    # The target itself is never one of its parts; the same host in two files is refused.
+    with open(parts + '/web.json') as handle, open(parts + '/web-again.json', 'w') as again:
+        again.write(handle.read())
+    overlap = run_playbook(fleet.controller, [FLEET], {'report': merged, 'parts': [parts + '/*.json', merged + '.json']},
+                           home=os.path.join(fleet.tmp, 'ansible-home'),
+                           playbook=os.path.join(HERE, 'playbooks', 'report_merge.yml'))
+    assert overlap.rc != 0 and 'is in two parts' in overlap.messages(), overlap
+
+
+def synthetic_inventory(path, hosts, bad=None):
+    """``hosts`` local hosts, four services each from two group variables; ``bad`` gets a duplicate port."""
+    inventory = {'all': {'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable},
+                         'children': {'even': {'hosts': {}, 'vars': {}}, 'odd': {'hosts': {}, 'vars': {}}}}}
+    groups = inventory['all']['children']
+    groups['even']['vars']['reserved_ports_services_app'] = [{'name': 'app-a', 'port': 36601},
+                                                             {'name': 'app-b', 'port': 37601}]
+    groups['odd']['vars']['reserved_ports_services_app'] = [{'name': 'app-a', 'port': 36611},
+                                                            {'name': 'app-b', 'port': 37611}]
+    inventory['all']['vars']['reserved_ports_services_monitoring'] = [
+        {'name': 'exporter', 'port': 9100}, {'name': 'agent', 'ports': ['42000-42009']}]
+    for index in range(hosts):
+        name = 'h%04d' % index
+        host_vars = {'app_instance': index}
+        if name == bad:
+            host_vars['reserved_ports_services'] = [{'name': 'clash', 'port': 9100}]
+        groups['even' if index % 2 == 0 else 'odd']['hosts'][name] = host_vars
+    with open(path, 'w') as handle:
+        yaml.safe_dump(inventory, handle)
+    return path
+
+
+def test_three_hundred_hosts_validate_and_one_bad_host_stops_them(lab, tmp_path):
+    """A functional check at fleet size (the timing lives in make bench): validation only, no host touched."""
+    home = os.path.join(str(tmp_path), 'ansible-home')
+    good = run_playbook(lab, [synthetic_inventory(os.path.join(str(tmp_path), 'good.yml'), 300)],
+                        args=['--tags', 'reserved_ports_validate', '--forks', '10'], home=home)
+    assert good.rc == 0, good
+    plans = good.host_results(PLAN_TASK)
+    assert len(plans) == 300 and not any(result.get('failed') for result in plans.values())
+    assert plans['h0001']['reserved'] == [9100, 36611, 37611, '42000-42009']
+    bad = run_playbook(lab, [synthetic_inventory(os.path.join(str(tmp_path), 'bad.yml'), 300, bad='h0150')],
+                       args=['--tags', 'reserved_ports_validate', '--forks', '10'], home=home)
+    assert bad.rc != 0, bad
+    plans = bad.host_results(PLAN_TASK)
+    assert [host for host, result in plans.items() if result.get('failed')] == ['h0150']
+    assert bad.messages().count("host h0150: port 9100 is claimed by two services: 'clash'") == 1
+    assert lab.reserved() == '\n'
+
+
 # --------------------------------------------------------------------------- examples/ and the demo
 
 EXAMPLES = os.path.join(REPO, 'examples')
