@@ -177,7 +177,8 @@ molecule: deps venv collection
 
 # The README's first command: reproduce the failure in a throw-away namespace,
 # fix it with the role from examples/, clean up.
-demo: deps venv collection
+demo: venv collection
+	@$(ROOT)/scripts/install-debian-deps.sh --only iproute2 procps util-linux
 	$(ROOT)/scripts/demo.sh
 
 # Fleet benchmark against local containers; writes bench/results.json and docs/benchmarks.md.

@@ -2,6 +2,7 @@
 # Install the Debian packages `make test` needs, only those that are missing.
 #
 #   scripts/install-debian-deps.sh [EXTRA_PACKAGE...]
+#   scripts/install-debian-deps.sh --only PACKAGE...   just these (make demo: iproute2 procps)
 #
 # Runs `apt-get update` once, and only when something has to be installed.
 # Cheap when everything is there (one dpkg-query).  Needs root (or sudo).
@@ -19,6 +20,10 @@ packages=(
     podman runc debootstrap iproute2 procps uidmap fuse-overlayfs slirp4netns iptables
     shellcheck git rsync ca-certificates
 )
+if [ "${1:-}" = "--only" ]; then
+    shift
+    packages=()
+fi
 packages+=("$@")
 if [ -n "${EXTRA_DEBIAN_PACKAGES:-}" ]; then
     read -r -a more <<<"$EXTRA_DEBIAN_PACKAGES"
