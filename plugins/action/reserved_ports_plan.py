@@ -79,7 +79,6 @@ class ActionModule(ActionBase):
             scope = 'nothing was changed on any host' if len(batch) >= len(every) else \
                 'no host of this serial batch was changed'
             result['failed'] = True
-            result['problems'] = problems
             result['msg'] = ('reserved_ports: %d problem(s) in the service declarations; %s:\n- %s'
                              % (len(problems), scope, '\n- '.join(problems)))
             return result

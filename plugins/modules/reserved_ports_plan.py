@@ -100,9 +100,8 @@ module_args:
   description: The arguments of M(portguard.ephemeral.local_ports) that apply this plan.
   returned: success
   type: dict
-problems:
-  description: Every problem found, each naming the host, the variable and the value.
+msg:
+  description: Every problem found, one per line, each naming the host, the variable and the value.
   returned: failure
-  type: list
-  elements: str
+  type: str
 '''
