@@ -63,6 +63,7 @@ import tempfile
 import time
 
 import part_scale  # bench/part_scale.py, next to this file
+from bench_targets import compute_targets  # bench/bench_targets.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(REPO, 'bench')
@@ -716,6 +717,25 @@ def wait_for_sshd(targets, key, timeout=60):
             time.sleep(0.5)
 
 
+def check_ssh_transport(output, targets):
+    """From a -vvv ping: ssh with ControlPersist to every host, modules piped (no file put on a host)."""
+    execs = [line for line in output.splitlines() if 'SSH: EXEC ssh ' in line]
+    problems = []
+    if not all('ControlPersist=60s' in line and 'ControlMaster=auto' in line for line in execs):
+        problems.append('an ssh command without ControlMaster=auto / ControlPersist=60s')
+    hosts_seen = {name for name, port in targets if any("Port=%d'" % port in line or 'Port=%d ' % port in line for line in execs)}
+    if hosts_seen != {name for name, _port in targets}:
+        problems.append('no ssh command to the port of %s' % sorted({name for name, _port in targets} - hosts_seen))
+    puts = [line for line in output.splitlines() if ' PUT ' in line or 'sftp' in line.lower()]
+    if puts:
+        problems.append('files put on the hosts (pipelining off?): %s' % puts[0][:200])
+    if problems:
+        raise BenchError('ssh transport: ' + '; '.join(problems))
+    return {'ssh_commands': len(execs), 'hosts': len(hosts_seen), 'files_put': 0,
+            'checked': 'from -vvv of an untimed ping: every host connected over ssh, every ssh command with '
+                       'ControlMaster=auto and ControlPersist=60s, no file put (modules piped)'}
+
+
 def ssh_part(targets, key, hosts_list, reps, forks, workdir):
     """Floor, role first run and rerun over SSH at each N of hosts_list; returns its results.json keys."""
     by_hosts, raw_all, cmds = {}, {}, {}
@@ -730,8 +750,10 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
         env = base_env(cfg)
         cmds = commands(inv)
         log('ssh: %d hosts, forks %d, %d repetitions; load average %s' % (hosts, forks, reps, loadavg()))
-        # Untimed: every sshd answers and every host's Python is warm before the first timed run.
-        ssh_run_one('floor', cmds['floor'], env, logdir, 'warmup', names, '')
+        # Untimed, with -vvv: every sshd answers, every host's Python is warm
+        # before the first timed run, and the transport is what the page says.
+        _result, output = ssh_run_one('floor', cmds['floor'] + ['-vvv'], env, logdir, 'warmup-vvv', names, '')
+        transport = check_ssh_transport(output, subset)
         raw = {kind: [] for kind in SSH_KINDS}
         expected_state = {'reserved': EXPECTED_RESERVED, 'range': EXPECTED_RANGE}
         reset_all(names)
@@ -751,6 +773,7 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
         floor = summary['floor']['median_s']
         summary['role_first_over_floor'] = round(summary['role_first']['median_s'] / floor, 2)
         summary['role_rerun_over_floor'] = round(summary['role_rerun']['median_s'] / floor, 2)
+        summary['transport_check'] = transport
         by_hosts[str(hosts)] = summary
         raw_all[str(hosts)] = raw
     largest = by_hosts[str(max(hosts_list))]
@@ -780,37 +803,6 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
 
 
 # ---- results ------------------------------------------------------------------
-
-def compute_targets(r):
-    """Targets of issue 10 from whatever parts results.json holds; value None = not measured."""
-    targets = {}
-
-    def add(name, bound, value, **extra):
-        target = dict(bound, value=value, **extra)
-        if value is None:
-            target['met'] = None
-        elif 'max' in target:
-            target['met'] = value <= target['max']
-        else:
-            target['met'] = value >= target['min']
-        targets[name] = target
-    add('role_rerun_over_floor', {'max': 1.3}, r.get('role_rerun_over_floor'))
-    add('role_first_over_floor', {'max': 1.6}, r.get('role_first_over_floor'))
-    add('plan_worst_case_ms', {'max': 100}, r.get('plan_worst_case_ms'))
-    add('info_50k_sockets_ms', {'max': 500}, r.get('info_50k_sockets_ms'))
-    add('module_peak_rss_mb', {'max': 50}, r.get('module_peak_rss_mb'))
-    ratios = r.get('scale_role_over_floor') or {}
-    worst = max(ratios, key=lambda n: ratios[n]) if ratios else None
-    add('scale_role_over_floor', {'max': 3.0}, ratios[worst] if worst else None,
-        note='the largest ratio over every N', at_hosts=int(worst) if worst else None)
-    add('scale_growth', {'max': 1.15}, r.get('scale_growth'),
-        largest_hosts=max(r['scale_hosts']) if r.get('scale_hosts') else None,
-        reference_hosts=r.get('scale_growth_reference_hosts'))
-    ssh_n = max(r['ssh_hosts']) if r.get('ssh_hosts') else None
-    add('ssh_role_rerun_over_floor', {'max': 1.2}, r.get('ssh_role_rerun_over_floor'), hosts=ssh_n)
-    add('ssh_role_first_over_floor', {'max': 1.4}, r.get('ssh_role_first_over_floor'), hosts=ssh_n)
-    return targets
-
 
 def load_previous(path):
     """The keys of an earlier results.json, so a run of some parts keeps the others' numbers."""

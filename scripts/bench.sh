@@ -189,4 +189,4 @@ fi
 mkdir -p "$DOCS_DIR"
 "$BENCH_VENV/bin/python" "$ROOT/bench/chart.py" "$OUT" "$DOCS_DIR/benchmarks.png" "$DOCS_DIR/benchmarks-scale.png"
 "$ROOT/.venv/bin/python" "$ROOT/bench/render_docs.py" "$OUT" "$DOCS_DIR/benchmarks.md"
-echo "bench: wrote ${OUT#"$ROOT"/}, ${DOCS_DIR#"$ROOT"/}/benchmarks.md, benchmarks.png, benchmarks-scale.png (logs: ${WORKDIR#"$ROOT"/})"
+echo "bench: wrote ${OUT#"$ROOT"/} and ${DOCS_DIR#"$ROOT"/}/benchmarks.md with the charts of the parts it holds (logs: ${WORKDIR#"$ROOT"/})"
