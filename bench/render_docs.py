@@ -251,7 +251,6 @@ def render_podman(r, add):
         add('')
 
 
-
 def render_machine(r, m, add):
     add('## Machine')
     add('')
@@ -335,7 +334,8 @@ def render_scale(r, add):
     add('')
     add('![seconds per host against the number of hosts](benchmarks-scale.png)')
     add('')
-    add('| hosts | repetitions | floor | role | floor per host | role per host | role / floor | role peak RSS (tree) | role peak PSS (tree) | floor peak RSS (tree) |')
+    add('| hosts | repetitions | floor | role | floor per host | role per host | role / floor '
+        '| role peak RSS (tree) | role peak PSS (tree) | floor peak RSS (tree) |')
     add('|---|---|---|---|---|---|---|---|---|---|')
     for n in hosts:
         key = str(n)
