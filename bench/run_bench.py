@@ -869,6 +869,7 @@ def main():
     started = time.perf_counter()
     started_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     os.makedirs(args.workdir, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     logdir = os.path.join(args.workdir, 'logs')
     os.makedirs(logdir, exist_ok=True)
     if not HOST_NETNS.startswith('net:['):

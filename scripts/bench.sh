@@ -82,6 +82,7 @@ if ! [[ $SSH_REPS =~ ^[0-9]+$ ]] || ((SSH_REPS < 1)); then die "BENCH_SSH_REPS m
 [[ $SCALE_HOSTS =~ ^[0-9]+(,[0-9]+)*$ ]] || die "BENCH_SCALE_HOSTS must be a list of numbers like 100,1000,3000 (got '$SCALE_HOSTS')"
 [[ -z $SCALE_REPS || $SCALE_REPS =~ ^[0-9]+(,[0-9]+)*$ ]] || die "BENCH_SCALE_REPS must be a number or a list (got '$SCALE_REPS')"
 case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
+mkdir -p "$(dirname "$OUT")"
 if [[ $OUT == "$ROOT/bench/results.json" ]]; then DOCS_DIR=$ROOT/docs; else DOCS_DIR=$(dirname "$OUT"); fi
 EXTRA_ARGS=()
 if [[ $VARIANTS == 0 ]]; then EXTRA_ARGS+=(--no-variants); fi
