@@ -392,6 +392,13 @@ def render_ssh(r, add):
                s['role_first_over_floor'], s['role_rerun_over_floor'], s['floor']['controller_cpu_median_s'],
                s['role_first']['controller_cpu_median_s'], s['role_rerun']['controller_cpu_median_s']))
     add('')
+    add('The containers reach the controller through slirp4netns, a user-mode network stack (no bridge, no firewall '
+        'rule, no sysctl on the machine). Its per-byte work runs on the controller\'s CPUs, so a larger module payload '
+        '(the role\'s `local_ports` against `ping`) costs somewhat more here than over a real network; connection '
+        'set-up, key exchange and the SSH session are the real thing. The untimed warm-up ping of each N runs with '
+        '`-vvv` and must show an ssh command to every host\'s port with ControlMaster and ControlPersist and no file '
+        'put on a host (pipelining), else the part fails; each timed run must leave one ControlPersist master per host.')
+    add('')
     add('Every repetition, in order (wall seconds):')
     add('')
     add('| hosts | repetition | floor | role_first | role_rerun |')
