@@ -80,7 +80,7 @@ help:
 	@echo "make images           build the Debian test images (MOLECULE_DISTRO=bookworm|trixie|all)"
 	@echo "make molecule         molecule scenarios (SCENARIO=name|all, MOLECULE_DISTRO=bookworm|trixie|all)"
 	@echo "make demo             reproduce 'Address already in use', fix it with the role, clean up"
-	@echo "make bench            fleet benchmark (BENCH_HOSTS=16): bench/results.json, docs/benchmarks.md"
+	@echo "make bench            benchmark, parts podman, ssh, scale (BENCH_PARTS=...; see scripts/bench.sh): bench/results.json, docs/benchmarks.md"
 	@echo "make clean            remove .build, logs and test output (keeps venvs)"
 	@echo "make distclean        also remove .venv and .cache"
 	@echo "variables: CORE_VERSIONS='$(CORE_VERSIONS)' PYTEST_ARGS='$(PYTEST_ARGS)' PYTHON=$(PYTHON)"
@@ -181,7 +181,9 @@ demo: venv collection
 	@$(ROOT)/scripts/install-debian-deps.sh --only iproute2 procps util-linux
 	$(ROOT)/scripts/demo.sh
 
-# Fleet benchmark against local containers; writes bench/results.json and docs/benchmarks.md.
+# Benchmark (scripts/bench.sh: podman and SSH fleet runs on local containers, controller
+# scale at thousands of synthetic hosts; BENCH_* variables select parts and sizes);
+# writes bench/results.json and docs/benchmarks.md.
 bench: deps venv collection
 	$(ROOT)/scripts/bench.sh
 

@@ -1,9 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Chart of make bench: seconds per host for each run, from bench/results.json.
+"""Charts of make bench from bench/results.json.
 
-Usage: .cache/bench-venv/bin/python bench/chart.py bench/results.json docs/benchmarks.png
+1. podman part: seconds per host for each run (bars);
+2. scale part: seconds per host against the number of hosts, role and floor, and
+   their ratio.  A chart whose part is not in results.json is not written.
+
+Usage: .cache/bench-venv/bin/python bench/chart.py bench/results.json docs/benchmarks.png [docs/benchmarks-scale.png]
 (matplotlib comes from bench/requirements.txt, installed by scripts/bench.sh.)
 """
 
@@ -32,12 +36,62 @@ COLORS = {'floor': '#7f7f7f', 'role_first': '#1f77b4', 'role_rerun': '#4fa3e0', 
           'role_no_audit': '#b9d7ee', 'module_only': '#b9d7ee'}
 
 
+def scale_chart(results, path):
+    """Seconds per host against N (log scale), role and floor, every repetition and the medians; the ratio beside."""
+    scale = results['scale']
+    hosts = sorted(int(n) for n in results['scale_role_over_floor'])
+    fig, (axis, ratio_axis) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110, gridspec_kw={'width_ratios': [3, 2]})
+    for kind, color, label in (('role', '#1f77b4', 'role, --tags reserved_ports_validate'),
+                               ('floor', '#7f7f7f', 'floor: one set_fact per host')):
+        medians = [results['scale_%s_s' % kind][str(n)] / n for n in hosts]
+        axis.plot(hosts, medians, marker='o', color=color, label=label)
+        for n in hosts:
+            points = [run['wall_s'] / n for run in scale['raw'][str(n)][kind]]
+            axis.scatter([n] * len(points), points, color=color, s=10, alpha=0.6, zorder=3)
+        for n, value in zip(hosts, medians):
+            axis.annotate('%.3f s' % value, (n, value), textcoords='offset points', xytext=(4, 6), fontsize=8, color=color)
+    axis.set_xscale('log')
+    axis.set_xticks(hosts)
+    axis.set_xticklabels(['{:,}'.format(n) for n in hosts])
+    axis.minorticks_off()
+    axis.set_xlabel('hosts (ansible_connection=local, forks %d)' % scale['forks'])
+    axis.set_ylabel('seconds per host (wall time / hosts)')
+    axis.set_ylim(bottom=0)
+    axis.grid(linewidth=0.3)
+    axis.legend(fontsize=8, loc='upper right')
+    ratios = [results['scale_role_over_floor'][str(n)] for n in hosts]
+    ratio_axis.plot(hosts, ratios, marker='o', color='#1f77b4')
+    for n, value in zip(hosts, ratios):
+        ratio_axis.annotate('%.2fx' % value, (n, value), textcoords='offset points', xytext=(4, 6), fontsize=8)
+    ratio_axis.axhline(3.0, color='#555555', linestyle='--', linewidth=0.9, label='target: at most 3.0x')
+    ratio_axis.set_xscale('log')
+    ratio_axis.set_xticks(hosts)
+    ratio_axis.set_xticklabels(['{:,}'.format(n) for n in hosts])
+    ratio_axis.minorticks_off()
+    ratio_axis.set_xlabel('hosts')
+    ratio_axis.set_ylabel('role / floor (median wall time)')
+    ratio_axis.set_ylim(0, max(ratios + [3.0]) * 1.25)
+    ratio_axis.grid(linewidth=0.3)
+    ratio_axis.legend(fontsize=8, loc='lower right')
+    machine = results.get('machine', {})
+    fig.suptitle('portguard.ephemeral.reserved_ports, controller-side part at scale: ansible-core %s, %s CPUs'
+                 % (machine.get('ansible_core', '?'), machine.get('cpus', '?')), fontsize=9.5)
+    fig.tight_layout()
+    fig.savefig(path)
+    print('wrote %s' % path)
+
+
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) not in (3, 4):
         sys.stderr.write(__doc__)
         return 2
     with open(argv[1]) as handle:
         results = json.load(handle)
+    if len(argv) == 4 and results.get('scale_role_over_floor'):
+        scale_chart(results, argv[3])
+    if 'summary' not in results:
+        print('no podman part in %s: %s not written' % (argv[1], argv[2]))
+        return 0
     hosts = results['hosts']
     kinds = [k for k in ORDER if k in results['raw']]
     floor = results['summary']['floor']['median_s']

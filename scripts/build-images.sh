@@ -7,12 +7,17 @@
 #   bookworm|trixie|all  releases to build (default: all)
 #   --systemd            also build the -systemd variant (systemd as PID 1)
 #   --systemd-only       build only the -systemd variant
+#   --sshd               also build the -sshd variant (make bench's SSH part)
+#   --sshd-only          build only the -sshd variant
 #   --force              rebuild images that already exist (from the cache)
 #   --refresh            also re-download the cached packages (implies --force)
 #
 # Images:
 #   localhost/portguard-debian:<release>          python3, iproute2, procps
 #   localhost/portguard-debian:<release>-systemd  + systemd, systemd-sysv, dbus
+#   localhost/portguard-debian:<release>-sshd     + openssh-server, sshd -D -e as
+#                                                 PID 1 (host keys made at build time;
+#                                                 no authorized_keys: the user mounts one)
 #
 # Idempotent: an existing image is kept (podman image exists).  Downloaded
 # packages are kept in .cache/debootstrap/<image>.tar (debootstrap
@@ -29,19 +34,22 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo_root/tests/containers/containers
 
 base_packages=python3,iproute2,procps
 systemd_packages=systemd,systemd-sysv,dbus
+sshd_packages=openssh-server
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
-releases=() want_plain=1 want_systemd=0 force=0 refresh=0
+releases=() want_plain=1 want_systemd=0 want_sshd=0 force=0 refresh=0
 for arg in "$@"; do
   case $arg in
     bookworm|trixie) releases+=("$arg") ;;
     all) releases+=(bookworm trixie) ;;
     --systemd) want_systemd=1 ;;
     --systemd-only) want_systemd=1 want_plain=0 ;;
+    --sshd) want_sshd=1 ;;
+    --sshd-only) want_sshd=1 want_plain=0 ;;
     --force) force=1 ;;
     --refresh) force=1 refresh=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -122,6 +130,12 @@ customize_rootfs() {
   : > "$rootfs/etc/machine-id"
   rm -f "$rootfs/var/lib/dbus/machine-id"
   echo "portguard-$release" > "$rootfs/etc/hostname"
+  if [ "$variant" = sshd ]; then
+    # pam_loginuid cannot always set the login uid in a container; a
+    # required failure there would close every session.
+    sed -i 's/^session[[:space:]]\+required[[:space:]]\+pam_loginuid\.so/session optional pam_loginuid.so/' \
+      "$rootfs/etc/pam.d/sshd"
+  fi
   if [ "$variant" = systemd ]; then
     # Units that only make sense on a real machine.  systemd-modules-load
     # fails in a container ("Failed to initialize libkmod context") and
@@ -155,6 +169,11 @@ build_image() {
     name=$release-systemd
     include=$base_packages,$systemd_packages
     cmd='["/sbin/init"]'
+  elif [ "$variant" = sshd ]; then
+    name=$release-sshd
+    include=$base_packages,$sshd_packages
+    # sshd in the foreground as PID 1 (exits on SIGTERM), logging to stderr.
+    cmd='["/bin/sh","-c","mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"]'
   else
     name=$release
     include=$base_packages
@@ -230,5 +249,6 @@ flock 9
 for release in "${releases[@]}"; do
   if [ "$want_plain" = 1 ]; then build_image "$release" plain; fi
   if [ "$want_systemd" = 1 ]; then build_image "$release" systemd; fi
+  if [ "$want_sshd" = 1 ]; then build_image "$release" sshd; fi
 done
 podman images --filter "reference=$image_repo" >&2

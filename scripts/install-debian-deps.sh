@@ -14,11 +14,12 @@
 #   (ShellCheck) shellcheck         ansible-test sanity "shellcheck" (skipped with a warning when absent)
 #   git rsync                       scripts/collection-tree.sh
 #   ca-certificates                 pip over TLS
+#   openssh-client                  make bench's SSH part (ssh, ssh-keygen on the controller)
 set -euo pipefail
 
 packages=(
     podman runc debootstrap iproute2 procps uidmap fuse-overlayfs slirp4netns iptables
-    shellcheck git rsync ca-certificates
+    shellcheck git rsync ca-certificates openssh-client
 )
 if [ "${1:-}" = "--only" ]; then
     shift

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""make bench's scale part stays meaningful: its generated inventory is what
+docs/benchmarks.md says, and both of its playbooks pass their own checks on it.
+
+No timing here: bench/part_scale.py measures, this only runs its commands once
+on a dozen synthetic hosts (ansible_connection=local, nothing applied).
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, 'bench'))
+
+import bench_targets  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import part_scale  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+HOSTS = 12
+
+
+def scale_env(tmp_path):
+    inv = part_scale.write_inventory(str(tmp_path), HOSTS)
+    env = part_scale.base_env(part_scale.write_cfg(str(tmp_path), 5))
+    env['ANSIBLE_HOME'] = str(tmp_path / 'ansible-home')
+    return inv, env
+
+
+def test_scale_inventory_gives_each_host_four_entries_from_two_group_variables(tmp_path):
+    inv, env = scale_env(tmp_path)
+    proc = subprocess.run([os.path.join(part_scale.VENV_BIN, 'ansible-inventory'), '-i', inv, '--list'],
+                          env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    hostvars = data['_meta']['hostvars']
+    assert len(hostvars) == HOSTS
+    ports = set()
+    for name, hvars in hostvars.items():
+        merged = [k for k in hvars if k.startswith('reserved_ports_services_')]
+        assert sorted(merged) == ['reserved_ports_services_app', 'reserved_ports_services_web'], name
+        assert len(hvars['reserved_ports_services_web']) == 2
+        assert len(hvars['reserved_ports_services_app']) == 2
+        assert hvars['reserved_ports_services_app'][0]['port'] == '{{ bench_app_port }}'
+        ports.add(hvars['bench_app_port'])
+        assert hvars['ansible_connection'] == 'local'
+    assert len(ports) == HOSTS  # the per-host variation
+
+
+def test_scale_floor_and_role_pass_the_bench_checks(tmp_path):
+    inv, env = scale_env(tmp_path)
+    cmds = part_scale.commands(inv)
+    for kind in ('floor', 'role'):
+        proc = subprocess.run(cmds[kind], env=env, cwd=str(tmp_path), capture_output=True, text=True, check=False)
+        # Raises part_scale.ScaleError with the reason unless rc 0, every host in the
+        # recap, nothing changed or failed, and at least the expected tasks ran.
+        summary = part_scale.check(kind, proc.returncode, proc.stdout, HOSTS)
+        assert summary['tasks_per_host_ok_skipped'], proc.stdout[-2000:]
+    assert 'reserved_ports_validate' in cmds['role']
+
+
+def test_targets_from_partial_results():
+    targets = bench_targets.compute_targets({
+        'role_rerun_over_floor': 1.2, 'role_first_over_floor': 1.7,
+        'scale_hosts': [100, 1000, 3000], 'scale_role_over_floor': {'100': 2.0, '1000': 3.1, '3000': 2.9},
+        'scale_growth': 0.94, 'scale_growth_reference_hosts': 1000,
+    })
+    assert 'baseline_over_role_first' not in targets
+    assert targets['role_rerun_over_floor']['met'] is True
+    assert targets['role_first_over_floor']['met'] is False
+    assert targets['scale_role_over_floor']['value'] == 3.1 and targets['scale_role_over_floor']['at_hosts'] == 1000
+    assert targets['scale_role_over_floor']['met'] is False
+    assert targets['scale_growth']['met'] is True
+    assert targets['ssh_role_rerun_over_floor']['met'] is None
+    assert targets['plan_worst_case_ms']['value'] is None
