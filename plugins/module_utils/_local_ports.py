@@ -200,9 +200,6 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
     except _plan.PlanError as exc:
         raise TaskError(str(exc))
     warnings.extend(plan.warnings)
-    if opts['reserved'] is None:
-        # Nothing asked about reservations: do not lecture about them, range warnings only.
-        warnings[:] = [w for w in warnings if 'reserved port(s) lie outside' not in w]
 
     # The persisted file: our keys only; a key not given this run keeps its earlier line.
     new_text = managed['text']
@@ -255,6 +252,8 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
         'added': _ports.format_ports(plan.added if opts['live'] else frozenset()),
         'released': _ports.format_ports(plan.released if opts['live'] else frozenset()),
         'owned': _ports.format_ports(plan.owned_after),
+        'reserved_outside_range': _ports.format_ports(_plan.outside_range(
+            *((plan.range_after, plan.reserved_after) if opts['live'] else (plan.range_before, plan.reserved_before)))),
         'foreign': _ports.format_ports(plan.foreign),
         'ephemeral_ports': {'before': plan.capacity_before,
                             'after': plan.capacity_after if opts['live'] else plan.capacity_before},

@@ -273,6 +273,7 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None):
                      'ranges': _ports.format_runs(live.reserved),
                      'count': len(live.reserved)},
         'ephemeral_ports': _ports.ephemeral_capacity(live.port_range, live.reserved),
+        'reserved_outside_range': _ports.format_ports(_plan.outside_range(live.port_range, live.reserved)),
         'boot': boot,
         'drift': drift,
         'ports': [judge(port, live, sockets, boot_range, boot_reserved) for port in sorted(examined)],

@@ -72,19 +72,6 @@ class Plan(object):
         return ephemeral_capacity(self.range_after, self.reserved_after)
 
 
-def _describe(ports, limit=6):
-    """The first ``limit`` runs of ``ports``, then the count; stops early on long lists."""
-    runs = []
-    for port in sorted(ports):
-        if runs and port == runs[-1][1] + 1:
-            runs[-1][1] = port
-        elif len(runs) == limit:
-            return format_port_runs(runs) + ',... (%d ports in all)' % len(ports)
-        else:
-            runs.append([port, port])
-    return format_port_runs(runs)
-
-
 def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='merge',
          owned_before=frozenset(), declared_elsewhere=frozenset(),
          min_ephemeral_ports=DEFAULT_MIN_EPHEMERAL):
@@ -131,8 +118,19 @@ def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='
     return result
 
 
+def outside_range(port_range, ports):
+    """The ports that lie outside the range: reserved, they have no effect until the range grows over them.
+
+    A fact for results and reports, not a warning: with strategy ``both`` it is
+    the point, and a warning on every run would teach people to ignore warnings.
+    """
+    low, high = port_range
+    return frozenset(port for port in ports if port < low or port > high)
+
+
 def warnings_for(port_range, reserved, requested=None):
-    """Plain-language warnings about a range and a reservation set."""
+    """Plain-language warnings about a range and a reservation set: only what is wrong with them."""
+    del requested  # kept for callers; which requested ports lie outside the range is a fact, not a warning
     warnings = []
     low, high = port_range
     if low % 2 == high % 2 and low != high:
@@ -140,12 +138,6 @@ def warnings_for(port_range, reserved, requested=None):
             'net.ipv4.ip_local_port_range %d %d: both ends are %s; the kernel prefers different parity '
             '(connect() to a fixed destination can never get one edge port). Use %d %d instead.'
             % (low, high, 'even' if low % 2 == 0 else 'odd', low, high - 1 if high > low else high))
-    requested = reserved if requested is None else requested
-    outside = frozenset([port for port in requested if port < low or port > high])
-    if outside:
-        warnings.append(
-            '%d reserved port(s) lie outside the ephemeral range %d-%d and have no effect today '
-            '(they take effect if the range grows over them): %s' % (len(outside), low, high, _describe(outside)))
     # Runs of the whole set, computed once (long lists have tens of thousands):
     # clipped to the range they are the runs of the ports inside it.
     runs = port_runs(reserved)

@@ -192,6 +192,14 @@ foreign:
   returned: always
   type: str
   sample: "8080"
+reserved_outside_range:
+  description:
+    - Reserved ports (after the run) that lie outside the ephemeral range, canonical form. They have no effect
+      until the range grows over them; with a moved range and the service ports kept reserved that is the
+      point. A fact, not a warning.
+  returned: always
+  type: str
+  sample: "9100"
 ephemeral_ports:
   description: Ports left for automatic assignment before and after.
   returned: always

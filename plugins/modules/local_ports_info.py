@@ -120,6 +120,12 @@ reserved:
       description: How many ports are reserved.
       type: int
       sample: 4
+reserved_outside_range:
+  description: Reserved ports that lie outside the live ephemeral range (canonical form); no effect until the
+    range grows over them.
+  returned: always
+  type: str
+  sample: "9100"
 ephemeral_ports:
   description: How many ports remain for automatic assignment (range size minus the reserved ports inside it).
   returned: always

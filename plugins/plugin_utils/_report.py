@@ -303,7 +303,8 @@ def cell(value):
 
 def to_markdown(data, preview=False):
     lines = ['# Reserved service ports%s' % (' (check mode: a preview, nothing was changed)' if preview else ''), '']
-    parts = ', '.join('%s (%s hosts)' % (cell(part.get('name')), part.get('hosts')) for part in data['parts'])
+    parts = ', '.join('%s (%s host%s)' % (cell(part.get('name')), part.get('hosts'), '' if part.get('hosts') == 1 else 's')
+                      for part in data['parts'])
     lines += ['Parts: %s' % parts, '']
     lines += ['| host | service | protocol | port | protected | status | held by |', '|---|---|---|---|---|---|---|']
     for row in data['rows']:
