@@ -44,11 +44,16 @@ class ActionModule(ActionBase):
         self._remove_tmp_path(self._connection._shell.tmpdir)
         if result.get('failed') or result.get('skipped'):
             return result
-        held = _report.held_problems(plan, result)
-        if held and plan['settings']['on_held'] == 'fail':
+        failures = []
+        for problems, setting in ((_report.held_problems(plan, result), 'on_held'),
+                                  (_report.listener_problems(_report.undeclared_listeners(plan, result)),
+                                   'on_undeclared_listeners')):
+            if problems and plan['settings'][setting] == 'fail':
+                failures.extend(problems)
+            elif problems and plan['settings'][setting] == 'warn':
+                result.setdefault('warnings', []).extend(problems)
+        if failures:
             result['failed'] = True
-            result['msg'] = 'reserved_ports: %d service port(s) held right now by another socket:\n- %s' % (
-                len(held), '\n- '.join(held))
-        elif held:
-            result.setdefault('warnings', []).extend(held)
+            result['msg'] = 'reserved_ports: %d problem(s) with the service ports on this host%s:\n- %s' % (
+                len(failures), '' if audit or self._play_context.check_mode else ' (the values were applied first)', '\n- '.join(failures))
         return result

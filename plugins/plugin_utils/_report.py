@@ -43,14 +43,34 @@ def _ports_word(ports):
 
 # --------------------------------------------------------------------------- held ports
 
+def process_text(sock):
+    """``curl (pid 4242, user root)``, or why no process is named, or None when the module did not look."""
+    process = sock.get('process')
+    if isinstance(process, dict) and process.get('pid') is not None:
+        user = process.get('user') if process.get('user') is not None else 'uid %s' % process.get('uid')
+        more = sock.get('process_count', 1) - 1
+        return '%s (pid %s, user %s%s)' % (process.get('comm'), process.get('pid'), user,
+                                           ', and %d more' % more if more > 0 else '')
+    if sock.get('no_process') == 'kernel_only':
+        return 'no process: the kernel holds it alone'
+    if sock.get('no_process'):
+        return 'no process found: exited, or not readable'
+    return None
+
+
 def _holder_text(sock):
-    """``tcp ESTABLISHED 127.0.0.1:36601 -> 127.0.0.1:5000 (uid 0)`` from a module's socket entry."""
+    """``tcp ESTABLISHED 127.0.0.1:36601 -> 127.0.0.1:5000 by curl (pid 4242, user root)`` from a socket entry."""
     if not isinstance(sock, dict):
         return str(sock)
     parts = [str(sock[key]) for key in ('protocol', 'state', 'local') if sock.get(key)]
     if sock.get('remote'):
         parts.append('-> %s' % sock['remote'])
-    if sock.get('uid') is not None and sock.get('state') != 'TIME_WAIT':
+    owner = process_text(sock)
+    if owner and owner.startswith('no process'):
+        parts.append('(%s)' % owner)
+    elif owner:
+        parts.append('by %s' % owner)
+    elif sock.get('uid') is not None and sock.get('state') != 'TIME_WAIT':
         parts.append('(uid %s)' % sock['uid'])
     return ' '.join(parts) or str(sock)
 
@@ -108,6 +128,43 @@ def held_problems(plan, result):
                         '60 s); the reservation only stops the kernel from choosing it again'
                         % (port, ', '.join(names[port]), _holders_text(entry)))
     return messages
+
+
+# --------------------------------------------------------------------------- listeners nobody declared
+
+def undeclared_listeners(plan, result):
+    """Listeners inside the ephemeral range on ports that are not reserved, minus the host's ignore list.
+
+    From the modules' ``unreserved_listeners``; each: port, protocol, local, process (text), declared (the
+    inventory names the port) and moves_on_restart (a program that binds port 0 by design, such as rpc.statd).
+    """
+    if not _usable(result) or not plan:
+        return []
+    ignore = (plan.get('settings') or {}).get('ignore_listeners') or {}
+    ignored_ports = parse_ports(ignore.get('ports') or [], 'reserved_ports_ignore_listeners')
+    commands = frozenset(ignore.get('commands') or [])
+    declared = parse_ports(plan.get('ports') or [], 'ports')
+    found = []
+    for item in result.get('unreserved_listeners') or []:
+        if not isinstance(item, dict) or not isinstance(item.get('port'), int):
+            continue
+        processes = item.get('processes') or ([item['process']] if isinstance(item.get('process'), dict) else [])
+        names = frozenset(str(process.get('comm')) for process in processes if isinstance(process, dict))
+        if item['port'] in ignored_ports or names & commands:
+            continue
+        found.append({'port': item['port'], 'protocol': item.get('protocol'), 'local': item.get('local'),
+                      'process': process_text(item), 'declared': item['port'] in declared,
+                      'moves_on_restart': bool(item.get('binds_port_zero_likely'))})
+    return sorted(found, key=lambda item: (item['port'], str(item['protocol']), str(item['local'])))
+
+
+def listener_problems(listeners):
+    """One sentence per listener that warn/fail acts on (not those that move on restart anyway)."""
+    return ['port %d (%s %s) is listened on by %s inside the ephemeral range and is not reserved: an outgoing '
+            'connection can take it while the service is down. Declare it in reserved_ports_services, or add it '
+            'to reserved_ports_ignore_listeners' % (item['port'], item['protocol'], item['local'],
+                                                    item['process'] or 'an unknown process')
+            for item in listeners if not item['moves_on_restart']]
 
 
 # --------------------------------------------------------------------------- one host
@@ -204,6 +261,7 @@ def host_summary(host, plan, result, state):
         summary['reserved_outside_range'] = format_ports(outside)
     else:
         summary['reserved_outside_range'] = None
+    summary['undeclared_listeners'] = undeclared_listeners(plan, result)
     rows = []
     if not plan:
         return summary, rows
@@ -321,4 +379,13 @@ def to_markdown(data, preview=False):
             cell(host), cell(item.get('state')), cell(item.get('strategy')),
             '-'.join(str(port) for port in item['range']) if item.get('range') else '',
             cell(item.get('reserved')), cell(item.get('ephemeral_ports')), cell(item.get('reserved_outside_range'))))
+    listeners = [(host, item) for host in sorted(data['hosts']) for item in data['hosts'][host].get('undeclared_listeners') or []]
+    if listeners:
+        lines += ['', '## Listening inside the ephemeral range and not reserved', '',
+                  '| host | port | protocol | address | process | declared | moves on restart |',
+                  '|---|---|---|---|---|---|---|']
+        for host, item in listeners:
+            lines.append('| %s | %s | %s | %s | %s | %s | %s |' % (
+                cell(host), item['port'], cell(item['protocol']), cell(item['local']), cell(item['process']),
+                cell(item['declared']), cell(item['moves_on_restart'])))
     return '\n'.join(lines) + '\n'

@@ -62,6 +62,8 @@ SETTINGS = (
     ('on_held', 'choice', ('warn', 'fail')),
     ('on_override', 'choice', ('fail', 'warn')),
     ('on_unknown_vars', 'choice', ('warn', 'fail')),
+    ('on_undeclared_listeners', 'choice', ('report', 'warn', 'fail')),
+    ('ignore_listeners', 'listeners', None),
     ('discover', 'patterns', None),
     ('allow_empty', 'bool', None),
     ('live', 'bool', None),
@@ -85,6 +87,8 @@ DEFAULT_SETTINGS = {
     'on_held': 'warn',
     'on_override': 'fail',
     'on_unknown_vars': 'warn',
+    'on_undeclared_listeners': 'report',
+    'ignore_listeners': [],
     'discover': [],
     'allow_empty': False,
     'live': True,
@@ -405,6 +409,8 @@ def _check_one(key, kind, detail, value):
         return _bool_setting(value, option)
     if kind == 'patterns':
         return check_patterns(value, option)
+    if kind == 'listeners':
+        return check_ignore_listeners(value, option)
     if kind in ('range', 'range_or_empty'):
         if kind == 'range_or_empty' and (value is None or value == '' or value == []):
             return None
@@ -422,6 +428,26 @@ def _check_one(key, kind, detail, value):
         raise ServicesError(['%s: %s is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net, '
                              'or "" for the host\'s own namespace' % (option, _short(value))])
     return value
+
+
+def check_ignore_listeners(value, option='reserved_ports_ignore_listeners'):
+    """The ignore list as {'ports': [runs], 'commands': [names]}; raise ServicesError naming a bad entry."""
+    if value is None or value == '':
+        value = []
+    if not isinstance(value, (list, tuple)):
+        value = [value]
+    ports, commands, problems = [], [], []
+    for index, item in enumerate(value):
+        if isinstance(item, str) and item.strip() and not re.match(r'^[0-9]+(-[0-9]+)?$', item.strip()):
+            commands.append(item.strip())
+            continue
+        try:
+            ports.extend(parse_ports([item], '%s[%d]' % (option, index)))
+        except PortSpecError as exc:
+            problems.append('%s; give a port, a "LOW-HIGH" range or a command name such as rpc.statd' % exc)
+    if problems:
+        raise ServicesError(problems)
+    return {'ports': format_runs(ports), 'commands': sorted(set(commands))}
 
 
 def check_settings(settings):

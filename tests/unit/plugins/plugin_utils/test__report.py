@@ -74,7 +74,7 @@ def test_apply_and_audit_of_the_same_state_give_byte_identical_reports():
     assert _report.to_markdown(from_apply) == _report.to_markdown(from_audit)
     assert from_apply['hosts']['h'] == {
         'state': 'ok', 'strategy': 'reserve', 'range': [32768, 60999], 'reserved': '36601,37601',
-        'ephemeral_ports': 28230, 'netns': None, 'reserved_outside_range': '',
+        'ephemeral_ports': 28230, 'netns': None, 'reserved_outside_range': '', 'undeclared_listeners': [],
         'boot': {'net.ipv4.ip_local_port_range': {'value': None, 'file': None},
                  'net.ipv4.ip_local_reserved_ports': {'value': '36601,37601',
                                                       'file': '/etc/sysctl.d/zz-portguard-ephemeral.conf'}}}
@@ -136,3 +136,43 @@ def test_merge_parts_and_refuse_overlaps():
         _report.merge([('a.json', part_a), ('again.json', part_a)])
     with pytest.raises(_report.ReportError, match='x.json is not a report'):
         _report.merge([('x.json', {'rows': []})])
+
+
+NODE = {'port': 45000, 'protocol': 'tcp', 'address': '0.0.0.0', 'local': '0.0.0.0:45000', 'uid': 1001, 'inode': 7,
+        'process': {'pid': 2210, 'comm': 'node', 'uid': 1001, 'user': 'app'},
+        'processes': [{'pid': 2210, 'comm': 'node', 'uid': 1001, 'user': 'app'}], 'process_count': 1,
+        'no_process': None, 'binds_port_zero_likely': False}
+STATD = dict(NODE, port=45871, protocol='udp', local='0.0.0.0:45871', binds_port_zero_likely=True,
+             process={'pid': 611, 'comm': 'rpc.statd', 'uid': 0, 'user': 'root'},
+             processes=[{'pid': 611, 'comm': 'rpc.statd', 'uid': 0, 'user': 'root'}])
+
+
+def test_undeclared_listeners_are_listed_named_and_can_be_ignored():
+    plan = plan_for([{'name': 'app', 'port': 36601}])
+    result = dict(applied('36601'), unreserved_listeners=[STATD, NODE])
+    found = _report.undeclared_listeners(plan, result)
+    assert found == [
+        {'port': 45000, 'protocol': 'tcp', 'local': '0.0.0.0:45000', 'process': 'node (pid 2210, user app)',
+         'declared': False, 'moves_on_restart': False},
+        {'port': 45871, 'protocol': 'udp', 'local': '0.0.0.0:45871', 'process': 'rpc.statd (pid 611, user root)',
+         'declared': False, 'moves_on_restart': True}]
+    # Only the one that stays on its port is worth a warning or a failure.
+    assert _report.listener_problems(found) == [
+        'port 45000 (tcp 0.0.0.0:45000) is listened on by node (pid 2210, user app) inside the ephemeral range and '
+        'is not reserved: an outgoing connection can take it while the service is down. Declare it in '
+        'reserved_ports_services, or add it to reserved_ports_ignore_listeners']
+    ignoring, problems = _services.host_plan({'services': {'reserved_ports_services': [{'name': 'app', 'port': 36601}]},
+                                              'settings': {'ignore_listeners': ['45000-45001', 'rpc.statd']}})
+    assert problems == [] and _report.undeclared_listeners(ignoring, result) == []
+    text = _report.to_markdown(one_host(plan, result))
+    assert '## Listening inside the ephemeral range and not reserved' in text
+    assert '| h | 45000 | tcp | 0.0.0.0:45000 | node (pid 2210, user app) | no | no |' in text
+
+
+def test_holders_name_their_process_or_say_there_is_none():
+    owned = dict(CLIENT, process={'pid': 4242, 'comm': 'curl', 'uid': 0, 'user': 'root'}, process_count=1)
+    waiting = dict(CLIENT, state='TIME_WAIT', process=None, no_process='kernel_only')
+    assert _report._holder_text(owned) == ('tcp ESTABLISHED 127.0.0.1:36601 -> 127.0.0.1:5000 by curl '
+                                           '(pid 4242, user root)')
+    assert _report._holder_text(waiting) == ('tcp TIME_WAIT 127.0.0.1:36601 -> 127.0.0.1:5000 '
+                                             '(no process: the kernel holds it alone)')
