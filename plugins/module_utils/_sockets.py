@@ -403,6 +403,36 @@ def _read_small(path):
         return None
 
 
+_DIR_FD = os.readlink in getattr(os, 'supports_dir_fd', ()) and hasattr(os, 'O_DIRECTORY')
+
+
+def _fd_targets(fd_dir):
+    """The link targets of the descriptors in ``fd_dir``; OSError when the directory cannot be read.
+
+    A descriptor closed between the listing and its readlink is left out.
+    Relative to an open directory where the platform allows (no path walk
+    per descriptor).
+    """
+    targets = []
+    if _DIR_FD:
+        dir_fd = os.open(fd_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for fd in os.listdir(dir_fd):
+                try:
+                    targets.append(os.readlink(fd, dir_fd=dir_fd))
+                except OSError:
+                    pass
+        finally:
+            os.close(dir_fd)
+        return targets
+    prefix = fd_dir + '/'
+    for fd in os.listdir(fd_dir):
+        target = _readlink(prefix + fd)
+        if target is not None:
+            targets.append(target)
+    return targets
+
+
 class Owners(object):
     """What find_owners found: {inode: [pid, ...]} and {pid: process dict}, with counters."""
 
@@ -496,18 +526,15 @@ def find_owners(inodes, netns_link=None, proc_root=PROC_ROOT):
             if link != netns_link:
                 owners.other_netns += 1
                 continue
-        fd_dir = base + '/fd'
         try:
-            fds = os.listdir(fd_dir)
+            targets = _fd_targets(base + '/fd')
         except OSError:
             owners.skipped += 1
             continue
         owners.scanned += 1
         pid = int(name)
-        prefix = fd_dir + '/'
-        for fd in fds:
-            target = _readlink(prefix + fd)
-            if target is None or not target.startswith(_SOCKET_PREFIX):
+        for target in targets:
+            if not target.startswith(_SOCKET_PREFIX):
                 continue
             try:
                 inode = int(target[len(_SOCKET_PREFIX):-1])
