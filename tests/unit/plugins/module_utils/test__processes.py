@@ -244,3 +244,15 @@ def test_run_with_no_socket_of_interest_reads_no_process(tmp_path):
     assert result['unreserved_listeners'] == [] and result['unreserved_listener_count'] == 0
     assert result['process_scan']['looked_up'] is False
     assert result['ports'][0]['holders'][0]['no_process'] == 'kernel_only'
+
+
+@pytest.mark.parametrize('dir_fd', [True, False])
+def test_both_ways_of_reading_descriptors(tmp_path, monkeypatch, dir_fd):
+    if dir_fd and not _sockets._DIR_FD:  # pylint: disable=protected-access
+        pytest.skip('os.readlink has no dir_fd here')
+    monkeypatch.setattr(_sockets, '_DIR_FD', dir_fd)
+    name, processes, inodes, expected, summary = CASES[3]
+    root = make_proc(tmp_path / 'proc', processes)
+    owners = _sockets.find_owners(inodes, NS, root)
+    assert dict((inode, [(p['pid'], p['comm']) for p in owners.of(inode)[0]]) for inode in inodes) == expected, name
+    assert owners.summary()['skipped'] == summary['skipped']
