@@ -245,6 +245,12 @@ def render_podman(r, add):
                 % (name, case['median_s'] * 1000, case['cpu_median_s'] * 1000, case['ports_reported'], case['result_json_bytes']))
         add('')
         add('`info_50k_sockets_ms` is the `ports_given_10` case (the role passes its service ports).')
+        if 'listeners_with_processes' in info['cases']:
+            shape = info['cases']['listeners_with_processes'].get('simulated') or {}
+            add('`info_listeners_with_processes_ms` is the `listeners_with_processes` case: no `ports` option, every '
+                'listener examined and every listed socket\'s process named, on a simulated /proc of %s processes '
+                'holding %s sockets (%s descriptor links); measured, no target.'
+                % (shape.get('processes'), shape.get('sockets'), shape.get('fd_links')))
         add('')
     else:
         add('`bench/bench_info.py` gave no result (exit %s); see the logs.' % (r['micro'].get('bench_info') or {}).get('rc'))

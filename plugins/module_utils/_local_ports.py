@@ -145,7 +145,8 @@ def parse_options(params):
     }
 
 
-def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, root='/'):
+def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, root='/',
+        proc_root=_sockets.PROC_ROOT, net_directory=None):
     """Do one run of the module; return the result dict or raise TaskError."""
     opts = parse_options(params)
     warnings = []
@@ -278,8 +279,9 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
         # Sockets are not touched by the sysctls: read them once, judge them
         # against the values this run leaves (or would leave, in check mode).
         planned = _sysctl.LiveState(plan.range_after, plan.reserved_after) if opts['live'] else live
-        result['ports'] = _examine(opts['examine'], planned, live,
-                                   boot_after if path and not opts['netns'] else None)
+        result.update(_examine(opts['examine'], planned, live,
+                               boot_after if path and not opts['netns'] else None, identity['link'], proc_root,
+                               net_directory))
 
     if check_mode:
         return result
@@ -310,12 +312,15 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
     return result
 
 
-def _examine(ports, state, live, boot):
+def _examine(ports, state, live, boot, netns_link, proc_root=_sockets.PROC_ROOT, net_directory=None):
     """The ports as local_ports_info reports them, judged against the state this run left.
 
     Saves the role a second module round trip per host.  ``boot`` is the boot
     configuration after this run (None when the namespace is not configured by
-    the files, as with netns).
+    the files, as with netns).  Returns the result keys ``ports``,
+    ``unreserved_listeners`` (listeners inside the range this run leaves, on
+    ports it does not reserve), ``unreserved_listener_count`` and
+    ``process_scan``.
     """
     state = _sysctl.LiveState(state.port_range, state.reserved, live.unprivileged_port_start)
     boot_range = boot_reserved = None
@@ -334,10 +339,14 @@ def _examine(ports, state, live, boot):
             except _ports.PortSpecError:
                 pass
     try:
-        sockets = _sockets.read_sockets(ports)
+        sockets = _sockets.read_sockets(ports, net_directory, listening_filter=_local_ports_info.exposed_filter(state))
     except (ValueError, IOError, OSError) as exc:
         raise TaskError('the values were applied, but the socket tables could not be read to examine ports: %s' % exc)
-    return [_local_ports_info.judge(port, state, sockets, boot_range, boot_reserved) for port in sorted(ports)]
+    entries = [_local_ports_info.judge(port, state, sockets, boot_range, boot_reserved) for port in sorted(ports)]
+    unreserved, count = _local_ports_info.unreserved_listeners(sockets, state)
+    scan = _local_ports_info.name_processes(entries, unreserved, netns_link, proc_root)
+    return {'ports': entries, 'unreserved_listeners': unreserved, 'unreserved_listener_count': count,
+            'process_scan': scan}
 
 
 def _file_differs(managed, values, owned_text):

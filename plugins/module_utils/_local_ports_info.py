@@ -23,6 +23,8 @@ KERNEL_DEFAULT_RANGE = (32768, 60999)
 KERNEL_DEFAULT_RESERVED = frozenset()
 # Per port, at most this many sockets are listed; the counts are always complete.
 LIST_LIMIT = 20
+# At most this many unreserved listeners are listed; unreserved_listener_count is complete.
+UNRESERVED_LIMIT = 200
 
 REASON_HELD = 'held by an outgoing connection in %s: a restart would fail now'
 REASON_EXPOSED = 'in the ephemeral range and not reserved'
@@ -176,6 +178,63 @@ def _state_order(key):
     return (not protocol.startswith('tcp'), order.index(state) if state in order else len(order), key)
 
 
+def listener_dict(sock):
+    """A listener as the results list it, before its processes are known."""
+    return {'protocol': sock.protocol, 'address': sock.local_address,
+            'local': _sockets.endpoint(sock.local_address, sock.local_port), 'uid': sock.uid, 'inode': sock.inode}
+
+
+def unreserved_listeners(sockets, state, limit=None):
+    """Listeners inside the range of ``state`` on ports it does not reserve: (first ``limit``, total).
+
+    ``sockets`` must hold the sockets of those ports (read_sockets with
+    ``listening_filter=exposed_filter(state)``, or with no port list).
+    """
+    if limit is None:
+        limit = UNRESERVED_LIMIT
+    low, high = state.port_range
+    listed = []
+    total = 0
+    for port in sorted(sockets.listening_ports()):
+        if not low <= port <= high or port in state.reserved:
+            continue
+        for sock in sockets.get(port).listeners():
+            total += 1
+            if len(listed) < limit:
+                entry = {'port': port}
+                entry.update(listener_dict(sock))
+                listed.append(entry)
+    return listed, total
+
+
+def exposed_filter(state):
+    """The listening ports unreserved_listeners needs: inside the range, not reserved."""
+    low, high = state.port_range
+    reserved = state.reserved
+    return lambda port: low <= port <= high and port not in reserved
+
+
+def name_processes(entries, unreserved, netns_link, proc_root=_sockets.PROC_ROOT):
+    """Name the processes of every listed listener and holder, in one pass over the processes.
+
+    Adds ``process``, ``processes``, ``process_count`` and ``no_process`` to each
+    socket dict, and ``binds_port_zero_likely`` to each unreserved listener.
+    Returns the scan's summary (how many processes were read, skipped, or in
+    another namespace).
+    """
+    sockets = []
+    for entry in entries:
+        sockets.extend(entry['listeners'])
+        sockets.extend(entry['holders'])
+    sockets.extend(unreserved)
+    owners = _sockets.find_owners(set(item['inode'] for item in sockets), netns_link, proc_root)
+    for item in sockets:
+        owners.describe(item, item['inode'])
+    for item in unreserved:
+        item['binds_port_zero_likely'] = _sockets.binds_port_zero_likely(item['processes'])
+    return owners.summary()
+
+
 def judge(port, live, sockets, boot_range=None, boot_reserved=None):
     """Everything about one port, with ``at_risk`` and the reason in words."""
     low, high = live.port_range
@@ -185,7 +244,7 @@ def judge(port, live, sockets, boot_range=None, boot_reserved=None):
     in_range_boot = boot_range[0] <= port <= boot_range[1] if boot_known else None
     reserved_boot = port in boot_reserved if boot_known else None
     found = sockets.get(port)
-    listeners = [{'protocol': s.protocol, 'address': s.local_address} for s in found.listeners(LIST_LIMIT)]
+    listeners = [listener_dict(s) for s in found.listeners(LIST_LIMIT)]
     holders = [s.as_dict() for s in found.holders(LIST_LIMIT)]
     holder_states = found.holder_states()
     listener_count = found.listener_count
@@ -228,7 +287,7 @@ def _warnings(live, boot_values, boot_applies):
     return warnings
 
 
-def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None):
+def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_root=_sockets.PROC_ROOT):
     """One run of the module; return the result dict or raise TaskError."""
     opts = parse_options(params)
     try:
@@ -247,7 +306,7 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None):
     boot_applies = (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
 
     try:
-        sockets = _sockets.read_sockets(opts['ports'], net_directory)
+        sockets = _sockets.read_sockets(opts['ports'], net_directory, listening_filter=exposed_filter(live))
     except ValueError as exc:
         raise TaskError('cannot read the socket tables: %s' % exc)
     examined = opts['ports'] if opts['ports'] is not None else sockets.listening_ports()
@@ -266,6 +325,9 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None):
     counts = dict(sockets.counts)
     counts['total'] = sockets.total
     counts['source'] = sockets.directory
+    entries = [judge(port, live, sockets, boot_range, boot_reserved) for port in sorted(examined)]
+    unreserved, unreserved_count = unreserved_listeners(sockets, live)
+    process_scan = name_processes(entries, unreserved, identity['link'], proc_root)
     return {
         'changed': False,
         'range': list(live.port_range),
@@ -276,7 +338,10 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None):
         'reserved_outside_range': _ports.format_ports(_plan.outside_range(live.port_range, live.reserved)),
         'boot': boot,
         'drift': drift,
-        'ports': [judge(port, live, sockets, boot_range, boot_reserved) for port in sorted(examined)],
+        'ports': entries,
+        'unreserved_listeners': unreserved,
+        'unreserved_listener_count': unreserved_count,
+        'process_scan': process_scan,
         'sockets': counts,
         'netns': identity,
         'warnings': warnings,

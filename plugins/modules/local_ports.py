@@ -111,6 +111,9 @@ options:
       - Service ports or ranges (same syntax as O(reserved)) to report on after the change, exactly as
         M(portguard.ephemeral.local_ports_info) reports them in its C(ports) result (inside the range,
         reserved live and at boot, listeners, other sockets holding the port, C(at_risk) and the reason).
+      - The result also lists the listeners inside the range this run leaves whose port is not reserved
+        (RV(unreserved_listeners)), and names the processes of listeners and holders, as
+        M(portguard.ephemeral.local_ports_info) does.
       - Saves a second module call per host when applying and auditing together. Nothing is reported
         when omitted.
     type: raw
@@ -243,6 +246,39 @@ ports:
     - {port: 36601, in_range: true, reserved_live: true, in_range_boot: true, reserved_boot: true,
        listeners: [], listener_count: 0, holders: [], holder_count: 0, holder_states: {},
        at_risk: false, reason: reserved}
+    - {port: 37601, in_range: true, reserved_live: true, in_range_boot: true, reserved_boot: true,
+       listeners: [], listener_count: 0, holder_count: 1, holder_states: {"tcp ESTABLISHED": 1},
+       holders: [{protocol: tcp, state: ESTABLISHED, address: 10.0.0.5, local: "10.0.0.5:37601",
+                  remote: "10.0.0.9:443", uid: 0, inode: 2795431,
+                  process: {pid: 48121, comm: curl, uid: 0, user: root},
+                  processes: [{pid: 48121, comm: curl, uid: 0, user: root}], process_count: 1,
+                  no_process: null}],
+       at_risk: true, reason: "held by an outgoing connection in ESTABLISHED: a restart would fail now"}
+unreserved_listeners:
+  description:
+    - Listeners inside the ephemeral range this run leaves (in check mode, would leave) on ports it does not
+      reserve, whether or not O(examine) names them; the same entries as the C(unreserved_listeners) result of
+      M(portguard.ephemeral.local_ports_info) (C(port), C(protocol), C(address), C(local), C(uid), C(inode),
+      C(process), C(processes), C(process_count), C(no_process), C(binds_port_zero_likely)); at most 200.
+  returned: when O(examine) is given
+  type: list
+  elements: dict
+  sample:
+    - {port: 45871, protocol: udp, address: 0.0.0.0, local: "0.0.0.0:45871", uid: 0, inode: 18342,
+       process: {pid: 611, comm: rpc.statd, uid: 0, user: root},
+       processes: [{pid: 611, comm: rpc.statd, uid: 0, user: root}], process_count: 1, no_process: null,
+       binds_port_zero_likely: true}
+unreserved_listener_count:
+  description: How many listeners RV(unreserved_listeners) would list without its limit.
+  returned: when O(examine) is given
+  type: int
+  sample: 1
+process_scan:
+  description: The pass over C(/proc) that named the processes (C(looked_up), C(scanned), C(skipped),
+    C(other_netns)), as in M(portguard.ephemeral.local_ports_info).
+  returned: when O(examine) is given
+  type: dict
+  sample: {looked_up: true, scanned: 143, skipped: 0, other_netns: 12}
 warnings:
   description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
     blocks, values over 4095 bytes, overrides), shown as the task's warnings.

@@ -20,6 +20,9 @@ description:
     owns the port, such as a TIME_WAIT left by an outgoing connection - is the port inside the
     ephemeral range, is it reserved now, will it still be reserved after a reboot, and which socket
     holds it right now.
+  - Names the processes (pid, command name, user) behind every listed listener and holder, the way C(ss -p)
+    does, and lists the listeners inside the ephemeral range whose port is not reserved
+    (RV(unreserved_listeners)), the services nobody declared.
   - RV(drift) compares the live values with the values the host gets at boot, as port sets and numbers.
     It catches a reservation list that a later procps C(sysctl --system) or C(sysctl -p) truncated
     (procps writes at most 4095 bytes).
@@ -62,6 +65,12 @@ notes:
     seconds). Reserving the port does not free it; it stops the kernel from choosing it again.
   - A bound, unconnected UDP socket is counted as a listener, as C(ss -l) does; the tables cannot tell a
     UDP service from a UDP client that sent a datagram without connecting.
+  - Processes are found as C(ss -p) finds them, the socket's inode against the C(socket:[INODE]) links under
+    C(/proc/PID/fd), in one pass over the processes and only when a listed socket has an inode. Only processes
+    whose C(/proc/PID/ns/net) is the examined namespace are read; a socket handed to a process of another
+    namespace (descriptor passing, a process that created it and then changed namespace) is reported with
+    C(no_process=not_found). Reading other users' descriptors needs root; without it their sockets are
+    C(not_found) too. User names are resolved with this host's user database, which may not be a container's.
 seealso:
   - module: portguard.ephemeral.local_ports
   - name: ip-sysctl documentation
@@ -93,6 +102,20 @@ EXAMPLES = r'''
 - name: Every listening port of a container's network namespace
   portguard.ephemeral.local_ports_info:
     netns: /run/netns/app1
+
+- name: Who holds the service port?
+  ansible.builtin.debug:
+    msg: >-
+      {{ item.port }}: {{ item.holders | map(attribute='state') | list }} by
+      {{ item.holders | map(attribute='process') | select | map(attribute='comm') | list }}
+  loop: "{{ ports_info.ports | selectattr('holder_count') | list }}"
+
+- name: Fail on listeners inside the ephemeral range that are not reserved, except port-0 services
+  ansible.builtin.assert:
+    that: ports_info.unreserved_listeners | rejectattr('binds_port_zero_likely') | list | length == 0
+    fail_msg: >-
+      {{ ports_info.unreserved_listeners | rejectattr('binds_port_zero_likely')
+         | map(attribute='local') | list }} listen inside the ephemeral range, not reserved
 '''
 
 RETURN = r'''
@@ -236,11 +259,28 @@ ports:
       listener_count: 0
       holders:
         - {protocol: tcp, state: TIME_WAIT, address: 127.0.0.1, local: "127.0.0.1:40003",
-           remote: "127.0.0.1:5000", uid: 0, inode: 0}
+           remote: "127.0.0.1:5000", uid: 0, inode: 0, process: null, processes: [], process_count: 0,
+           no_process: kernel_only}
       holder_count: 1
       holder_states: {"tcp TIME_WAIT": 1}
       at_risk: true
       reason: "held by an outgoing connection in TIME_WAIT: a restart would fail now"
+    - port: 36601
+      in_range: true
+      reserved_live: true
+      in_range_boot: true
+      reserved_boot: true
+      listeners: []
+      listener_count: 0
+      holders:
+        - {protocol: tcp, state: ESTABLISHED, address: 10.0.0.5, local: "10.0.0.5:36601",
+           remote: "10.0.0.9:443", uid: 0, inode: 2795431,
+           process: {pid: 48121, comm: curl, uid: 0, user: root},
+           processes: [{pid: 48121, comm: curl, uid: 0, user: root}], process_count: 1, no_process: null}
+      holder_count: 1
+      holder_states: {"tcp ESTABLISHED": 1}
+      at_risk: true
+      reason: "held by an outgoing connection in ESTABLISHED: a restart would fail now"
   contains:
     port:
       description: The port.
@@ -258,17 +298,25 @@ ports:
       description: In the reservations set at boot; C(null) with O(netns) for another namespace.
       type: bool
     listeners:
-      description: Listeners on the port (TCP LISTEN, bound unconnected UDP), C(protocol) (C(tcp), C(tcp6),
-        C(udp), C(udp6)) and local C(address); at most 20 are listed.
+      description:
+        - Listeners on the port (TCP LISTEN, bound unconnected UDP), with C(protocol) (C(tcp), C(tcp6), C(udp),
+          C(udp6)), local C(address), C(local) as C(address:port), the socket's C(uid) and C(inode); at most 20
+          are listed.
+        - Each names its processes with the keys described under RV(unreserved_listeners) (C(process),
+          C(processes), C(process_count), C(no_process)).
       type: list
       elements: dict
     listener_count:
       description: How many listeners there are.
       type: int
     holders:
-      description: Sockets on the port that are not listeners, with C(protocol), C(state) (C(ESTABLISHED),
-        C(TIME_WAIT), C(FIN_WAIT2), ...), local C(address), C(local) and C(remote) as C(address:port), C(uid)
-        and C(inode) (0 for TIME_WAIT, which no process owns); at most 20 are listed.
+      description:
+        - Sockets on the port that are not listeners, with C(protocol), C(state) (C(ESTABLISHED), C(TIME_WAIT),
+          C(FIN_WAIT2), ...), local C(address), C(local) and C(remote) as C(address:port), C(uid) and C(inode)
+          (0 for TIME_WAIT, which no process owns); at most 20 are listed.
+        - Each names its processes with the keys described under RV(unreserved_listeners) (C(process),
+          C(processes), C(process_count), C(no_process)); a TIME_WAIT holder has C(process=null) and
+          C(no_process=kernel_only).
       type: list
       elements: dict
     holder_count:
@@ -287,6 +335,82 @@ ports:
           boot: ...) or C(outside the ephemeral range now, but after a reboot ...). Not at risk: C(reserved) or
           C(outside the ephemeral range)."
       type: str
+unreserved_listeners:
+  description:
+    - Every listener (TCP LISTEN, bound unconnected UDP) inside the live ephemeral range on a port that is not
+      reserved, whether or not O(ports) names it, ascending by port. These are the services nobody declared - an
+      outgoing connection can take their port while they are stopped, and then they cannot start.
+    - At most 200 are listed; RV(unreserved_listener_count) counts them all.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {port: 36601, protocol: tcp, address: 0.0.0.0, local: "0.0.0.0:36601", uid: 1001, inode: 2795102,
+       process: {pid: 2210, comm: node, uid: 1001, user: app},
+       processes: [{pid: 2210, comm: node, uid: 1001, user: app}], process_count: 1, no_process: null,
+       binds_port_zero_likely: false}
+    - {port: 45871, protocol: udp, address: 0.0.0.0, local: "0.0.0.0:45871", uid: 0, inode: 18342,
+       process: {pid: 611, comm: rpc.statd, uid: 0, user: root},
+       processes: [{pid: 611, comm: rpc.statd, uid: 0, user: root}], process_count: 1, no_process: null,
+       binds_port_zero_likely: true}
+  contains:
+    port:
+      description: The port.
+      type: int
+    protocol:
+      description: C(tcp), C(tcp6), C(udp) or C(udp6).
+      type: str
+    address:
+      description: Local address.
+      type: str
+    local:
+      description: C(address:port) (C([address]:port) for IPv6).
+      type: str
+    uid:
+      description: The socket's owner uid, as the kernel's table shows it.
+      type: int
+    inode:
+      description: The socket's inode (what C(/proc/PID/fd) links name).
+      type: int
+    process:
+      description: The holding process with the lowest pid (C({pid, comm, uid, user})), or C(null) when none
+        was found; C(comm) is C(/proc/PID/comm) (at most 15 characters), C(uid) the effective uid, C(user) its
+        name or C(null) when this host cannot resolve it. The same keys are added to every listed listener and
+        holder of RV(ports).
+      type: dict
+    processes:
+      description: Every process holding the socket (processes sharing it after a fork), ascending pid, at
+        most 10.
+      type: list
+      elements: dict
+    process_count:
+      description: How many processes hold the socket.
+      type: int
+    no_process:
+      description:
+        - C(null) when a process was found. Otherwise why not.
+        - C(kernel_only) - the socket has inode 0, the kernel holds it alone (TIME_WAIT, a connection its
+          process has already closed, a half-open request); no process can be named, the port frees itself.
+        - C(not_found) - no process of the examined namespace readable by this user holds it (it exited
+          meanwhile, its descriptors are not readable without root, or it lives in another namespace).
+      type: str
+    binds_port_zero_likely:
+      description: V(true) when a holding process is one that listens on a port the kernel picks (bind to
+        port 0) by design, so the port moves on restart and reserving it is pointless - C(rpc.statd),
+        C(rpc.mountd), C(rpcbind), C(ypbind), C(java) (RMI, JMX), C(dhclient), C(avahi-daemon).
+      type: bool
+unreserved_listener_count:
+  description: How many listeners RV(unreserved_listeners) would list without its limit.
+  returned: always
+  type: int
+  sample: 2
+process_scan:
+  description: The pass over C(/proc) that named the processes - C(looked_up) (V(false) when no listed socket
+    had an inode, then nothing was read), and how many processes were C(scanned), C(skipped) (vanished or
+    unreadable) or in another network namespace (C(other_netns), not read).
+  returned: always
+  type: dict
+  sample: {looked_up: true, scanned: 143, skipped: 0, other_netns: 12}
 sockets:
   description: How many sockets each table holds (every socket, not only the examined ports), their C(total),
     and the C(source) directory read.

@@ -115,6 +115,10 @@ for line in sys.stdin:
             s.connect((addr, port))
             socks[name] = s
             reply(port=s.getsockname()[1])
+        elif op == 'comm':                      # comm NAME: what /proc/PID/comm (and ss -p) shows
+            with open('/proc/self/comm', 'w') as handle:
+                handle.write(cmd[1])
+            reply(comm=open('/proc/self/comm').read().strip())
         elif op == 'exit':
             reply(bye=True)
             break
@@ -197,6 +201,11 @@ def info(lab, playbooks, check=False, expect_failure=False, **options):
     return result
 
 
+def where(listeners):
+    """The protocol and address of each listener (the rest is checked where it matters)."""
+    return [{'protocol': item['protocol'], 'address': item['address']} for item in listeners]
+
+
 def port_entry(result, port):
     matches = [entry for entry in result['ports'] if entry['port'] == port]
     assert len(matches) == 1, (port, [entry['port'] for entry in result['ports']])
@@ -244,7 +253,7 @@ def test_classic_clash(lab, holder, playbooks):
     assert entry['reason'] == 'held by an outgoing connection in ESTABLISHED: a restart would fail now'
     # The server port: its listener and the accepted connection, outside the range.
     srv = port_entry(result, server)
-    assert srv['listeners'] == [{'protocol': 'tcp', 'address': '127.0.0.1'}]
+    assert where(srv['listeners']) == [{'protocol': 'tcp', 'address': '127.0.0.1'}]
     assert [h['remote'] for h in srv['holders']] == ['127.0.0.1:%d' % port]
     assert (srv['at_risk'], srv['reason']) == (False, 'outside the ephemeral range')
     # What the module says is what the kernel does.
@@ -418,14 +427,14 @@ def test_ipv6_and_udp_sockets_are_seen(lab, holder, playbooks):
     dual = holder.do('listen', 'dual', 6, '::', 7004)['port']
 
     result = info(lab, playbooks, ports=[tcp6, client6, udp4, udp6, udp_client, dual])
-    assert port_entry(result, tcp6)['listeners'] == [{'protocol': 'tcp6', 'address': '::1'}]
-    assert port_entry(result, dual)['listeners'] == [{'protocol': 'tcp6', 'address': '::'}]
+    assert where(port_entry(result, tcp6)['listeners']) == [{'protocol': 'tcp6', 'address': '::1'}]
+    assert where(port_entry(result, dual)['listeners']) == [{'protocol': 'tcp6', 'address': '::'}]
     entry = port_entry(result, client6)
     assert [(h['protocol'], h['state'], h['remote'], h['address']) for h in entry['holders']] == [
         ('tcp6', 'ESTABLISHED', '[::1]:%d' % tcp6, '::1')]
     assert entry['at_risk'] is True
-    assert port_entry(result, udp4)['listeners'] == [{'protocol': 'udp', 'address': '127.0.0.1'}]
-    assert port_entry(result, udp6)['listeners'] == [{'protocol': 'udp6', 'address': '::1'}]
+    assert where(port_entry(result, udp4)['listeners']) == [{'protocol': 'udp', 'address': '127.0.0.1'}]
+    assert where(port_entry(result, udp6)['listeners']) == [{'protocol': 'udp6', 'address': '::1'}]
     entry = port_entry(result, udp_client)
     assert [(h['protocol'], h['state'], h['remote']) for h in entry['holders']] == [
         ('udp', 'ESTABLISHED', '127.0.0.1:%d' % udp4)]
@@ -451,7 +460,9 @@ def test_netns_option_reads_the_other_namespace(lab, playbooks):
             assert result['netns']['path'] == path
             assert [e['port'] for e in result['ports']] == [port]
             entry = port_entry(result, port)
-            assert entry['listeners'] == [{'protocol': 'tcp', 'address': '127.0.0.1'}]
+            assert where(entry['listeners']) == [{'protocol': 'tcp', 'address': '127.0.0.1'}]
+            # Its process is found although the module entered the namespace with setns.
+            assert entry['listeners'][0]['process']['pid'] == remote.pid
             assert entry['reserved_boot'] is None and entry['in_range_boot'] is None
             assert result['drift']['detected'] is None and result['drift']['note']
             # The namespace the module ran in has no such listener.
@@ -486,3 +497,56 @@ def test_bad_input_fails_clearly(lab, playbooks, options, words):
     for word in words:
         assert word in result['msg'], result['msg']
     assert lab.snapshot() == before
+
+
+def test_processes_of_a_held_service_port_and_an_undeclared_listener(lab, playbooks):
+    """Issue 15: both modules name the client holding a service port and an undeclared listener in the range."""
+    lab.write_sysctl(RANGE, '40000 40009')
+    client = SocketHolder(lab)
+    other = SocketHolder(lab)
+    try:
+        assert client.do('comm', 'curl')['comm'] == 'curl'
+        assert other.do('comm', 'undeclared-svc')['comm'] == 'undeclared-svc'
+        server = client.do('listen', 'srv', 4, '127.0.0.1', 5000)['port']
+        port = client.do('connect', 'c1', 4, '127.0.0.1', server, 'srv')['port']   # the service port, taken
+        assert 40000 <= port <= 40009
+        free = [p for p in range(40000, 40010) if p != port]
+        undeclared = other.do('listen', 'u', 4, '127.0.0.1', free[0])['port']
+        protected = other.do('listen', 'p', 6, '::1', free[1])['port']
+        lab.write_sysctl(RESERVED, '%d\n' % protected)
+        root = {'pid': client.pid, 'comm': 'curl', 'uid': 0, 'user': 'root'}
+        undeclared_proc = {'pid': other.pid, 'comm': 'undeclared-svc', 'uid': 0, 'user': 'root'}
+
+        def check(result):
+            entry = port_entry(result, port)
+            held = entry['holders'][0]
+            assert (held['state'], held['remote']) == ('ESTABLISHED', '127.0.0.1:%d' % server)
+            assert held['process'] == root and held['processes'] == [root]
+            assert (held['process_count'], held['no_process']) == (1, None)
+            # Only the listener inside the range on an unreserved port; not 5000, not the reserved one.
+            assert result['unreserved_listeners'] == [{
+                'port': undeclared, 'protocol': 'tcp', 'address': '127.0.0.1', 'local': '127.0.0.1:%d' % undeclared,
+                'uid': 0, 'inode': result['unreserved_listeners'][0]['inode'], 'process': undeclared_proc,
+                'processes': [undeclared_proc], 'process_count': 1, 'no_process': None,
+                'binds_port_zero_likely': False}]
+            assert result['unreserved_listeners'][0]['inode'] > 0
+            assert result['unreserved_listener_count'] == 1
+            assert result['process_scan']['looked_up'] is True and result['process_scan']['scanned'] >= 2
+
+        check(info(lab, playbooks, ports=[port]))
+        # local_ports reserves the port (that does not free it) and reports the same in its examine result.
+        check(local_ports(lab, playbooks, reserved=[port], examine=[port], min_ephemeral_ports=1).result('Apply'))
+        # local_ports_info without ports: the listeners are examined, with their processes.
+        everything = info(lab, playbooks)
+        assert [(e['port'], [l['process']['comm'] for l in e['listeners']]) for e in everything['ports']] == sorted(
+            [(server, ['curl']), (undeclared, ['undeclared-svc']), (protected, ['undeclared-svc'])])
+
+        # The client closes first: its end stays in TIME_WAIT, which no process owns, and the result says so.
+        assert client.do('close', 'c1')['states'] == ['06']
+        entry = port_entry(info(lab, playbooks, ports=[port]), port)
+        waiting = entry['holders'][0]
+        assert (waiting['state'], waiting['inode'], waiting['process'], waiting['processes'], waiting['no_process']) == (
+            'TIME_WAIT', 0, None, [], 'kernel_only')
+    finally:
+        client.close()
+        other.close()

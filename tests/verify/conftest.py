@@ -30,6 +30,15 @@ Options (each also an environment variable):
                               (probes/state.py) for hosts expected unchanged.
   --report PATH               PORTGUARD_VERIFY_REPORT: the role's fleet report
                               (PATH.json and PATH.md) to check against the hosts.
+  --undeclared-listeners off|fail
+                              PORTGUARD_VERIFY_UNDECLARED_LISTENERS, default off.
+        fail: test_undeclared_listeners fails for every listener (TCP LISTEN,
+        bound unconnected UDP) inside the host's ephemeral range whose port is
+        neither reserved nor declared in the inventory: an outgoing connection
+        can take its port while it is stopped.  Known ones are allowed per host
+        or group with the inventory variable portguard_verify_listeners_allowed
+        (ports, "LOW-HIGH" ranges and command names such as rpc.statd).  Off, the
+        check is deselected (nothing checked is not a pass).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,6 +61,7 @@ CONTAINER_CONNECTIONS = {
     'docker': 'docker', 'community.docker.docker': 'docker',
 }
 PROBE_MODES = ('off', 'sockopt', 'all')
+UNDECLARED_MODES = ('off', 'fail')
 
 
 def pytest_addoption(parser):
@@ -62,12 +72,20 @@ def pytest_addoption(parser):
                     help='directory of <host>.json snapshots for hosts with portguard_verify_expect: unchanged')
     group.addoption('--report', default=os.environ.get('PORTGUARD_VERIFY_REPORT') or None,
                     help='path (without extension) of the fleet report the role wrote')
+    group.addoption('--undeclared-listeners', choices=UNDECLARED_MODES,
+                    default=os.environ.get('PORTGUARD_VERIFY_UNDECLARED_LISTENERS') or 'off',
+                    help='fail: fail for listeners inside the ephemeral range that are neither reserved nor '
+                         'declared (default off: the check is deselected)')
 
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'expect(kind): run only on hosts whose portguard_verify_expect is kind')
+    config.addinivalue_line('markers', 'undeclared_listeners: run only with --undeclared-listeners fail')
     if config.getoption('probe') not in PROBE_MODES:
         raise pytest.UsageError('--probe must be one of %s' % ', '.join(PROBE_MODES))
+    if config.getoption('undeclared_listeners') not in UNDECLARED_MODES:
+        raise pytest.UsageError('--undeclared-listeners (PORTGUARD_VERIFY_UNDECLARED_LISTENERS) must be one of %s'
+                                % ', '.join(UNDECLARED_MODES))
 
 
 def _host_name(item):
@@ -81,8 +99,12 @@ def pytest_collection_modifyitems(config, items):
     and the report checks when no --report was given (nothing to check is not a pass)."""
     keep, drop = [], []
     no_report = config.getoption('report') is None
+    no_listeners = config.getoption('undeclared_listeners') != 'fail'
     for item in items:
         if no_report and 'host_report' in getattr(item, 'fixturenames', ()):
+            drop.append(item)
+            continue
+        if no_listeners and item.get_closest_marker('undeclared_listeners') is not None:
             drop.append(item)
             continue
         marker = item.get_closest_marker('expect')
@@ -121,6 +143,7 @@ class Target(object):
         self.expected = verifylib.Expectation(self.name, self.vars, self.resolve)
         self._state = None
         self._info = None
+        self._listeners = None
         self._probes = {}
 
     def resolve(self, var, value):
@@ -143,6 +166,12 @@ class Target(object):
             extra = [self.expected.path] if self.expected.path else []
             self._state = self.run_script('state.py', *extra)
         return self._state
+
+    def listeners(self):
+        """probes/listeners.py: the listeners inside the ephemeral range, with their processes."""
+        if self._listeners is None:
+            self._listeners = self.run_script('listeners.py')
+        return self._listeners
 
     def refresh(self):
         self._state = None

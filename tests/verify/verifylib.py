@@ -34,6 +34,7 @@ SERVICES_PREFIX = 'reserved_ports_services_'
 # Inventory variables of the checks themselves (not of the role).
 EXPECT_VAR = 'portguard_verify_expect'            # applied (default) | unchanged
 FOREIGN_VAR = 'portguard_verify_foreign_reserved'  # ports reserved by others that must survive
+LISTENERS_ALLOWED_VAR = 'portguard_verify_listeners_allowed'  # ports, ranges, command names
 EXPECTATIONS = ('applied', 'unchanged')
 DISCOVER_EXCLUDED_PREFIXES = ('ansible_', 'reserved_ports_', '_')
 DISCOVER_EXCLUDED_NAMES = frozenset((
@@ -269,3 +270,35 @@ def parse_sysctl_file(text):
         if sep:
             values[key.strip().lstrip('-').replace('/', '.')] = value.strip()
     return values
+
+
+def allowed_listeners(value):
+    """(ports, command names) from portguard_verify_listeners_allowed: ports, "LOW-HIGH", names."""
+    ports, names = set(), set()
+    for item in value or ():
+        try:
+            ports |= _one(item, LISTENERS_ALLOWED_VAR)
+        except InventoryError:
+            if not isinstance(item, str) or not item.strip():
+                raise InventoryError('%s: %r is neither a port, a "LOW-HIGH" range nor a command name'
+                                     % (LISTENERS_ALLOWED_VAR, item))
+            names.add(item.strip())
+    return ports, names
+
+
+def undeclared_listeners(listeners, reserved, declared, allowed_ports=(), allowed_names=()):
+    """The listeners (probes/listeners.py entries, all inside the range) that nobody declared.
+
+    Not reserved, not a declared service port, not an allowed port, and not
+    held only by allowed commands.
+    """
+    found = []
+    for item in listeners:
+        port = item['port']
+        if port in reserved or port in declared or port in allowed_ports:
+            continue
+        names = [proc.get('comm') for proc in item.get('processes') or ()]
+        if names and all(name in allowed_names for name in names):
+            continue
+        found.append(item)
+    return found

@@ -73,7 +73,8 @@ def test_listener_with_connections_is_judged_by_range_and_reservation():
     assert entry['listener_count'] == 1 and entry['holder_count'] == 1
     entry = info.judge(40100, LIVE, sockets, (32768, 60999), frozenset())
     assert (entry['at_risk'], entry['reason']) == (True, info.REASON_EXPOSED)
-    assert entry['listeners'] == [{'protocol': 'tcp', 'address': '127.0.0.1'}]
+    assert entry['listeners'] == [{'protocol': 'tcp', 'address': '127.0.0.1', 'local': '127.0.0.1:40100', 'uid': 0,
+                                   'inode': 0}]
 
 
 def test_udp_holder_reason_names_the_protocol():
