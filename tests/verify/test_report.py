@@ -67,3 +67,19 @@ def test_report_is_a_preview(target, host_report):
     live = kernel_ports(target.state()['live']['reserved'])
     assert exp.ports - live, 'the kernel already has every service port: the preview proves nothing'
     assert all(row['protected'] is True for row in rows)
+
+
+def test_report_names_the_listener_nobody_declared(target, host_report):
+    """prepare started /usr/local/bin/undeclared-svc on portguard_verify_undeclared_listener (molecule/fleet)."""
+    port = target.vars.get('portguard_verify_undeclared_listener')
+    _data, summary, _rows, markdown = host_report
+    if port is None:
+        # Not started here: the report must not put it on this host.
+        assert not [item for item in summary['undeclared_listeners']
+                    if str(item['process']).startswith('undeclared-svc')], summary['undeclared_listeners']
+        return
+    found = [item for item in summary['undeclared_listeners'] if item['port'] == int(port)]
+    assert found, 'the report does not list the listener on %s: %s' % (port, summary['undeclared_listeners'])
+    assert found[0]['process'].startswith('undeclared-svc (pid '), found
+    assert found[0]['declared'] is False and found[0]['moves_on_restart'] is False
+    assert '| %s | %s | tcp | 0.0.0.0:%s | undeclared-svc (pid ' % (target.name, port, port) in markdown
