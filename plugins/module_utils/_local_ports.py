@@ -389,12 +389,20 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
     # What this module owns after the run.  With live: false nothing changes live, so
     # ownership stays as it is; the ports our file adds are "pending": ours once a boot
     # applies the file (a later boot id), never before.
+    pending_boot_id = current_boot_id
     if opts['live']:
         owned_after = plan.owned_after
         pending = frozenset()
     else:
         owned_after = owned_before & live.reserved
         pending = plan.owned_after - owned_after - live.reserved
+    if opts['reserved'] is None and path and managed.get('pending'):
+        # A run about the range only leaves the pending record as it was.
+        try:
+            pending = _ports.parse_kernel_string(managed['pending'], path) - owned_after - live.reserved
+            pending_boot_id = managed.get('boot_id')
+        except _ports.PortSpecError:
+            pending = frozenset()
 
     # The persisted file: our keys only; a key not given this run keeps its earlier line
     # (from this file, or from the managed file it replaces when path changed).
@@ -422,7 +430,7 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
         file_changed = bool(removed) or _file_differs(managed, values, owned_text, pending_text)
         if file_changed:
             new_text = _sysctld.render(values, owned_text, pending=pending_text,
-                                       boot_id=current_boot_id if pending else None)
+                                       boot_id=pending_boot_id if pending else None)
         persisted_keys = [key for key, _value in values]
         boot_after = _without_files(_sysctld.boot_config(keys, root, replace=(path, new_text)), removed)
         problems = []

@@ -342,8 +342,9 @@ def record_is_stale(record, identity, current_boot_id):
 def live_namespaces(proc='/proc'):
     """(inode, dev) of every network namespace this host can see: processes' and nsfs mounts'.
 
-    Returns None when the picture cannot be trusted (no /proc/1, as in a
-    separate PID namespace without the host's processes).
+    Returns None when the picture is incomplete, so that no record is taken for
+    gone on a guess: a process whose namespace cannot be read (EACCES/EPERM, as
+    for pid 1 in some sandboxes) or no /proc at all.
     """
     found = set()
     try:
@@ -353,19 +354,18 @@ def live_namespaces(proc='/proc'):
     for pid in pids:
         try:
             st = os.stat(os.path.join(proc, pid, 'ns', 'net'))
-        except OSError:
-            continue
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                return None
+            continue  # the process has just ended
         found.add((st.st_ino, st.st_dev))
-    try:
-        init_ns = os.stat(os.path.join(proc, '1', 'ns', 'net'))
-    except OSError:
+    if not found:
         return None
-    found.add((init_ns.st_ino, init_ns.st_dev))
     try:
         with open(os.path.join(proc, 'self', 'mountinfo')) as handle:
             lines = handle.read().splitlines()
     except (IOError, OSError):
-        lines = []
+        return None
     for line in lines:
         fields = line.split(' - ', 1)
         if len(fields) != 2 or not fields[1].startswith('nsfs '):
@@ -374,7 +374,7 @@ def live_namespaces(proc='/proc'):
         try:
             st = os.stat(mount_point)
         except OSError:
-            continue
+            return None
         found.add((st.st_ino, st.st_dev))
     return found
 

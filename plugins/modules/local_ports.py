@@ -39,7 +39,8 @@ description:
     cookie (Debian 11, EL8) key the record by the namespace's inode and device, with a warning: the
     kernel reuses an inode once its namespace is gone. Every run removes records from another boot
     and records of namespaces that no process and no nsfs mount holds any more (a namespace kept
-    alive only by an open file descriptor counts as gone; its ports then count as foreign)."
+    alive only by an open file descriptor counts as gone; its ports then count as foreign). When a
+    process's namespace cannot be read (some sandboxes hide pid 1) no record is taken for gone."
   - Runs are serialized. A lock per network namespace and one per persisted file (files
     C(/run/portguard-ephemeral/lock-*)) is held from the first read to the last write, so two runs at
     once (the same host under two inventory names) never interleave. A run that waits longer than
