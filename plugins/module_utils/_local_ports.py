@@ -518,7 +518,7 @@ def _commit(opts, before, after, live_changed, path, managed, new_text, others, 
     failed run leaves the kernel and the files as they were; the message names
     the step that failed and what was undone.
     """
-    undo = []  # (what, function)
+    undo = []  # (what was undone, what could not be undone, function)
     step = 'applying the live values'
     try:
         if live_changed:
@@ -527,26 +527,29 @@ def _commit(opts, before, after, live_changed, path, managed, new_text, others, 
             except _sysctl.SysctlError as exc:
                 # apply() restores on its own and says so (or says nothing was written).
                 raise TaskError(str(exc))
-            undo.append(('the live values were restored', functools.partial(_sysctl.apply, after, before, proc_sys)))
+            undo.append(('the live values were restored', 'restoring the live values',
+                         functools.partial(_sysctl.apply, after, before, proc_sys)))
         if new_text is not None:
             step = 'writing %s' % path
             full = _sysctld.under_root(root, path)
             if managed['exists']:
-                undo.append(('%s was put back' % path,
-                             functools.partial(_sysctld.write_atomic, path, managed['text'], _mode_of(full), root)))
+                put_back = functools.partial(_sysctld.write_atomic, path, managed['text'], _mode_of(full), root)
+                _sysctld.write_atomic(path, new_text, 0o644, root)
+                undo.append(('%s was put back' % path, 'putting back %s' % path, put_back))
             else:
-                undo.append(('%s was removed again' % path, functools.partial(_remove_file, full)))
-            _sysctld.write_atomic(path, new_text, 0o644, root)
+                _sysctld.write_atomic(path, new_text, 0o644, root)
+                undo.append(('%s was removed again' % path, 'removing %s again' % path,
+                             functools.partial(_remove_file, full)))
         for other, info in others:
             step = 'removing the replaced file %s' % other
             full = _sysctld.under_root(root, other)
             mode = _mode_of(full)
             _remove_file(full)
-            undo.append(('%s was put back' % other,
+            undo.append(('%s was put back' % other, 'putting back %s' % other,
                          functools.partial(_sysctld.write_atomic, other, info['text'], mode, root)))
         if record_owned is not None and state is not None:
-            step = 'recording the owned ports in %s' % state.full(_runstate.record_name(identity))
             name = _runstate.record_name(identity)
+            step = 'recording the owned ports in %s' % state.full(name)
             if record_owned or record_stale or state.read(name) is not None:
                 state.write(name, _runstate.render_record(identity, _ports.format_ports(record_owned),
                                                           current_boot_id))
@@ -554,17 +557,17 @@ def _commit(opts, before, after, live_changed, path, managed, new_text, others, 
         raise
     except (IOError, OSError, _runstate.StateError) as exc:
         done, failed = [], []
-        for what, function in reversed(undo):
+        for what, attempt, function in reversed(undo):
             try:
                 function()
                 done.append(what)
             except (IOError, OSError, _sysctl.SysctlError) as undo_exc:
-                failed.append('%s FAILED: %s' % (what.replace(' was ', ' could not be ', 1), undo_exc))
+                failed.append('%s failed: %s' % (attempt, undo_exc))
         message = '%s failed: %s' % (step, exc)
         if failed:
             message += '. UNDO FAILED, check the host by hand: %s' % '; '.join(failed)
             if done:
-                message += ' (done: %s)' % ', '.join(done)
+                message += ' (undone: %s)' % ', '.join(done)
         elif done:
             message += '; everything this run changed was undone: %s' % ', '.join(done)
         else:
