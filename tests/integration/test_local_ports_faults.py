@@ -488,3 +488,24 @@ def test_ports_declared_by_other_files_are_reported(lab):
     assert result['declared_elsewhere'] == '7000' and result['foreign'] == '7000'
     assert any('reserved 7000 live although this run did not ask for them' in w for w in result['warnings'])
     assert live_set(lab) == frozenset([7000, 8080])
+
+
+def test_one_host_under_eight_inventory_names_through_ansible(lab):
+    """The issue's trigger: the same machine listed twice (alias + FQDN), forks run both at once."""
+    lab.write_sysctl(nslab.RESERVED, '5000\n')
+    sets = dict(('alias%d' % index, ['%d-%d' % (30000 + index * 1000, 30000 + index * 1000 + 10)])
+                for index in range(8))
+    inventory = {'all': {'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': nslab.TARGET_PYTHON},
+                         'hosts': dict((name, {'ports': ports}) for name, ports in sets.items())}}
+    lab.put('inventory.json', json.dumps(inventory))
+    lab.put('play.yml', '- hosts: all\n  gather_facts: false\n  tasks:\n'
+                        '    - name: Apply\n      portguard.ephemeral.local_ports:\n        reserved: "{{ ports }}"\n')
+    env = nslab.ansible_env(os.path.join(lab.root, '.ansible'))
+    proc = lab.run([os.path.join(nslab.VENV_BIN, 'ansible-playbook'), '-f', '8', '-i', lab.file('inventory.json'),
+                    lab.file('play.yml')], check=False, env=env)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    live = live_set(lab)
+    ours = live - frozenset([5000])
+    assert 5000 in live and ours in [_ports.parse_ports(ports) for ports in sets.values()], sorted(live)
+    assert _ports.parse_kernel_string(file_line(lab, RES_LINE)) == live
+    assert _ports.parse_kernel_string(file_line(lab, OWNED_LINE)) == ours
