@@ -123,7 +123,7 @@ class StateDir(object):
         return os.path.join(self.path, name)
 
     def names(self):
-        return os.listdir(self.path)
+        return os.listdir(self.fd)
 
     def _lstat(self, name):
         try:
@@ -160,6 +160,7 @@ class StateDir(object):
     def write(self, name, text):
         """Replace ``name`` atomically (temp file, fsync, rename); mode 0600, never through a link."""
         tmp = '.%s.%d.tmp' % (name, os.getpid())
+        self.remove(tmp)  # left by a run that died with this pid; the caller holds the lock
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=self.fd)
         try:
             try:
