@@ -3,22 +3,36 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The work behind portguard.ephemeral.local_ports, without AnsibleModule.
 
-Order of a run: validate every option, enter the namespace, read the live
-values and the persisted file once, plan, check which file wins at boot, and
-only then write: live first (verified, restored on failure), then the file
-(atomic; on failure the live values are restored too).
+Order of a run: validate every option, enter the namespace, take the locks
+(the namespace's, then the persisted file's, under /run/portguard-ephemeral),
+read the live values, the persisted file and any managed file it replaces,
+plan, check which file wins at boot, and only then write: live first
+(verified, restored on failure), then the file (atomic), then remove replaced
+files, then the ownership record.  A failing step undoes every earlier one;
+the locks are held until the end, so concurrent runs never interleave.
+
+Ownership rules (also in the module documentation):
+- A port is ours when this module put it into the live set while nobody else
+  had it reserved.  A port someone else reserved stays theirs, in merge and in
+  exact mode, even when a run asks for it too.
+- live: false changes no ownership; the ports its file adds are "pending" and
+  become ours only when a later boot has applied the file.
+- Other sysctl files' ports (merge mode) are carried in our file, which hides
+  them at boot; they are reserved live, reported, and stay foreign.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import os
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _local_ports_info,
     _plan,
     _ports,
+    _runstate,
     _sockets,
     _sysctl,
     _sysctld,
@@ -26,7 +40,8 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
 
 DEFAULT_PATH = _sysctld.DEFAULT_PATH
 DEFAULT_MIN_EPHEMERAL = _plan.DEFAULT_MIN_EPHEMERAL
-RUN_STATE_DIR = '/run/portguard-ephemeral'
+RUN_STATE_DIR = _runstate.DEFAULT_DIR
+DEFAULT_LOCK_TIMEOUT = 60
 
 
 class TaskError(Exception):
@@ -35,30 +50,6 @@ class TaskError(Exception):
     def __init__(self, msg, **details):
         super(TaskError, self).__init__(msg)
         self.details = details
-
-
-def _run_state_path(identity):
-    """Per-namespace record of owned ports for live-only runs, keyed by the never-reused cookie."""
-    if identity.get('cookie') is None:
-        return None
-    return os.path.join(RUN_STATE_DIR, 'owned-netns-%d' % identity['cookie'])
-
-
-def _read_run_state(identity):
-    if _run_state_path(identity) is None:
-        return frozenset()
-    try:
-        with open(_run_state_path(identity)) as handle:
-            return _ports.parse_kernel_readback(handle.read())
-    except (IOError, OSError, ValueError):
-        return frozenset()
-
-
-def _write_run_state(identity, owned):
-    path = _run_state_path(identity)
-    if path is None or (not owned and not os.path.exists(path)):
-        return
-    _sysctld.write_atomic(path, _ports.format_ports(owned) + '\n', mode=0o600)
 
 
 def _live_text(port_range, reserved):
@@ -109,7 +100,19 @@ def _short(value, limit=60):
 def parse_options(params):
     """Validate every option; raise TaskError naming the option and value."""
     live = params.get('live', True)
+    live = True if live is None else live
     netns = params.get('netns')
+    if netns is not None and not str(netns).strip():
+        raise TaskError('netns: %r is empty; omit netns to work on the namespace the task runs in, or give '
+                        'the namespace path (/run/netns/NAME or /proc/PID/ns/net); nothing was changed'
+                        % (netns,), option='netns')
+    if netns is not None and not os.path.isabs(netns):
+        raise TaskError('netns: %r is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net; '
+                        'nothing was changed' % (netns,), option='netns')
+    raw_path = params.get('path')
+    if raw_path is not None and not str(raw_path).strip():
+        raise TaskError('path: %r is empty; omit path to use the default %s, or give a full path; '
+                        'nothing was changed' % (raw_path, DEFAULT_PATH), option='path')
     persist = params.get('persist')
     if persist is None:
         persist = netns is None
@@ -134,30 +137,181 @@ def parse_options(params):
             raise TaskError('min_ephemeral_ports: %r is outside 0-65535' % (min_ports,))
     except _ports.PortSpecError as exc:
         raise TaskError(str(exc), option=exc.option)
-    path = params.get('path') or DEFAULT_PATH
+    lock_timeout = params.get('lock_timeout')
+    if lock_timeout is None:
+        lock_timeout = DEFAULT_LOCK_TIMEOUT
+    if lock_timeout < 0:
+        raise TaskError('lock_timeout: %r is negative; give the seconds to wait for another run' % (lock_timeout,),
+                        option='lock_timeout')
+    path = raw_path or DEFAULT_PATH
     if persist and not os.path.isabs(path):
         raise TaskError('path: %r is not absolute; give a full path such as %s' % (path, DEFAULT_PATH))
     return {
         'reserved': desired_reserved, 'range': params.get('range'), 'mode': mode, 'live': live,
-        'persist': persist, 'path': path if persist else None, 'netns': netns,
+        'persist': persist, 'path': os.path.normpath(path) if persist else None, 'netns': netns,
         'on_override': params.get('on_override') or 'fail', 'min_ephemeral_ports': min_ports,
-        'examine': examine,
+        'examine': examine, 'lock_timeout': lock_timeout,
     }
+
+
+def _holder_info(opts, identity):
+    what = ['portguard.ephemeral.local_ports', 'mode=%s' % opts['mode']]
+    if opts['reserved'] is not None:
+        what.append('reserved=%s' % _short(_ports.format_ports(opts['reserved']), 40))
+    if opts['range'] is not None:
+        what.append('range=%s' % (opts['range'],))
+    return {'task': ' '.join(what), 'netns': identity.get('link'), 'path': opts['path']}
+
+
+def _refuse_links(path, root):
+    """The persisted file is never written through a symbolic link (a dangling one included)."""
+    full = _sysctld.under_root(root, path)
+    if os.path.islink(full):
+        try:
+            target = os.readlink(full)
+        except OSError:
+            target = '?'
+        raise TaskError('path: %s is a symbolic link (to %s); the module never writes through links. Give the '
+                        'real file as path, or remove the link; nothing was changed' % (path, target),
+                        option='path')
+
+
+def _other_managed_files(path, root):
+    """Files this module wrote under another name (path was changed): [(path, read_managed info)].
+
+    Regular files in the sysctl.d directories whose first line is our header;
+    links are never taken (99-sysctl.conf -> ../sysctl.conf is not ours).
+    """
+    found = []
+    own_real = os.path.realpath(_sysctld.under_root(root, path))
+    seen = set()
+    for directory in _sysctld.SYSCTL_DIRS + _sysctld.PROCPS_EXTRA_DIRS:
+        full_dir = _sysctld.under_root(root, directory)
+        if os.path.islink(full_dir) or not os.path.isdir(full_dir):
+            continue
+        try:
+            names = sorted(os.listdir(full_dir))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith('.conf'):
+                continue
+            other = os.path.join(directory, name)
+            full = os.path.join(full_dir, name)
+            if os.path.islink(full) or not os.path.isfile(full) or os.path.realpath(full) in (own_real,) \
+                    or os.path.realpath(full) in seen:
+                continue
+            seen.add(os.path.realpath(full))
+            info = _sysctld.read_managed(other, root)
+            if info['managed']:
+                found.append((other, info))
+    return found
+
+
+def _without_files(boot, removed):
+    """The boot configuration once ``removed`` files are gone (entries dropped, winner recomputed)."""
+    if not removed:
+        return boot
+    removed = set(removed)
+    for key, item in boot.items():
+        winner = item['winner']
+        item['entries'] = [entry for entry in item['entries'] if entry['file'] not in removed]
+        if winner is not None and winner['file'] in removed:
+            explicit = [entry for entry in item['entries'] if not entry['glob']]
+            globs = [entry for entry in item['entries'] if entry['glob']]
+            item['winner'] = explicit[-1] if explicit else (globs[-1] if globs else None)
+    return boot
+
+
+def _file_owned(info, where, live_reserved, current_boot_id, warnings):
+    """The ports a managed file records as ours, and its pending ports that the boot made live."""
+    owned = set()
+    if info.get('owned'):
+        try:
+            owned.update(_ports.parse_kernel_string(info['owned'], where))
+        except _ports.PortSpecError:
+            warnings.append('the owned-port record in %s is unreadable; treating every live port as foreign' % where)
+    if info.get('pending') and info.get('boot_id') and current_boot_id and info['boot_id'] != current_boot_id:
+        # Written by a live: false run in an earlier boot: systemd-sysctl applied it at this boot.
+        try:
+            owned.update(_ports.parse_kernel_string(info['pending'], where) & live_reserved)
+        except _ports.PortSpecError:
+            pass
+    return owned
+
+
+def _read_record(state, identity, current_boot_id, warnings):
+    """This namespace's ownership record: (owned ports, stale?)."""
+    if state is None:
+        return frozenset(), False
+    name = _runstate.record_name(identity)
+    try:
+        text = state.read(name)
+    except _runstate.StateError as exc:
+        raise TaskError(str(exc))
+    if text is None:
+        return frozenset(), False
+    try:
+        record = _runstate.parse_record(text)
+        if _runstate.record_is_stale(record, identity, current_boot_id):
+            return frozenset(), True
+        return _ports.parse_kernel_string(record['owned'] + '\n', state.full(name)), False
+    except (ValueError, _ports.PortSpecError):
+        warnings.append('the ownership record %s is unreadable; treating every live port as foreign'
+                        % state.full(name))
+        return frozenset(), False
 
 
 def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, root='/',
         proc_root=_sockets.PROC_ROOT, net_directory=None):
     """Do one run of the module; return the result dict or raise TaskError."""
     opts = parse_options(params)
-    warnings = []
     try:
         if opts['netns']:
             _sysctl.enter_netns(opts['netns'])
         identity = _sysctl.netns_identity()
         identity['path'] = opts['netns']
-        live = _sysctl.read_live(proc_sys)
     except _sysctl.SysctlError as exc:
         raise TaskError(str(exc))
+    if opts['path']:
+        _refuse_links(opts['path'], root)
+
+    state = _runstate.StateDir(RUN_STATE_DIR)
+    locks = None
+    try:
+        if check_mode:
+            # Check mode writes nothing, not even the state directory or a lock file.
+            if os.path.isdir(RUN_STATE_DIR) and not os.path.islink(RUN_STATE_DIR):
+                try:
+                    state.open(create=False)
+                except _runstate.StateError:
+                    state = None
+            else:
+                state = None
+        else:
+            try:
+                state.open()
+                locks = _runstate.Locks(state, _holder_info(opts, identity), opts['lock_timeout'])
+                locks.take(_runstate.netns_lock_name(identity), 'network namespace %s' % identity['link'])
+                if opts['path']:
+                    locks.take(_runstate.path_lock_name(opts['path']), opts['path'])
+            except _runstate.StateError as exc:
+                raise TaskError(str(exc))
+        return _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root)
+    finally:
+        if locks is not None:
+            locks.release()
+        if state is not None:
+            state.close()
+
+
+def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root):
+    warnings = []
+    current_boot_id = _runstate.boot_id()
+    try:
+        live = _sysctl.read_live(proc_sys)
+    except _sysctl.SysctlError as exc:
+        raise TaskError('%s; nothing was changed' % exc)
 
     desired_range = None
     if opts['range'] is not None:
@@ -168,23 +322,45 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
 
     path = opts['path']
     managed = {'exists': False, 'managed': False, 'text': '', 'values': {}, 'owned': None}
+    others = []
     if path:
         managed = _sysctld.read_managed(path, root)
         if managed['exists'] and not managed['managed']:
             raise TaskError('path: %s exists and was not written by this module; it is never overwritten. '
                             'Choose another path, or move its settings elsewhere and remove it' % path)
-    owned_before = set(_read_run_state(identity))
-    if managed['owned']:
-        try:
-            owned_before.update(_ports.parse_kernel_string(managed['owned'], path))
-        except _ports.PortSpecError:
-            warnings.append('the owned-port record in %s is unreadable; treating every live port as foreign' % path)
-    owned_before = frozenset(owned_before)
+        others = _other_managed_files(path, root)
+        if locks is not None:
+            try:
+                for other, _info in sorted(others):
+                    locks.take(_runstate.path_lock_name(other), other)
+            except _runstate.StateError as exc:
+                raise TaskError(str(exc))
+            others = _other_managed_files(path, root)
+            managed = _sysctld.read_managed(path, root)
 
+    if state is not None and not check_mode:
+        _runstate.cleanup(state, identity, current_boot_id, _runstate.live_namespaces())
+    record_owned, record_stale = _read_record(state, identity, current_boot_id, warnings)
+    owned_before = set(record_owned)
+    if path:
+        owned_before.update(_file_owned(managed, path, live.reserved, current_boot_id, warnings))
+        for other, info in others:
+            owned_before.update(_file_owned(info, other, live.reserved, current_boot_id, warnings))
+    owned_before = frozenset(owned_before)
+    if identity.get('cookie') is None and not opts['persist'] and opts['reserved'] is not None:
+        warnings.append(
+            'this kernel has no network namespace cookie (SO_NETNS_COOKIE, Linux 5.14 and later): the record of '
+            'the ports this module owns in %s is kept under the namespace\'s inode, which the kernel reuses once '
+            'the namespace is gone. Records of namespaces that no longer exist are removed on every run; a '
+            'namespace created with the same inode before the next run would inherit the record'
+            % identity['link'])
+
+    removed = [other for other, _info in others]
     keys = []
+    boot_before = {}
     if path:
         keys = [_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY]
-        boot_before = _sysctld.boot_config(keys, root)
+        boot_before = _without_files(_sysctld.boot_config(keys, root), removed)
     declared = frozenset()
     if path and opts['mode'] == 'merge' and opts['reserved'] is not None:
         declared = _declared_elsewhere(boot_before, path, warnings)
@@ -199,31 +375,62 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
             plan = _plan.plan(live.port_range, live.reserved, opts['reserved'], desired_range, opts['mode'],
                               owned_before, declared, opts['min_ephemeral_ports'])
     except _plan.PlanError as exc:
-        raise TaskError(str(exc))
+        raise TaskError('%s; nothing was changed' % exc)
     warnings.extend(plan.warnings)
+    newly_declared = declared - live.reserved
+    if opts['live'] and newly_declared:
+        warnings.append(
+            'reserved %s live although this run did not ask for them: other sysctl files declare them for '
+            'net.ipv4.ip_local_reserved_ports, and our file hides those lines at boot, so our file carries '
+            'them (they stay foreign: never released by this module)' % _plan.canonical(newly_declared))
 
-    # The persisted file: our keys only; a key not given this run keeps its earlier line.
+    # What this module owns after the run.  With live: false nothing changes live, so
+    # ownership stays as it is; the ports our file adds are "pending": ours once a boot
+    # applies the file (a later boot id), never before.
+    pending_boot_id = current_boot_id
+    if opts['live']:
+        owned_after = plan.owned_after
+        pending = frozenset()
+    else:
+        owned_after = owned_before & live.reserved
+        pending = plan.owned_after - owned_after - live.reserved
+    if opts['reserved'] is None and path and managed.get('pending'):
+        # A run about the range only leaves the pending record as it was.
+        try:
+            pending = _ports.parse_kernel_string(managed['pending'], path) - owned_after - live.reserved
+            pending_boot_id = managed.get('boot_id')
+        except _ports.PortSpecError:
+            pending = frozenset()
+
+    # The persisted file: our keys only; a key not given this run keeps its earlier line
+    # (from this file, or from the managed file it replaces when path changed).
     new_text = managed['text']
     file_changed = False
     boot_after = {}
     if path:
+        carried = {}
+        for _other, info in others:
+            carried.update(info['values'])
+        carried.update(managed['values'])
         values = []
-        file_range = managed['values'].get(_sysctl.RANGE_KEY)
+        file_range = carried.get(_sysctl.RANGE_KEY)
         if desired_range is not None:
             file_range = _ports.format_range(desired_range, ' ')
         if file_range is not None:
             values.append((_sysctl.RANGE_KEY, file_range))
-        file_reserved = managed['values'].get(_sysctl.RESERVED_KEY)
+        file_reserved = carried.get(_sysctl.RESERVED_KEY)
         if opts['reserved'] is not None:
             file_reserved = _ports.format_ports(plan.reserved_after)
         if file_reserved is not None:
             values.append((_sysctl.RESERVED_KEY, file_reserved))
-        owned_text = _ports.format_ports(plan.owned_after)
-        file_changed = _file_differs(managed, values, owned_text)
+        owned_text = _ports.format_ports(owned_after)
+        pending_text = _ports.format_ports(pending)
+        file_changed = bool(removed) or _file_differs(managed, values, owned_text, pending_text)
         if file_changed:
-            new_text = _sysctld.render(values, owned_text)
+            new_text = _sysctld.render(values, owned_text, pending=pending_text,
+                                       boot_id=pending_boot_id if pending else None)
         persisted_keys = [key for key, _value in values]
-        boot_after = _sysctld.boot_config(keys, root, replace=(path, new_text))
+        boot_after = _without_files(_sysctld.boot_config(keys, root, replace=(path, new_text)), removed)
         problems = []
         is_loaded, reason = _sysctld.loaded_at_boot(path, root)
         if not is_loaded:
@@ -240,6 +447,10 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
                                 'Set on_override: warn to apply anyway' % '; '.join(problems),
                                 boot=_boot_summary(boot_after, keys))
             warnings.extend(problems)
+        if removed:
+            warnings.append('path changed: %s replaces the managed file(s) %s, which %s removed; their settings '
+                            'and owned ports carry over' % (path, ', '.join(removed),
+                                                            'would be' if check_mode else 'were'))
 
     live_changed = opts['live'] and plan.live_changed
     result = {
@@ -252,14 +463,17 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
                      'after': _ports.format_ports(plan.reserved_after if opts['live'] else plan.reserved_before)},
         'added': _ports.format_ports(plan.added if opts['live'] else frozenset()),
         'released': _ports.format_ports(plan.released if opts['live'] else frozenset()),
-        'owned': _ports.format_ports(plan.owned_after),
+        'owned': _ports.format_ports(owned_after),
+        'pending': _ports.format_ports(pending),
         'reserved_outside_range': _ports.format_ports(_plan.outside_range(
             *((plan.range_after, plan.reserved_after) if opts['live'] else (plan.range_before, plan.reserved_before)))),
         'foreign': _ports.format_ports(plan.foreign),
+        'declared_elsewhere': _ports.format_ports(declared),
         'ephemeral_ports': {'before': plan.capacity_before,
                             'after': plan.capacity_after if opts['live'] else plan.capacity_before},
         'boot': _boot_summary(boot_after, keys) if path else {},
         'persisted_file': path,
+        'removed_files': removed,
         'netns': identity,
         'warnings': warnings,
     }
@@ -273,11 +487,14 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
         if path:
             diff.append({'before_header': path, 'after_header': path,
                          'before': managed['text'], 'after': new_text})
+        for other, info in others:
+            diff.append({'before_header': other, 'after_header': '%s (removed)' % other,
+                         'before': info['text'], 'after': ''})
         result['diff'] = diff
 
     if opts['examine'] is not None:
-        # Sockets are not touched by the sysctls: read them once, judge them
-        # against the values this run leaves (or would leave, in check mode).
+        # Sockets are not touched by the sysctls: read them once, before any write, and
+        # judge them against the values this run leaves (or would leave, in check mode).
         planned = _sysctl.LiveState(plan.range_after, plan.reserved_after) if opts['live'] else live
         result.update(_examine(opts['examine'], planned, live,
                                boot_after if path and not opts['netns'] else None, identity['link'], proc_root,
@@ -286,30 +503,88 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
     if check_mode:
         return result
 
-    after_state = _sysctl.LiveState(plan.range_after, plan.reserved_after)
-    if live_changed:
-        try:
-            _sysctl.apply(live, after_state, proc_sys)
-        except _sysctl.SysctlError as exc:
-            raise TaskError(str(exc))
-    if file_changed:
-        try:
-            _sysctld.write_atomic(path, new_text, 0o644, root)
-        except (IOError, OSError) as exc:
-            message = 'writing %s failed: %s; nothing was persisted' % (path, exc)
-            if live_changed:
-                try:
-                    _sysctl.apply(after_state, live, proc_sys)
-                    message += ' and the live values were restored'
-                except _sysctl.SysctlError as restore_exc:
-                    message += '; RESTORING THE LIVE VALUES FAILED: %s' % restore_exc
-            raise TaskError(message)
-    if opts['live'] and opts['reserved'] is not None:
-        try:
-            _write_run_state(identity, plan.owned_after)
-        except (IOError, OSError) as exc:
-            result['warnings'].append('could not record owned ports under %s: %s' % (RUN_STATE_DIR, exc))
+    write_record = opts['live'] and opts['reserved'] is not None
+    _commit(opts, live, _sysctl.LiveState(plan.range_after, plan.reserved_after), live_changed,
+            path, managed, new_text if file_changed else None, others,
+            state, identity, current_boot_id, owned_after if write_record else None, record_stale,
+            proc_sys, root)
     return result
+
+
+def _commit(opts, before, after, live_changed, path, managed, new_text, others, state, identity,
+            current_boot_id, record_owned, record_stale, proc_sys, root):
+    """Write, in order: live values, the persisted file, removal of replaced files, the ownership record.
+
+    Each step that succeeded is undone, in reverse, when a later one fails, so a
+    failed run leaves the kernel and the files as they were; the message names
+    the step that failed and what was undone.
+    """
+    undo = []  # (what was undone, what could not be undone, function)
+    step = 'applying the live values'
+    try:
+        if live_changed:
+            try:
+                _sysctl.apply(before, after, proc_sys)
+            except _sysctl.SysctlError as exc:
+                # apply() restores on its own and says so (or says nothing was written).
+                raise TaskError(str(exc))
+            undo.append(('the live values were restored', 'restoring the live values',
+                         functools.partial(_sysctl.apply, after, before, proc_sys)))
+        if new_text is not None:
+            step = 'writing %s' % path
+            full = _sysctld.under_root(root, path)
+            if managed['exists']:
+                put_back = functools.partial(_sysctld.write_atomic, path, managed['text'], _mode_of(full), root)
+                _sysctld.write_atomic(path, new_text, 0o644, root)
+                undo.append(('%s was put back' % path, 'putting back %s' % path, put_back))
+            else:
+                _sysctld.write_atomic(path, new_text, 0o644, root)
+                undo.append(('%s was removed again' % path, 'removing %s again' % path,
+                             functools.partial(_remove_file, full)))
+        for other, info in others:
+            step = 'removing the replaced file %s' % other
+            full = _sysctld.under_root(root, other)
+            mode = _mode_of(full)
+            _remove_file(full)
+            undo.append(('%s was put back' % other, 'putting back %s' % other,
+                         functools.partial(_sysctld.write_atomic, other, info['text'], mode, root)))
+        if record_owned is not None and state is not None:
+            name = _runstate.record_name(identity)
+            step = 'recording the owned ports in %s' % state.full(name)
+            if record_owned or record_stale or state.read(name) is not None:
+                state.write(name, _runstate.render_record(identity, _ports.format_ports(record_owned),
+                                                          current_boot_id))
+    except TaskError:
+        raise
+    except (IOError, OSError, _runstate.StateError) as exc:
+        done, failed = [], []
+        for what, attempt, function in reversed(undo):
+            try:
+                function()
+                done.append(what)
+            except (IOError, OSError, _sysctl.SysctlError) as undo_exc:
+                failed.append('%s failed: %s' % (attempt, undo_exc))
+        message = '%s failed: %s' % (step, exc)
+        if failed:
+            message += '. UNDO FAILED, check the host by hand: %s' % '; '.join(failed)
+            if done:
+                message += ' (undone: %s)' % ', '.join(done)
+        elif done:
+            message += '; everything this run changed was undone: %s' % ', '.join(done)
+        else:
+            message += '; nothing was changed'
+        raise TaskError(message)
+
+
+def _mode_of(full):
+    try:
+        return os.lstat(full).st_mode & 0o7777
+    except OSError:
+        return 0o644
+
+
+def _remove_file(full):
+    os.unlink(full)
 
 
 def _examine(ports, state, live, boot, netns_link, proc_root=_sockets.PROC_ROOT, net_directory=None):
@@ -341,7 +616,8 @@ def _examine(ports, state, live, boot, netns_link, proc_root=_sockets.PROC_ROOT,
     try:
         sockets = _sockets.read_sockets(ports, net_directory, listening_filter=_local_ports_info.exposed_filter(state))
     except (ValueError, IOError, OSError) as exc:
-        raise TaskError('the values were applied, but the socket tables could not be read to examine ports: %s' % exc)
+        raise TaskError('reading the socket tables to examine ports failed: %s; nothing was changed '
+                        '(ports are examined before anything is written)' % exc)
     entries = [_local_ports_info.judge(port, state, sockets, boot_range, boot_reserved) for port in sorted(ports)]
     unreserved, count = _local_ports_info.unreserved_listeners(sockets, state)
     scan = _local_ports_info.name_processes(entries, unreserved, netns_link, proc_root)
@@ -349,11 +625,13 @@ def _examine(ports, state, live, boot, netns_link, proc_root=_sockets.PROC_ROOT,
             'process_scan': scan}
 
 
-def _file_differs(managed, values, owned_text):
+def _file_differs(managed, values, owned_text, pending_text=''):
     """Compare the persisted file by meaning: numbers and port sets, not text."""
     if not managed['exists'] or not managed['managed']:
         return True
     current = managed['values']
+    if (managed.get('pending') or '') != pending_text:
+        return True
     if (current == dict(values) and (managed['owned'] or '') == owned_text):
         return False  # the same canonical text: no need to build port sets
     if set(current) != set(key for key, _value in values):

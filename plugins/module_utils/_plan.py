@@ -83,8 +83,11 @@ def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='
     ``mode``: 'merge' keeps reservations this module does not own
     (``live_reserved - owned_before``) plus ``declared_elsewhere`` (ports other
     sysctl files set for the key, which our persisted file would hide at boot);
-    'exact' makes the set equal to ``desired_reserved``.
-    Raises PlanError when fewer than ``min_ephemeral_ports`` would remain.
+    'exact' makes the set equal to ``desired_reserved``.  In both modes a port
+    reserved by someone else stays foreign even when it is asked for.
+    Raises PlanError when fewer than ``min_ephemeral_ports`` would remain and
+    the change reduces the free ports; a change that keeps or raises them only
+    warns.
     """
     if mode not in ('merge', 'exact'):
         raise PlanError('mode: %r is not one of merge, exact' % (mode,))
@@ -99,9 +102,11 @@ def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='
         reserved_after = foreign | desired_reserved
         owned_after = desired_reserved - foreign
     else:
-        foreign = frozenset()
+        # exact drops every port not asked for; a port someone else reserved that
+        # is asked for stays, and stays theirs (a later merge run keeps it).
+        foreign = desired_reserved & (live_reserved - owned_before)
         reserved_after = desired_reserved
-        owned_after = desired_reserved
+        owned_after = desired_reserved - foreign
     result = Plan(range_before=tuple(live_range), range_after=range_after,
                   reserved_before=live_reserved, reserved_after=reserved_after,
                   owned_before=owned_before, owned_after=owned_after,
@@ -109,11 +114,14 @@ def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='
     low, high = range_after
     capacity = result.capacity_after
     if capacity < min_ephemeral_ports:
-        raise PlanError(
-            'only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
-            'reserved), below min_ephemeral_ports=%d; reserve fewer ports, widen range, or lower '
-            'min_ephemeral_ports' % (capacity, low, high, high - low + 1, high - low + 1 - capacity,
-                                     min_ephemeral_ports))
+        what = ('only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
+                'reserved), below min_ephemeral_ports=%d' % (capacity, low, high, high - low + 1,
+                                                             high - low + 1 - capacity, min_ephemeral_ports))
+        if capacity < result.capacity_before:
+            raise PlanError('%s; reserve fewer ports, widen range, or lower min_ephemeral_ports' % what)
+        # Not made worse by this run (there were %d before): never block an improvement.
+        result.warnings.append('%s, as before this run (%d before); widen range or reserve fewer ports'
+                               % (what, result.capacity_before))
     result.warnings.extend(warnings_for(range_after, reserved_after, desired_reserved))
     return result
 

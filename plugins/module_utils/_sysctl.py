@@ -155,6 +155,14 @@ def apply(before, after, proc_sys=PROC_SYS):
                     RESERVED_KEY, len(after.reserved - check.reserved), len(check.reserved - after.reserved)))
             raise SysctlError('read-back verification failed: %s' % '; '.join(problems))
     except SysctlError as exc:
+        # Say what really happened: a refused first write (read-only /proc/sys)
+        # changed nothing, and then there is nothing to restore.
+        try:
+            now = read_live(proc_sys)
+        except SysctlError:
+            now = None
+        if now is not None and now == before:
+            raise SysctlError('%s. Nothing was changed: the live values are as they were' % exc)
         restore_errors = _restore(before, proc_sys)
         message = '%s. Both keys were restored to their previous values' % exc
         if restore_errors:

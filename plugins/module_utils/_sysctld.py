@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import fnmatch
 import os
 import tempfile
@@ -31,6 +32,9 @@ MANAGED_MARKER = '# Managed by portguard.ephemeral.local_ports'
 # systemd treats a key containing any of these as a glob(7) pattern.
 GLOB_CHARS = '*?['
 OWNED_PREFIX = '# portguard-owned-reserved: '
+# Ports a live: false run persisted that are not reserved live yet, and the boot they were written in.
+PENDING_PREFIX = '# portguard-pending-reserved: '
+BOOT_ID_PREFIX = '# portguard-written-in-boot: '
 
 
 def under_root(root, path):
@@ -243,11 +247,13 @@ def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS):
                    % (path, ', '.join(dirs)))
 
 
-def render(values, owned, header_note=None):
+def render(values, owned, header_note=None, pending='', boot_id=None):
     """The persisted file: a managed header, the owned-port record, our keys only.
 
     ``values`` is a list of (key, value) in the order to write.  ``owned`` is the
     canonical string of the reserved ports this module owns (merge mode).
+    ``pending`` (with ``boot_id``): ports a live: false run persisted, ours once
+    a later boot has applied the file.
     """
     lines = [MANAGED_MARKER,
              '# Do not edit: changes are replaced on the next run. See ansible-doc portguard.ephemeral.local_ports.',
@@ -255,6 +261,9 @@ def render(values, owned, header_note=None):
     if header_note:
         lines.append('# %s' % header_note)
     lines.append(OWNED_PREFIX + owned)
+    if pending:
+        lines.append(PENDING_PREFIX + pending)
+        lines.append(BOOT_ID_PREFIX + (boot_id or 'unknown'))
     for key, value in values:
         lines.append('%s = %s' % (key, value))
     return '\n'.join(lines) + '\n'
@@ -267,13 +276,18 @@ def read_managed(path, root='/'):
     """
     full = under_root(root, path)
     text = read_text(full)
-    info = {'exists': text is not None, 'managed': False, 'text': text or '', 'values': {}, 'owned': None}
+    info = {'exists': text is not None, 'managed': False, 'text': text or '', 'values': {}, 'owned': None,
+            'pending': None, 'boot_id': None}
     if text is None:
         return info
     info['managed'] = text.startswith(MANAGED_MARKER)
     for line in text.splitlines():
         if line.startswith(OWNED_PREFIX):
             info['owned'] = line[len(OWNED_PREFIX):].strip()
+        elif line.startswith(PENDING_PREFIX):
+            info['pending'] = line[len(PENDING_PREFIX):].strip()
+        elif line.startswith(BOOT_ID_PREFIX):
+            info['boot_id'] = line[len(BOOT_ID_PREFIX):].strip()
     for _number, key, value, _ignore in parse_lines(text):
         info['values'][key] = value
     return info
@@ -282,9 +296,13 @@ def read_managed(path, root='/'):
 def write_atomic(path, text, mode=0o644, root='/'):
     """Write ``text`` to ``path`` atomically: temp file in the same directory, fsync, rename.
 
-    A symlink at ``path`` (e.g. 99-sysctl.conf) is followed: its target is replaced.
+    A symbolic link at ``path`` is refused (OSError ELOOP), dangling or not: the
+    module never writes through links.  The rename replaces the name itself, so a
+    link planted after the check is replaced, not followed.
     """
-    full = os.path.realpath(under_root(root, path))
+    full = under_root(root, path)
+    if os.path.islink(full):
+        raise OSError(errno.ELOOP, 'is a symbolic link; refusing to write through it', full)
     directory = os.path.dirname(full)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)

@@ -26,6 +26,33 @@ description:
   - In C(merge) mode (the default) reservations made by others are kept. The module records the
     ports it owns in the persisted file (and, for live-only use, under C(/run/portguard-ephemeral)),
     so a port removed from O(reserved) is released on the next run while foreign ones stay.
+  - "Ownership rules: a port is owned when this module put it into the live set while nobody else had it
+    reserved. A port someone else reserved stays foreign in both modes, even when O(reserved) lists it:
+    C(exact) keeps it (it is asked for) but a later C(merge) run never releases it. With O(live=false)
+    ownership does not change: ports the file adds are reported as RV(pending) and become owned only
+    when a later boot has applied the file (the file records the boot it was written in). In C(merge)
+    mode, ports that other sysctl files set for C(net.ipv4.ip_local_reserved_ports) are kept in our
+    file (which hides those lines at boot) and reserved live, reported in RV(declared_elsewhere) with a
+    warning, and stay foreign."
+  - "Ownership records for live-only runs are kept per network namespace under
+    C(/run/portguard-ephemeral), named by the namespace cookie (Linux 5.14+). Kernels without the
+    cookie (Debian 11, EL8) key the record by the namespace's inode and device, with a warning: the
+    kernel reuses an inode once its namespace is gone. Every run removes records from another boot
+    and records of namespaces that no process and no nsfs mount holds any more (a namespace kept
+    alive only by an open file descriptor counts as gone; its ports then count as foreign). When a
+    process's namespace cannot be read (some sandboxes hide pid 1) no record is taken for gone."
+  - Runs are serialized. A lock per network namespace and one per persisted file (files
+    C(/run/portguard-ephemeral/lock-*)) is held from the first read to the last write, so two runs at
+    once (the same host under two inventory names) never interleave. A run that waits longer than
+    O(lock_timeout) fails, naming the pid and task of the holder, and changes nothing.
+  - The module never writes through a symbolic link. A link at O(path), or in
+    C(/run/portguard-ephemeral), is refused with a message and nothing is changed.
+  - "Changing O(path): there is one managed file per host. A file in the sysctl.d directories that
+    starts with this module's header and is not O(path) is the old file: its owned ports stay owned,
+    its settings for keys not given in this run carry over into O(path), and it is removed
+    (RV(removed_files), a warning, and a diff entry)."
+  - Every failure leaves the live values and the files as they were. A failure after something was
+    written names the step that failed and what was undone.
   - Before writing the persisted file the module resolves which file sets each key at boot, with
     systemd-sysctl's rules. If another file would override ours, the task fails naming the file and
     line (or warns, see O(on_override)).
@@ -85,7 +112,10 @@ options:
       - The default name sorts after every numbered file (including C(99-sysctl.conf), the link to
         C(/etc/sysctl.conf)), so by systemd-sysctl's rule that the file name sorting last wins,
         this file sets the keys at boot.
-      - An existing file without the managed header is never overwritten.
+      - An existing file without the managed header is never overwritten, and a symbolic link here is
+        refused.
+      - An empty string is refused (omit the option for the default).
+      - When it changes, the managed file at the old path is replaced (see the description).
     type: path
     default: /etc/sysctl.d/zz-portguard-ephemeral.conf
   on_override:
@@ -101,7 +131,9 @@ options:
   min_ephemeral_ports:
     description:
       - The least number of ports that must remain for automatic assignment (range size minus the
-        reserved ports inside it). The task fails before writing when fewer would remain.
+        reserved ports inside it). The task fails before writing when a change would leave fewer and
+        reduces the ports that remain; a change that keeps or raises them (releasing ports, widening the
+        range) is applied with a warning.
       - The default, 8192, keeps a host able to open about 136 new connections per second to one
         destination with the 60 second TIME_WAIT, while allowing the common narrowed ranges.
     type: int
@@ -122,7 +154,15 @@ options:
       - Path of a network namespace to apply to, such as C(/run/netns/NAME) or C(/proc/PID/ns/net),
         for services that run in their own namespace (containers, pods). Live only.
       - The module verifies that it really entered that namespace before writing.
+      - An empty string is refused (omit the option for the namespace the task runs in).
     type: path
+  lock_timeout:
+    description:
+      - Seconds to wait for another run of this module working on the same network namespace or the
+        same persisted file. When the wait runs out the task fails naming the other run's pid and task,
+        and nothing is changed.
+    type: int
+    default: 60
 notes:
   - Needs root (CAP_NET_ADMIN in the namespace). In an unprivileged container C(/proc/sys) is
     read-only; apply from the host with O(netns) instead.
@@ -191,7 +231,8 @@ owned:
   type: str
   sample: "36601,37601,38601"
 foreign:
-  description: Reserved ports kept because someone else reserved them (C(merge) mode).
+  description: Reserved ports kept because someone else reserved them (in C(exact) mode, the asked-for
+    ports someone else had reserved). They are never released by a C(merge) run.
   returned: always
   type: str
   sample: "8080"
@@ -203,6 +244,26 @@ reserved_outside_range:
   returned: always
   type: str
   sample: "9100"
+pending:
+  description: With O(live=false), ports the persisted file reserves that are not reserved live; they
+    become owned once a later boot has applied the file. Empty otherwise.
+  returned: always
+  type: str
+  sample: ""
+declared_elsewhere:
+  description: Reserved ports other sysctl files set for C(net.ipv4.ip_local_reserved_ports) (C(merge) mode
+    with O(persist)). Our file hides those lines at boot, so it carries these ports and they are reserved
+    live too; they stay foreign.
+  returned: always
+  type: str
+  sample: ""
+removed_files:
+  description: Managed files at an earlier O(path) that this run removed (in check mode, would remove);
+    their settings and owned ports carried over to O(path).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/sysctl.d/zz-old-name.conf"]
 ephemeral_ports:
   description: Ports left for automatic assignment before and after.
   returned: always
@@ -307,6 +368,7 @@ def main():
             min_ephemeral_ports=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL),
             netns=dict(type='path'),
             examine=dict(type='raw'),
+            lock_timeout=dict(type='int', default=impl.DEFAULT_LOCK_TIMEOUT),
         ),
         required_one_of=[('reserved', 'range')],
         supports_check_mode=True,

@@ -292,8 +292,9 @@ def _refused_on_purpose(text, message):
     if 'empty entry' in message:
         # The kernel takes any run of newlines after a separator; the module wants one separator.
         return bool(re.search(r'[,\n]\n', text.lstrip('\n').rstrip('\n').rstrip(',')))
-    if 'not a port number' in message:
-        # The kernel takes a NUL byte after the end of a range (tr_b in proc_do_large_bitmap).
+    if 'not a port number' in message or 'is not a port or range' in message:
+        # The kernel takes a NUL byte after the end of a range (tr_b in proc_do_large_bitmap);
+        # the module refuses it, as an entry ('1\x00') or as a range ('1-1\x001-1').
         return '\x00' in text
     return False
 

@@ -261,7 +261,8 @@ FAILING = [
     # directory is a file); both keys must be restored.
     ('file-write-fails-live-restored', {'reserved': [8080, 9000], 'range': '40000 50001',
                                         'path': '/etc/sysctl.d/afile/x.conf', 'on_override': 'warn'},
-     ['writing /etc/sysctl.d/afile/x.conf failed', 'the live values were restored']),
+     ['writing /etc/sysctl.d/afile/x.conf failed',
+      'everything this run changed was undone: the live values were restored']),
 ]
 
 

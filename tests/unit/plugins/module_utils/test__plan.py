@@ -54,8 +54,12 @@ PLAN_CASES = [
      fs(22, 8080), fs(8080), fs(22), fs(), fs()),
     ('exact-drops-everything-else', fs(22, 5432, 8080), fs(8080), fs(7000), fs(9000), 'exact',
      fs(9000), fs(9000), fs(), fs(9000), fs(22, 5432, 8080)),
-    ('exact-takes-over-foreign-ports', fs(22), fs(), fs(), fs(22), 'exact',
-     fs(22), fs(22), fs(), fs(), fs()),
+    # Ownership rule: exact drops what is not asked for, but a foreign port it is asked
+    # for stays foreign (issue 11: a later merge with [] must not release it).
+    ('exact-keeps-an-asked-foreign-port-foreign', fs(22), fs(), fs(), fs(22), 'exact',
+     fs(22), fs(), fs(22), fs(), fs()),
+    ('exact-owned-port-stays-owned', fs(22, 8080), fs(8080), fs(), fs(22, 8080), 'exact',
+     fs(22, 8080), fs(8080), fs(22), fs(), fs()),
     ('exact-empty-clears', fs(22, 8080), fs(), fs(), fs(), 'exact',
      fs(), fs(), fs(), fs(), fs(22, 8080)),
 ]
@@ -149,6 +153,33 @@ def test_capacity_floor_counts_foreign_ports_too():
     with pytest.raises(PlanError) as info:
         plan(DEFAULT_RANGE, live, span(60000, 60099))
     assert '20100 of them reserved' in str(info.value)
+
+
+CAPACITY_CASES = [
+    # id, live range, live reserved, owned, desired, desired range -> error?  (floor 2000 throughout)
+    # Issue 11 item 7: only a change that lowers the free ports below the floor is refused.
+    ('release-under-a-narrow-range-is-allowed', (50000, 51000), span(50000, 50099), span(50000, 50099), fs(), None,
+     False),
+    ('no-change-below-floor-is-allowed', (50000, 51000), span(50000, 50099), span(50000, 50099),
+     span(50000, 50099), None, False),
+    ('widening-while-still-below-is-allowed', (50000, 50900), fs(), fs(), fs(), (50000, 50999), False),
+    ('reserving-one-more-below-floor-is-refused', (50000, 51000), span(50000, 50099), span(50000, 50099),
+     span(50000, 50100), None, True),
+    ('narrowing-below-floor-is-refused', (32768, 60999), fs(), fs(), fs(), (50000, 50999), True),
+]
+
+
+@pytest.mark.parametrize('live_range, live, owned, desired, desired_range, refused',
+                         [c[1:] for c in CAPACITY_CASES], ids=[c[0] for c in CAPACITY_CASES])
+def test_capacity_floor_refuses_only_reductions(live_range, live, owned, desired, desired_range, refused):
+    if refused:
+        with pytest.raises(PlanError) as info:
+            plan(live_range, live, desired, desired_range, 'merge', owned, min_ephemeral_ports=2000)
+        assert 'below min_ephemeral_ports=2000' in str(info.value)
+        return
+    result = plan(live_range, live, desired, desired_range, 'merge', owned, min_ephemeral_ports=2000)
+    assert result.capacity_after >= result.capacity_before
+    assert any('below min_ephemeral_ports=2000, as before this run' in w for w in result.warnings), result.warnings
 
 
 def test_capacity_floor_ignores_reserved_ports_outside_the_range():
@@ -303,7 +334,8 @@ def test_merge_invariants(live, owned, declared, desired):
 def test_exact_invariants(live, owned, declared, desired):
     result = plan(DEFAULT_RANGE, live, desired, None, 'exact', owned, declared, 0)
     assert result.reserved_after == desired
-    assert result.owned_after == desired
-    assert result.foreign == frozenset()
+    # Asked-for ports someone else had reserved stay theirs; the rest are ours.
+    assert result.foreign == desired & (live - owned)
+    assert result.owned_after == desired - result.foreign
     assert result.added == desired - live
     assert result.released == live - desired

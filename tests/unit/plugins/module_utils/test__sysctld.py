@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import stat
 
@@ -386,7 +387,8 @@ def test_render_and_read_managed_round_trip(tree):
     tree.put(_sysctld.DEFAULT_PATH, text)
     info = _sysctld.read_managed(_sysctld.DEFAULT_PATH, tree.root)
     assert info == {'exists': True, 'managed': True, 'text': text,
-                    'values': {RNG: '40000 50001', RES: '8080-8082,9000'}, 'owned': '8080-8082'}
+                    'values': {RNG: '40000 50001', RES: '8080-8082,9000'}, 'owned': '8080-8082',
+                    'pending': None, 'boot_id': None}
     # The owned record is a comment: systemd-sysctl sees only the two keys.
     boot = tree.boot()
     assert boot[RES]['winner']['value'] == '8080-8082,9000'
@@ -403,7 +405,8 @@ def test_render_with_nothing_owned(tree):
 
 def test_read_managed_missing_file(tree):
     assert _sysctld.read_managed(_sysctld.DEFAULT_PATH, tree.root) == {
-        'exists': False, 'managed': False, 'text': '', 'values': {}, 'owned': None}
+        'exists': False, 'managed': False, 'text': '', 'values': {}, 'owned': None, 'pending': None,
+        'boot_id': None}
 
 
 def test_read_managed_foreign_file(tree):
@@ -432,13 +435,26 @@ def test_write_atomic_mode_argument(tree):
     assert stat.S_IMODE(os.stat(tree.path('/run/x/state')).st_mode) == 0o600
 
 
-def test_write_atomic_replaces_and_follows_link(tree):
+@pytest.mark.parametrize('target', ['../sysctl.conf', '../nowhere/new.conf'], ids=['to-a-file', 'dangling'])
+def test_write_atomic_refuses_a_link(tree, target):
+    """Issue 11 item 4: never write through a link, nor create a dangling link's target."""
     tree.put('/etc/sysctl.conf', 'old\n')
-    link = tree.link('/etc/sysctl.d/99-sysctl.conf', '../sysctl.conf')
-    _sysctld.write_atomic('/etc/sysctl.d/99-sysctl.conf', 'new\n', root=tree.root)
+    link = tree.link('/etc/sysctl.d/99-sysctl.conf', target)
+    with pytest.raises(OSError) as info:
+        _sysctld.write_atomic('/etc/sysctl.d/99-sysctl.conf', 'new\n', root=tree.root)
+    assert info.value.errno == errno.ELOOP
     assert os.path.islink(link)
-    assert tree.read('/etc/sysctl.conf') == 'new\n'
+    assert tree.read('/etc/sysctl.conf') == 'old\n'
     assert sorted(os.listdir(tree.path('/etc'))) == ['sysctl.conf', 'sysctl.d']
+    assert sorted(os.listdir(tree.path('/etc/sysctl.d'))) == ['99-sysctl.conf']
+
+
+def test_render_pending_round_trip(tree):
+    text = _sysctld.render([(RES, '22,8080')], '22', pending='8080', boot_id='b1')
+    tree.put('/etc/sysctl.d/x.conf', text)
+    info = _sysctld.read_managed('/etc/sysctl.d/x.conf', tree.root)
+    assert (info['owned'], info['pending'], info['boot_id']) == ('22', '8080', 'b1')
+    assert info['values'] == {RES: '22,8080'}
 
 
 def test_write_atomic_failure_leaves_old_file_and_no_temp(tree):

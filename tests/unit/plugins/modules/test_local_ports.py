@@ -105,6 +105,11 @@ BAD_OPTIONS = [
     ('relative-path', {'reserved': [8080], 'path': 'ports.conf'}, "path: 'ports.conf' is not absolute"),
     ('nothing-to-do', {'reserved': [8080], 'live': False, 'persist': False}, 'live and persist are both false'),
     ('capacity', {'reserved': ['32768-60000']}, 'only 999 ports would remain'),
+    ('empty-path', {'reserved': [8080], 'path': ''}, "path: '' is empty; omit path to use the default"),
+    ('blank-path', {'reserved': [8080], 'path': ' '}, "path: ' ' is empty"),
+    ('empty-netns', {'reserved': [8080], 'netns': ''}, "netns: '' is empty; omit netns"),
+    ('relative-netns', {'reserved': [8080], 'netns': 'app1', 'persist': False}, "netns: 'app1' is not an absolute"),
+    ('negative-lock-timeout', {'reserved': [8080], 'lock_timeout': -1}, 'lock_timeout: -1 is negative'),
 ]
 
 
@@ -267,7 +272,7 @@ def test_file_write_failure_restores_live_values(kernel, root, monkeypatch):
         run(root, reserved=[8080], range='40000 50001')
     message = str(info.value)
     assert 'No space left on device' in message
-    assert 'the live values were restored' in message
+    assert message.endswith('everything this run changed was undone: the live values were restored'), message
     assert kernel.reserved == frozenset([22])
     assert kernel.port_range == (32768, 60999)
 
@@ -288,3 +293,93 @@ def test_failed_verification_restores(kernel, root, monkeypatch):
     assert 'read-back verification failed' in str(info.value)
     assert kernel.reserved == frozenset([22])
     assert not os.path.exists(os.path.join(root, PATH.lstrip('/')))
+
+
+# --------------------------------------------------------------------------- issue 11
+
+def test_symlink_at_path_is_refused(kernel, root):
+    os.symlink(os.path.join(root, 'nowhere/x.conf'), os.path.join(root, PATH.lstrip('/')))
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, reserved=[8080])
+    assert 'is a symbolic link' in str(info.value) and 'nothing was changed' in str(info.value)
+    assert kernel.writes == [] and not os.path.exists(os.path.join(root, 'nowhere'))
+
+
+def test_read_only_proc_sys_says_nothing_was_changed(kernel, root, monkeypatch):
+    def refuse(key, value, proc_sys=None):
+        raise _sysctl.SysctlError(_sysctl._write_advice(key, '/proc/sys/x', OSError(30, 'Read-only file system')))
+
+    monkeypatch.setattr(_sysctl, 'write_key', refuse)
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, reserved=[8080], persist=False)
+    assert 'Nothing was changed' in str(info.value) and 'RESTORE FAILED' not in str(info.value)
+
+
+def test_record_failure_after_applying_undoes_file_and_live(kernel, root, monkeypatch):
+    kernel.reserved = frozenset([22])
+    run(root, reserved=[7000])
+    text = read(root)
+
+    def full_disk(*_args):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(_local_ports._runstate.StateDir, 'write', full_disk)
+    with pytest.raises(_local_ports.TaskError) as info:
+        run(root, reserved=[8080])
+    message = str(info.value)
+    assert message.startswith('recording the owned ports in ')
+    assert 'everything this run changed was undone: %s was put back, the live values were restored' % PATH in message
+    assert kernel.reserved == frozenset([22, 7000]) and read(root) == text
+
+
+def test_without_cookie_the_record_is_keyed_by_inode(kernel, root, monkeypatch):
+    monkeypatch.setattr(_sysctl, 'netns_cookie', lambda: None)
+    first = run(root, reserved=[8080], persist=False)
+    assert any('no network namespace cookie' in warning for warning in first['warnings'])
+    names = os.listdir(_local_ports.RUN_STATE_DIR)
+    assert names == ['owned-netns-ino%d-dev%d' % (first['netns']['inode'], first['netns']['dev'])]
+    assert run(root, reserved=[], persist=False)['released'] == '8080'
+
+
+def test_path_change_moves_the_file(kernel, root):
+    old = '/etc/sysctl.d/50-old.conf'
+    run(root, reserved=[8080, 8081], range='40000 50001', path=old)
+    result = run(root, want_diff=True, reserved=[8081])
+    assert result['released'] == '8080' and result['removed_files'] == [old]
+    assert not os.path.exists(os.path.join(root, old.lstrip('/')))
+    assert _sysctld.read_managed(PATH, root)['values'] == {RNG: '40000 50001', RES: '8081'}
+    assert result['diff'][-1]['after_header'] == old + ' (removed)' and result['diff'][-1]['after'] == ''
+    assert not run(root, reserved=[8081])['changed']
+
+
+@pytest.mark.parametrize('rebooted', [False, True], ids=['admin-in-the-same-boot', 'after-a-reboot'])
+def test_live_false_ports_are_pending_until_a_boot_applies_them(kernel, root, monkeypatch, rebooted):
+    monkeypatch.setattr(_local_ports._runstate, 'boot_id', lambda: 'boot-1')
+    result = run(root, reserved=[8080], live=False)
+    assert result['owned'] == '' and result['pending'] == '8080'
+    assert run(root, range='40000 50001', live=False)['pending'] == '8080'  # a range-only run keeps it
+    # 8080 becomes live: by an admin's hand in this boot, or by systemd-sysctl from our file at the next.
+    kernel.reserved = frozenset([8080])
+    if rebooted:
+        monkeypatch.setattr(_local_ports._runstate, 'boot_id', lambda: 'boot-2')
+    result = run(root, reserved=[])
+    if rebooted:
+        assert result['released'] == '8080' and result['foreign'] == ''
+    else:
+        assert result['released'] == '' and result['foreign'] == '8080'
+
+
+def test_lock_timeout_names_the_holder(kernel, root):
+    state = _local_ports._runstate.StateDir(_local_ports.RUN_STATE_DIR).open()
+    identity = _sysctl.netns_identity()
+    holder = _local_ports._runstate.Lock(state, _local_ports._runstate.netns_lock_name(identity),
+                                         {'task': 'the other run'}, 'x')
+    holder.acquire(0)
+    try:
+        with pytest.raises(_local_ports.TaskError) as info:
+            run(root, reserved=[8080], lock_timeout=0)
+    finally:
+        holder.release()
+        state.close()
+    assert 'held by pid %d' % os.getpid() in str(info.value) and 'task the other run' in str(info.value)
+    assert kernel.writes == []

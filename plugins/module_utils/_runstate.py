@@ -1,0 +1,429 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Locks and per-namespace ownership records under /run/portguard-ephemeral.
+
+Private to the collection; standard library only.
+
+Every file here is opened relative to the state directory's descriptor with
+O_NOFOLLOW: a symbolic link planted at any name (the directory included) is
+refused, never followed.  The directory is created 0700 and must belong to
+the user running the module.
+
+Locks are ``flock`` on ``lock-*`` files, taken with a bounded wait.  The holder
+writes its pid and what it is doing into the file, so a run that times out can
+name it.  A lock file is removed by its holder on release; a waiter that got a
+lock on a removed file notices (the name no longer points at its inode) and
+tries again.  A process that dies releases its lock with its descriptors.
+
+Ownership records (``owned-netns-*``) say which live reserved ports this module
+put there, for one network namespace.  The name holds the namespace's cookie
+(never reused while the machine runs) or, on kernels without SO_NETNS_COOKIE
+(before Linux 5.14), its nsfs inode and device.  Each record also holds the
+boot id, inode, device and cookie, so a record left from another boot, or from
+a namespace that no longer exists, is recognised and removed (``cleanup``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import stat
+import time
+
+DEFAULT_DIR = '/run/portguard-ephemeral'
+RECORD_PREFIX = 'owned-netns-'
+LOCK_PREFIX = 'lock-'
+BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id'
+POLL = 0.05
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+_DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
+
+
+class StateError(Exception):
+    """The state directory, a lock or a record cannot be used safely; nothing was changed."""
+
+
+class LockTimeout(StateError):
+    """Another run held the lock for longer than the allowed wait."""
+
+
+def boot_id(path=BOOT_ID_PATH):
+    try:
+        with open(path) as handle:
+            return handle.read().strip() or None
+    except (IOError, OSError):
+        return None
+
+
+def netns_key(identity):
+    """The part of a record's or lock's name that identifies the namespace."""
+    if identity.get('cookie') is not None:
+        return '%d' % identity['cookie']
+    return 'ino%d-dev%d' % (identity['inode'], identity['dev'])
+
+
+def record_name(identity):
+    return RECORD_PREFIX + netns_key(identity)
+
+
+def netns_lock_name(identity):
+    return LOCK_PREFIX + 'netns-' + netns_key(identity)
+
+
+def path_lock_name(path):
+    return LOCK_PREFIX + 'path-' + hashlib.sha256(path.encode('utf-8')).hexdigest()[:24]
+
+
+class StateDir(object):
+    """The state directory, opened once without following links."""
+
+    def __init__(self, path=DEFAULT_DIR):
+        self.path = path
+        self.fd = None
+
+    def open(self, create=True):
+        if self.fd is not None:
+            return self
+        try:
+            if create:
+                os.mkdir(self.path, 0o700)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise StateError('cannot create %s: %s; nothing was changed' % (self.path, exc.strerror))
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise StateError('%s is not a directory (a symbolic link or a file is there); the module never '
+                                 'follows links for its state. Remove it; nothing was changed' % self.path)
+            raise StateError('cannot open %s: %s; nothing was changed' % (self.path, exc.strerror))
+        st = os.fstat(fd)
+        if st.st_uid != os.geteuid():
+            os.close(fd)
+            raise StateError('%s belongs to uid %d, not to this user (uid %d); refusing to keep state in it. '
+                             'Remove it; nothing was changed' % (self.path, st.st_uid, os.geteuid()))
+        if create and stat.S_IMODE(st.st_mode) != 0o700:
+            os.fchmod(fd, 0o700)
+        self.fd = fd
+        return self
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def full(self, name):
+        return os.path.join(self.path, name)
+
+    def names(self):
+        return os.listdir(self.fd)
+
+    def _lstat(self, name):
+        try:
+            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+
+    def read(self, name):
+        """A file's text, or None when it does not exist; a link or non-file is refused."""
+        try:
+            fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=self.fd)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            if exc.errno == errno.ELOOP:
+                raise StateError('%s is a symbolic link; the module never follows links for its state. '
+                                 'Remove it; nothing was changed' % self.full(name))
+            raise StateError('cannot read %s: %s; nothing was changed' % (self.full(name), exc.strerror))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StateError('%s is not a regular file; remove it; nothing was changed' % self.full(name))
+            chunks = []
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b''.join(chunks).decode('utf-8', 'replace')
+        finally:
+            os.close(fd)
+
+    def write(self, name, text):
+        """Replace ``name`` atomically (temp file, fsync, rename); mode 0600, never through a link."""
+        tmp = '.%s.%d.tmp' % (name, os.getpid())
+        self.remove(tmp)  # left by a run that died with this pid; the caller holds the lock
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=self.fd)
+        try:
+            try:
+                data = text.encode('utf-8')
+                while data:
+                    data = data[os.write(fd, data):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=self.fd)
+            except OSError:
+                pass
+            raise
+
+    def remove(self, name):
+        try:
+            os.unlink(name, dir_fd=self.fd)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+
+
+class Lock(object):
+    """An exclusive flock on ``dir/name``, waited for at most ``timeout`` seconds."""
+
+    def __init__(self, state_dir, name, holder_info, what):
+        self.dir = state_dir
+        self.name = name
+        self.info = holder_info
+        self.what = what
+        self.fd = None
+
+    def _open(self):
+        try:
+            fd = os.open(self.name, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=self.dir.fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StateError('lock file %s is a symbolic link; the module never follows links for its '
+                                 'state. Remove it; nothing was changed' % self.dir.full(self.name))
+            raise StateError('cannot open lock file %s: %s; nothing was changed'
+                             % (self.dir.full(self.name), exc.strerror))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StateError('lock file %s is not a regular file; remove it; nothing was changed'
+                             % self.dir.full(self.name))
+        return fd
+
+    def acquire(self, timeout, blocking=True):
+        """Take the lock; False when ``blocking`` is false and someone holds it."""
+        deadline = time.time() + max(timeout, 0)
+        while True:
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                holder = _holder_text(fd)
+                os.close(fd)
+                if not blocking:
+                    return False
+                if time.time() >= deadline:
+                    raise LockTimeout(
+                        'another run holds the lock for %s (%s: %s) and did not release it within '
+                        'lock_timeout=%ss; nothing was changed. Wait for it to finish, or stop it if it hangs'
+                        % (self.what, self.dir.full(self.name), holder, _fmt_seconds(timeout)))
+                time.sleep(POLL)
+                continue
+            # The holder before us may have removed the file after we opened it:
+            # a lock on a removed inode protects nothing.  Start again.
+            now = self.dir._lstat(self.name)
+            here = os.fstat(fd)
+            if now is None or (now.st_ino, now.st_dev) != (here.st_ino, here.st_dev):
+                os.close(fd)
+                continue
+            self.fd = fd
+            self._write_info()
+            return True
+
+    def _write_info(self):
+        info = dict(self.info)
+        info['pid'] = os.getpid()
+        info['since'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+        data = (json.dumps(info, sort_keys=True) + '\n').encode('utf-8')
+        os.ftruncate(self.fd, 0)
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.write(self.fd, data)
+
+    def release(self):
+        if self.fd is None:
+            return
+        try:
+            self.dir.remove(self.name)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+
+def _fmt_seconds(value):
+    return ('%g' % value) if isinstance(value, float) else '%s' % value
+
+
+def _holder_text(fd):
+    """What the holder wrote: its pid and task, and whether that process is still alive."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        raw = os.read(fd, 4096).decode('utf-8', 'replace')
+        info = json.loads(raw)
+    except (OSError, ValueError):
+        return 'holder unknown (it has not written its details yet)'
+    parts = ['held by pid %s' % info.get('pid')]
+    if info.get('since'):
+        parts.append('since %s' % info['since'])
+    for key in ('task', 'netns', 'path'):
+        if info.get(key):
+            parts.append('%s %s' % (key, info[key]))
+    return ', '.join(parts)
+
+
+class Locks(object):
+    """Several locks taken in a fixed order (namespace first, then paths sorted) and released together."""
+
+    def __init__(self, state_dir, holder_info, timeout):
+        self.dir = state_dir
+        self.info = holder_info
+        self.timeout = timeout
+        self.held = []
+
+    def take(self, name, what):
+        lock = Lock(self.dir, name, self.info, what)
+        lock.acquire(self.timeout)
+        self.held.append(lock)
+
+    def release(self):
+        while self.held:
+            self.held.pop().release()
+
+
+# --------------------------------------------------------------------------- ownership records
+
+def parse_record(text):
+    """A record's fields: {'owned': str, 'boot_id', 'inode', 'dev', 'cookie'} (older records: owned only)."""
+    text = text or ''
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {'owned': text.strip(), 'boot_id': None, 'inode': None, 'dev': None, 'cookie': None}
+    if not isinstance(data, dict):
+        raise ValueError('not a record')
+    return {'owned': str(data.get('owned') or ''), 'boot_id': data.get('boot_id'),
+            'inode': data.get('inode'), 'dev': data.get('dev'), 'cookie': data.get('cookie')}
+
+
+def render_record(identity, owned, current_boot_id):
+    return json.dumps({'owned': owned, 'boot_id': current_boot_id, 'inode': identity['inode'],
+                       'dev': identity['dev'], 'cookie': identity.get('cookie')}, sort_keys=True) + '\n'
+
+
+def record_is_stale(record, identity, current_boot_id):
+    """Whether ``record`` (found under this namespace's name) belongs to an earlier namespace.
+
+    From another boot (/run kept across a reboot), or naming an inode that is
+    this namespace's but a cookie that is not (the inode was reused).
+    """
+    if record.get('boot_id') and current_boot_id and record['boot_id'] != current_boot_id:
+        return True
+    if record.get('inode') is not None and (record['inode'], record['dev']) != (identity['inode'], identity['dev']):
+        return True
+    if record.get('cookie') is not None and identity.get('cookie') is not None \
+            and record['cookie'] != identity['cookie']:
+        return True
+    return False
+
+
+def live_namespaces(proc='/proc'):
+    """(inode, dev) of every network namespace this host can see: processes' and nsfs mounts'.
+
+    Returns None when the picture is incomplete, so that no record is taken for
+    gone on a guess: a process whose namespace cannot be read (EACCES/EPERM, as
+    for pid 1 in some sandboxes) or no /proc at all.
+    """
+    found = set()
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            st = os.stat(os.path.join(proc, pid, 'ns', 'net'))
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                return None
+            continue  # the process has just ended
+        found.add((st.st_ino, st.st_dev))
+    if not found:
+        return None
+    try:
+        with open(os.path.join(proc, 'self', 'mountinfo')) as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return None
+    for line in lines:
+        fields = line.split(' - ', 1)
+        if len(fields) != 2 or not fields[1].startswith('nsfs '):
+            continue
+        mount_point = fields[0].split(' ')[4].replace('\\040', ' ')
+        try:
+            st = os.stat(mount_point)
+        except OSError:
+            return None
+        found.add((st.st_ino, st.st_dev))
+    return found
+
+
+def cleanup(state_dir, identity, current_boot_id, alive):
+    """Remove records of namespaces that no longer exist; returns the names removed.
+
+    A record is removed when it is from another boot, when the namespace it
+    names (inode and device) is held by no process and no nsfs mount, or when
+    it names this namespace's inode with another cookie.  Records whose
+    namespace is being worked on by another run (its lock is held) are left.
+    Records without those details (written by older versions) are kept.
+    """
+    removed = []
+    try:
+        names = sorted(state_dir.names())
+    except OSError:
+        return removed
+    own = record_name(identity)
+    for name in names:
+        if not name.startswith(RECORD_PREFIX) or name == own:
+            continue
+        try:
+            record = parse_record(state_dir.read(name))
+        except (StateError, ValueError):
+            continue
+        if record['inode'] is None:
+            continue
+        stale = bool(record['boot_id'] and current_boot_id and record['boot_id'] != current_boot_id)
+        key = (record['inode'], record['dev'])
+        if not stale and alive is not None and key not in alive:
+            stale = True
+        if not stale and key == (identity['inode'], identity['dev']) and record['cookie'] != identity.get('cookie'):
+            stale = True
+        if not stale:
+            continue
+        lock = Lock(state_dir, LOCK_PREFIX + 'netns-' + name[len(RECORD_PREFIX):], {'task': 'cleanup'},
+                    'the stale record %s' % name)
+        try:
+            if not lock.acquire(0, blocking=False):
+                continue
+        except StateError:
+            continue
+        try:
+            state_dir.remove(name)
+            removed.append(name)
+        except OSError:
+            pass
+        finally:
+            lock.release()
+    return removed
