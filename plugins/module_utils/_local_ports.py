@@ -297,7 +297,8 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
                     locks.take(_runstate.path_lock_name(opts['path']), opts['path'])
             except _runstate.StateError as exc:
                 raise TaskError(str(exc))
-        return _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root)
+        return _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root, proc_root,
+                           net_directory)
     finally:
         if locks is not None:
             locks.release()
@@ -305,7 +306,8 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
             state.close()
 
 
-def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root):
+def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root, proc_root=_sockets.PROC_ROOT,
+                net_directory=None):
     warnings = []
     current_boot_id = _runstate.boot_id()
     try:
