@@ -362,7 +362,8 @@ def test_boot_precedence_override_mask_and_link(lab, playbooks):
     assert port_entry(result, 9091)['reserved_boot'] is False
     assert port_entry(result, 8080)['reserved_boot'] is False     # overridden: not reserved at boot
     assert port_entry(result, 7070)['reserved_boot'] is False     # masked
-    assert any('at boot: ' in w and '9090' in w for w in result.get('warnings', [])), result.get('warnings')
+    # Reserved ports outside the boot range are a fact (drift above), not a warning on every audit.
+    assert not any('outside' in w for w in result.get('warnings', [])), result.get('warnings')
     assert lab.snapshot() == before
 
 
