@@ -87,7 +87,7 @@ class Run(nslab.PlaybookRun):
 
 
 def run_playbook(lab, inventories, extra_vars=None, check=False, diff=False, args=(), home=None,
-                 playbook=PLAYBOOK, keep_netns=False):
+                 playbook=PLAYBOOK, keep_netns=False, env_extra=None):
     argv = [os.path.join(nslab.VENV_BIN, 'ansible-playbook')]
     for inventory in inventories:
         argv += ['-i', inventory]
@@ -100,6 +100,7 @@ def run_playbook(lab, inventories, extra_vars=None, check=False, diff=False, arg
     argv += list(args) + [playbook]
     env = nslab.ansible_env(home or os.path.join(lab.root, '.ansible'))
     env['ANSIBLE_RETRY_FILES_ENABLED'] = 'false'
+    env.update(env_extra or {})
     return Run(lab.run(argv, check=False, env=env, keep_netns=keep_netns))
 
 
@@ -604,6 +605,30 @@ def test_examples_inventory_validates_and_plans_every_host(lab, tmp_path):
         ('app1', 39601, True), ('app2', 39601, True)]
     with open(report + '.preview.md') as handle:
         assert handle.read().startswith('# Reserved service ports (check mode: a preview, nothing was changed)')
+
+
+def test_examples_apply_rerun_and_audit_as_a_user(lab, tmp_path):
+    """examples/ as the README says: --check --diff, apply, rerun, audit; the rerun and the audit say nothing."""
+    report = os.path.join(str(tmp_path), 'reports', 'ports')
+    home = os.path.join(str(tmp_path), 'ansible-home')
+    extra = {'ansible_connection': 'local', 'ansible_become': False, 'reserved_ports_report': report}
+    loud = {'ANSIBLE_DEPRECATION_WARNINGS': 'true', 'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default'}
+
+    def user_run(*args, **kwargs):
+        return run_playbook(lab, [os.path.join(EXAMPLES, 'inventory')], extra, args=['--limit', 'app1'] + list(args),
+                            home=home, playbook=os.path.join(EXAMPLES, 'site.yml'), env_extra=loud, **kwargs)
+
+    preview = user_run(check=True, diff=True)
+    assert preview.rc == 0, preview.proc.stdout[-3000:]
+    assert '+net.ipv4.ip_local_reserved_ports = 9100,36601,37601,38601,39601,41000,48125' in preview.proc.stdout
+    applied = user_run()
+    assert applied.rc == 0 and 'changed=2' in applied.proc.stdout, applied.proc.stdout[-3000:]
+    for again in (user_run(), user_run('--tags', 'reserved_ports_audit')):
+        assert again.rc == 0, again.proc.stdout[-3000:]
+        recap = again.proc.stdout[again.proc.stdout.index('PLAY RECAP'):]
+        assert 'changed=0' in recap and 'failed=0' in recap, recap
+        assert 'WARNING' not in again.proc.stdout + again.proc.stderr, again.proc.stdout + again.proc.stderr
+        assert 'DEPRECATION' not in again.proc.stdout + again.proc.stderr, again.proc.stderr
 
 
 def test_demo_runs_and_cleans_up():
