@@ -112,9 +112,11 @@ def boot_report(root, unprivileged_port_start, warnings):
     winning value is one the kernel refuses, the boot value is the kernel
     default (32768 60999, nothing reserved).
     """
-    config = _sysctld.boot_config(list(KEYS), root)
-    system = _sysctld.sysctl_system_config(
-        list(KEYS), root, accepts=lambda key, value: kernel_accepts(key, value, unprivileged_port_start))
+    def accepts(key, value):
+        return kernel_accepts(key, value, unprivileged_port_start)
+
+    config = _sysctld.boot_config(list(KEYS), root, accepts=accepts)
+    system = _sysctld.sysctl_system_config(list(KEYS), root, accepts=accepts)
     report = {}
     values = {}
     system_values = {}

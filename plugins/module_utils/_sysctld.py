@@ -193,7 +193,7 @@ def _matches(key, wanted):
     return key == wanted or (is_glob(key) and _glob_matches(key, wanted))
 
 
-def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
+def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None):
     """For each key: every assignment systemd-sysctl would make at boot, in order.
 
     ``replace`` is ``(path, text)`` for a file about to be written, so the answer
@@ -207,13 +207,19 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
     As in sysctl.d(5): a glob line never beats an explicit line for the same key,
     whatever the order; the last explicit line decides, and an exclusion line
     (``-key`` without ``=``) as the last explicit line means the key is not set.
+    systemd-sysctl keeps one assignment per key or pattern *as written*
+    (measured, systemd 252): a later line for the same pattern replaces it, an
+    exclusion of that same pattern drops it, and a repeat with the same value
+    keeps the first one's place.  Every pattern matching a key is written, in
+    place order, so the last one the kernel takes (``accepts(key, value)``,
+    when given) decides.
     """
     files, replace_real = _files_after(root, replace, dirs)
     result = dict((key, {'winner': None, 'entries': [], 'procps_override': None, 'masked': []})
                   for key in keys)
     loaded_reals = set()
     explicit = {}
-    last_glob = {}
+    patterns = {}   # pattern as written -> (place, entry or None for an exclusion)
     for item in files:
         if item['masked']:
             for key in keys:
@@ -223,19 +229,24 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
         loaded_reals.add(real)
         for number, key, value, ignore in lines or ():
             glob = is_glob(key)
+            entry = None
+            if value is not None:
+                entry = {'file': item['path'], 'line': number, 'value': value,
+                         'via': via, 'ignore_errors': ignore, 'glob': glob}
+            if glob and any(_matches(key, wanted) for wanted in keys):
+                old = patterns.get(key)
+                same = old is not None and (old[1] or {}).get('value') == value
+                if not same:
+                    patterns[key] = (_next_place(patterns), entry)
             for wanted in keys:
                 if not _matches(key, wanted):
                     continue
-                if value is None:
+                if entry is None:
                     if not glob:
                         explicit[wanted] = None
                     continue
-                entry = {'file': item['path'], 'line': number, 'value': value,
-                         'via': via, 'ignore_errors': ignore, 'glob': glob}
                 result[wanted]['entries'].append(entry)
-                if glob:
-                    last_glob[wanted] = entry
-                else:
+                if not glob:
                     explicit[wanted] = entry
     conf = under_root(root, SYSCTL_CONF)
     if os.path.realpath(conf) not in loaded_reals:
@@ -247,8 +258,18 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
                         'file': SYSCTL_CONF, 'line': number, 'value': value, 'via': None,
                         'ignore_errors': ignore, 'glob': False}
     for key in keys:
-        result[key]['winner'] = explicit[key] if key in explicit else last_glob.get(key)
+        if key in explicit:
+            result[key]['winner'] = explicit[key]
+            continue
+        placed = sorted((place, entry) for pattern, (place, entry) in patterns.items()
+                        if entry is not None and _glob_matches(pattern, key)
+                        and (accepts is None or accepts(key, entry['value'])))
+        result[key]['winner'] = placed[-1][1] if placed else None
     return result
+
+
+def _next_place(patterns):
+    return max([place for place, _entry in patterns.values()] or [-1]) + 1
 
 
 def sysctl_system_config(keys, root='/', replace=None, accepts=None):
