@@ -32,7 +32,7 @@ REASON_BOOT_UNRESERVED = ('reserved now but not at boot: after a reboot it is in
                           'and not reserved')
 REASON_BOOT_IN_RANGE = ('outside the ephemeral range now, but after a reboot it is in the ephemeral range '
                         'and not reserved')
-REASON_SYSCTL_SYSTEM = ('safe now and after a reboot, but a procps "sysctl --system" run leaves it in the '
+REASON_SYSCTL_SYSTEM = ('safe now and after a reboot, but a procps sysctl --system run leaves it in the '
                         'ephemeral range and not reserved (see boot.<key>.sysctl_system)')
 NETNS_BOOT_NOTE = ('the sysctl.d files configure the namespace the host boots with, not %s; a namespace '
                    'starts at the kernel defaults and gets its values from whoever creates it, so there '
