@@ -83,7 +83,7 @@ else
 fi
 usable "$tmp" || die "the $release root has no sysctl (procps)"
 rm -rf "$tmp/var/cache/apt/archives/"*.deb
-chroot "$tmp" dpkg-query -W -f='${Version}\n' procps > "$tmp/.procps-version" \
+chroot "$tmp" dpkg-query -W -f="\${Version}\n" procps > "$tmp/.procps-version" \
   || die "cannot read the procps version in the $release root"
 touch "$tmp/.complete"
 rm -rf "$root"
