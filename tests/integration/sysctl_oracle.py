@@ -54,9 +54,11 @@ mount -t tmpfs -o mode=755 tmpfs "$sb"
 mkdir "$sb/upper" "$sb/work" "$sb/root"
 mount -t overlay overlay -o "lowerdir=$os_root,upperdir=$sb/upper,workdir=$sb/work" "$sb/root"
 r=$sb/root
-rm -rf "$r/etc/sysctl.d" "$r/etc/sysctl.conf" "$r/run" "$r/usr/local/lib/sysctl.d" "$r/usr/lib/sysctl.d"
+rm -rf "$r/etc/sysctl.d" "$r/etc/sysctl.conf" "$r/usr/local/lib/sysctl.d" "$r/usr/lib/sysctl.d"
 [ -L "$r/lib" ] || rm -rf "$r/lib/sysctl.d"
 mkdir -p "$r/run" "$r/usr/local/lib" "$r/proc" "$r/dev"
+# /run of the lower root may be in use (a machine without a /run tmpfs): cover it, never touch it.
+mount -t tmpfs -o mode=755 tmpfs "$r/run"
 cp -a "$tree/." "$r/"
 mount -t proc proc "$r/proc"
 [ -e "$r/dev/null" ] || : > "$r/dev/null"
