@@ -93,6 +93,41 @@ def _override_problems(boot, keys, path):
     return problems
 
 
+def _real_file(entry):
+    return entry.get('via') or entry['file']
+
+
+def _sysctl_system_problems(boot, keys, path, root, new_text, unprivileged_port_start):
+    """Lines that a procps ``sysctl --system`` run applies after ours: the same rule as at boot.
+
+    That command applies /etc/sysctl.conf again after every sysctl.d file (even
+    when 99-sysctl.conf links to it), so an admin's line there beats our file
+    whenever anyone runs it.  A line already reported for boot is not repeated.
+    """
+    def accepts(key, value):
+        return _local_ports_info.kernel_accepts(key, value, unprivileged_port_start)
+
+    system = _sysctld.sysctl_system_config(keys, root, replace=(path, new_text), accepts=accepts)
+    problems = []
+    for key in keys:
+        winner = system[key]['winner']
+        if winner is None or _is_ours(winner, path):
+            continue
+        at_boot = boot[key]['winner']
+        if at_boot is not None and (_real_file(at_boot), at_boot['line']) == (_real_file(winner), winner['line']):
+            continue
+        if winner['file'] == _sysctld.SYSCTL_CONF:
+            why = ('procps "sysctl --system" applies %s last, after every sysctl.d file and even when '
+                   '99-sysctl.conf links to it, so that line wins whenever anyone runs "sysctl --system"; '
+                   'remove the line from %s' % (winner['file'], winner['file']))
+        else:
+            why = ('procps "sysctl --system" applies it after %s, so it wins whenever anyone runs '
+                   '"sysctl --system"; remove that line' % path)
+        problems.append('%s line %d sets %s = %s: %s'
+                        % (winner['file'], winner['line'], key, _short(winner['value']), why))
+    return problems
+
+
 def _short(value, limit=60):
     return value if len(value) <= limit else value[:limit] + '...'
 
@@ -185,7 +220,7 @@ def _other_managed_files(path, root):
     found = []
     own_real = os.path.realpath(_sysctld.under_root(root, path))
     seen = set()
-    for directory in _sysctld.SYSCTL_DIRS + _sysctld.PROCPS_EXTRA_DIRS:
+    for directory in _sysctld.PROCPS_DIRS:
         full_dir = _sysctld.under_root(root, directory)
         if os.path.islink(full_dir) or not os.path.isdir(full_dir):
             continue
@@ -438,15 +473,12 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
         if not is_loaded:
             problems.append('%s would not be read at boot: %s' % (path, reason))
         problems.extend(_override_problems(boot_after, persisted_keys, path))
-        for key in persisted_keys:
-            override = boot_after[key]['procps_override']
-            if override:
-                warnings.append('%s line %d sets %s; systemd-sysctl ignores that file at boot, but a later '
-                                'procps "sysctl --system" would apply it last' % (override['file'], override['line'], key))
+        problems.extend(_sysctl_system_problems(boot_after, persisted_keys, path, root, new_text,
+                                                live.unprivileged_port_start))
         if problems:
             if opts['on_override'] == 'fail':
-                raise TaskError('the persisted value would not win at boot, nothing was changed: %s. '
-                                'Set on_override: warn to apply anyway' % '; '.join(problems),
+                raise TaskError('the persisted value would not win at boot or on "sysctl --system", nothing was '
+                                'changed: %s. Set on_override: warn to apply anyway' % '; '.join(problems),
                                 boot=_boot_summary(boot_after, keys))
             warnings.extend(problems)
         if removed:

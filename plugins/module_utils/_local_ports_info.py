@@ -34,6 +34,8 @@ REASON_BOOT_UNRESERVED = ('reserved now but not at boot: after a reboot it is in
                           'and not reserved')
 REASON_BOOT_IN_RANGE = ('outside the ephemeral range now, but after a reboot it is in the ephemeral range '
                         'and not reserved')
+REASON_SYSCTL_SYSTEM = ('safe now and after a reboot, but a procps sysctl --system run leaves it in the '
+                        'ephemeral range and not reserved (see boot.<key>.sysctl_system)')
 NETNS_BOOT_NOTE = ('the sysctl.d files configure the namespace the host boots with, not %s; a namespace '
                    'starts at the kernel defaults and gets its values from whoever creates it, so there '
                    'is no boot value to compare with')
@@ -85,6 +87,15 @@ def _parse_value(key, value, where, unprivileged_port_start):
     return _ports.parse_kernel_string(value, where)
 
 
+def kernel_accepts(key, value, unprivileged_port_start):
+    """Whether the kernel takes ``value`` for ``key`` (a refused write leaves the key unchanged)."""
+    try:
+        _parse_value(key, value, key, unprivileged_port_start)
+    except _ports.PortSpecError:
+        return False
+    return True
+
+
 def _default_text(key):
     if key == _sysctl.RANGE_KEY:
         return _ports.format_range(KERNEL_DEFAULT_RANGE, ' ')
@@ -98,13 +109,19 @@ def _default_value(key):
 def boot_report(root, unprivileged_port_start, warnings):
     """For each key: the value systemd-sysctl applies at boot and every file that sets it.
 
-    Returns (report, {key: parsed value}).  When no file sets a key, or the
+    Returns (report, {key: parsed boot value}, {key: parsed value after a
+    procps ``sysctl --system`` run}); each report item has ``sysctl_system``.  When no file sets a key, or the
     winning value is one the kernel refuses, the boot value is the kernel
     default (32768 60999, nothing reserved).
     """
-    config = _sysctld.boot_config(list(KEYS), root)
+    def accepts(key, value):
+        return kernel_accepts(key, value, unprivileged_port_start)
+
+    config = _sysctld.boot_config(list(KEYS), root, accepts=accepts)
+    system = _sysctld.sysctl_system_config(list(KEYS), root, accepts=accepts)
     report = {}
     values = {}
+    system_values = {}
     for key in KEYS:
         info = config[key]
         winner = info['winner']
@@ -134,14 +151,49 @@ def boot_report(root, unprivileged_port_start, warnings):
                 warnings.append('%s sets %s to a value the kernel refuses or misreads at boot (%s); '
                                 'the boot value is taken as the kernel default %r'
                                 % (where, key, exc, _default_text(key)))
+        item['sysctl_system'], system_values[key] = _sysctl_system_item(
+            key, system[key], item, values[key], unprivileged_port_start, warnings)
         override = info['procps_override']
         if override:
             item['procps_override'] = {'file': override['file'], 'line': override['line'],
                                        'value': override['value']}
-            warnings.append('%s line %d sets %s; systemd-sysctl ignores that file at boot, but a later procps '
-                            '"sysctl --system" applies it last' % (override['file'], override['line'], key))
+            if not item['sysctl_system']['differs']:
+                warnings.append('%s line %d sets %s; systemd-sysctl ignores that file at boot, but a later procps '
+                                '"sysctl --system" applies it last' % (override['file'], override['line'], key))
         report[key] = item
-    return report, values
+    return report, values, system_values
+
+
+def _sysctl_system_item(key, info, boot_item, boot_value, unprivileged_port_start, warnings):
+    """What a procps ``sysctl --system`` run leaves for ``key`` after boot: (report item, parsed value).
+
+    It writes every line it reads, /etc/sysctl.conf last (even when 99-sysctl.conf
+    links to it); a line the kernel refuses leaves the value before it.  No line
+    at all leaves the boot value.
+    """
+    winner = info['winner']
+    item = {'value': boot_item['value'], 'source': 'unchanged', 'file': None, 'line': None, 'via': None,
+            'differs': False,
+            'refused': [{'file': e['file'], 'line': e['line'], 'value': e['value']} for e in info['refused']]}
+    if winner is None:
+        return item, boot_value
+    value = _parse_value(key, winner['value'], key, unprivileged_port_start)
+    item.update({'value': winner['value'], 'source': 'file', 'file': winner['file'], 'line': winner['line'],
+                 'via': winner['via'], 'differs': value != boot_value})
+    if item['differs']:
+        where = '%s line %d' % (winner['file'], winner['line'])
+        if winner['file'] == _sysctld.SYSCTL_CONF:
+            where += (' (procps applies /etc/sysctl.conf last, after every sysctl.d file, even when '
+                      '99-sysctl.conf links to it)')
+        boot_where = ('%s line %d' % (boot_item['file'], boot_item['line'])) if boot_item['file'] else 'the kernel default'
+        warnings.append('a procps "sysctl --system" run sets %s = %s from %s, not the boot value %s from %s: '
+                        'whoever runs it undoes the boot configuration'
+                        % (key, _short(winner['value']), where, _short(boot_item['value']) or '""', boot_where))
+    return item, value
+
+
+def _short(value, limit=60):
+    return value if len(value) <= limit else value[:limit] + '...'
 
 
 def drift_report(live, boot_range, boot_reserved):
@@ -235,14 +287,20 @@ def name_processes(entries, unreserved, netns_link, proc_root=_sockets.PROC_ROOT
     return owners.summary()
 
 
-def judge(port, live, sockets, boot_range=None, boot_reserved=None):
-    """Everything about one port, with ``at_risk`` and the reason in words."""
+def judge(port, live, sockets, boot_range=None, boot_reserved=None, system_range=None, system_reserved=None):
+    """Everything about one port, with ``at_risk`` and the reason in words.
+
+    ``system_*``: the values a procps ``sysctl --system`` run leaves (None: not known).
+    """
     low, high = live.port_range
     in_range = low <= port <= high
     reserved_live = port in live.reserved
     boot_known = boot_range is not None
     in_range_boot = boot_range[0] <= port <= boot_range[1] if boot_known else None
     reserved_boot = port in boot_reserved if boot_known else None
+    system_known = system_range is not None
+    in_range_system = system_range[0] <= port <= system_range[1] if system_known else None
+    reserved_system = port in system_reserved if system_known else None
     found = sockets.get(port)
     listeners = [listener_dict(s) for s in found.listeners(LIST_LIMIT)]
     holders = [s.as_dict() for s in found.holders(LIST_LIMIT)]
@@ -256,6 +314,8 @@ def judge(port, live, sockets, boot_range=None, boot_reserved=None):
     elif boot_known and in_range_boot and not reserved_boot:
         at_risk = True
         reason = REASON_BOOT_UNRESERVED if reserved_live else REASON_BOOT_IN_RANGE
+    elif system_known and in_range_system and not reserved_system:
+        at_risk, reason = True, REASON_SYSCTL_SYSTEM
     elif reserved_live:
         at_risk, reason = False, REASON_RESERVED
     else:
@@ -266,6 +326,8 @@ def judge(port, live, sockets, boot_range=None, boot_reserved=None):
         'reserved_live': reserved_live,
         'in_range_boot': in_range_boot,
         'reserved_boot': reserved_boot,
+        'in_range_sysctl_system': in_range_system,
+        'reserved_sysctl_system': reserved_system,
         'listeners': listeners,
         'listener_count': listener_count,
         'holders': holders,
@@ -312,20 +374,23 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
     examined = opts['ports'] if opts['ports'] is not None else sockets.listening_ports()
 
     warnings = []
-    boot, boot_values = boot_report(root, live.unprivileged_port_start, warnings)
+    boot, boot_values, system_values = boot_report(root, live.unprivileged_port_start, warnings)
     if boot_applies:
         boot_range = boot_values[_sysctl.RANGE_KEY]
         boot_reserved = boot_values[_sysctl.RESERVED_KEY]
+        system_range = system_values[_sysctl.RANGE_KEY]
+        system_reserved = system_values[_sysctl.RESERVED_KEY]
         drift = drift_report(live, boot_range, boot_reserved)
     else:
-        boot_range = boot_reserved = None
+        boot_range = boot_reserved = system_range = system_reserved = None
         drift = {'detected': None, 'range': None, 'reserved': None, 'note': NETNS_BOOT_NOTE % opts['netns']}
     warnings = _warnings(live, boot_values, boot_applies) + warnings
 
     counts = dict(sockets.counts)
     counts['total'] = sockets.total
     counts['source'] = sockets.directory
-    entries = [judge(port, live, sockets, boot_range, boot_reserved) for port in sorted(examined)]
+    entries = [judge(port, live, sockets, boot_range, boot_reserved, system_range, system_reserved)
+               for port in sorted(examined)]
     unreserved, unreserved_count = unreserved_listeners(sockets, live)
     process_scan = name_processes(entries, unreserved, identity['link'], proc_root)
     return {

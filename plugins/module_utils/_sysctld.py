@@ -11,8 +11,17 @@ directory hides the same name in later ones (a link to /dev/null or an empty
 file masks it); all remaining files are applied in order of their *file name*,
 whatever the directory, so for a key set in several files the file whose name
 sorts last wins.  It never reads /etc/sysctl.conf itself: Debian reaches it
-through the link /etc/sysctl.d/99-sysctl.conf.  procps ``sysctl --system``
-reads the same directories (plus /lib/sysctl.d) and then /etc/sysctl.conf last.
+through the link /etc/sysctl.d/99-sysctl.conf.  Hidden files (``.name.conf``)
+are skipped.
+
+procps ``sysctl --system`` (measured: procps-ng 4.0.2 on Debian 12, 4.0.4 on
+Debian 13, identical) reads /etc/sysctl.d, /run/sysctl.d,
+/usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d (first directory
+wins a file name, hidden files included), applies the files in file-name order
+and then /etc/sysctl.conf when it is a regular file, **even when**
+99-sysctl.conf already linked to it: its lines are applied again, last.  It
+writes every line in that order, so the last line the kernel accepts decides;
+an exclusion line (``-key``) only keeps glob lines away from the key.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,7 +34,7 @@ import os
 import tempfile
 
 SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d')
-PROCPS_EXTRA_DIRS = ('/lib/sysctl.d',)
+PROCPS_DIRS = SYSCTL_DIRS + ('/lib/sysctl.d',)
 SYSCTL_CONF = '/etc/sysctl.conf'
 DEFAULT_PATH = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
 MANAGED_MARKER = '# Managed by portguard.ephemeral.local_ports'
@@ -116,11 +125,12 @@ def _is_masked(path):
         return False
 
 
-def boot_files(root='/', dirs=SYSCTL_DIRS):
-    """Files systemd-sysctl applies, in order: list of dicts (name, path, masks).
+def boot_files(root='/', dirs=SYSCTL_DIRS, hidden=False):
+    """Files systemd-sysctl applies, in order: list of dicts (name, path, hides, masked).
 
-    ``masks`` lists same-name files in later directories that this one hides.
-    Masked names (a /dev/null link or empty file) are left out.
+    ``hides`` lists same-name files in later directories that this one hides;
+    ``masked`` is true for a /dev/null link or an empty file.  ``hidden``: also
+    take names starting with '.' (procps does, systemd-sysctl does not).
     """
     seen = {}
     order = []
@@ -135,7 +145,7 @@ def boot_files(root='/', dirs=SYSCTL_DIRS):
         except OSError:
             continue
         for name in names:
-            if not name.endswith('.conf'):
+            if not name.endswith('.conf') or (name.startswith('.') and not hidden):
                 continue
             path = os.path.join(directory, name)
             if name in seen:
@@ -147,22 +157,14 @@ def boot_files(root='/', dirs=SYSCTL_DIRS):
     return sorted(order, key=lambda item: item['name'])
 
 
-def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
-    """For each key: every assignment systemd-sysctl would make at boot, in order.
-
-    ``replace`` is ``(path, text)`` for a file about to be written, so the answer
-    describes the host after the write.  Returns {key: {'winner': entry|None,
-    'entries': [entry, ...], 'procps_override': entry|None, 'masked': [...]}}.
-    An entry is {'file', 'line', 'value', 'via' (link target or None), 'ignore_errors', 'glob'}.
-
-    As in sysctl.d(5): a glob line never beats an explicit line for the same key,
-    whatever the order; the last explicit line decides, and an exclusion line
-    (``-key`` without ``=``) as the last explicit line means the key is not set.
-    """
-    files = boot_files(root, dirs)
-    replace_path = replace[0] if replace else None
-    replace_real = os.path.realpath(under_root(root, replace_path)) if replace else None
-    if replace and not any(os.path.realpath(under_root(root, f['path'])) == replace_real for f in files):
+def _files_after(root, replace, dirs, hidden=False):
+    """boot_files() as they will be once ``replace`` (path, text) is written; and the replaced file's real path."""
+    files = boot_files(root, dirs, hidden)
+    if not replace:
+        return files, None
+    replace_path = replace[0]
+    replace_real = os.path.realpath(under_root(root, replace_path))
+    if not any(os.path.realpath(under_root(root, f['path'])) == replace_real for f in files):
         directory, name = os.path.split(replace_path)
         if directory in dirs and name.endswith('.conf'):
             shadowed_by = [f for f in files if f['name'] == name]
@@ -173,42 +175,82 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
                 # The new file comes from an earlier directory: it hides (or unmasks) that one.
                 old = shadowed_by[0]
                 old.update(path=replace_path, masked=not replace[1], hides=[old['path']] + old['hides'])
+    return files, replace_real
+
+
+def _assignments(item, root, replace, replace_real):
+    """(real path, [(line, key, value or None for an exclusion, ignore_errors)], via) of one file; lines None if unreadable."""
+    full = under_root(root, item['path'])
+    real = os.path.realpath(full)
+    if replace and real == replace_real:
+        text = replace[1]
+    else:
+        text = read_text(full)
+    if text is None:
+        return real, None, None
+    via = _strip_root(root, real) if os.path.islink(full) else None
+    lines = list(parse_lines(text)) + [(number, key, None, False) for number, key in parse_exclusions(text)]
+    return real, sorted(lines, key=lambda line: line[0]), via
+
+
+def _matches(key, wanted):
+    return key == wanted or (is_glob(key) and _glob_matches(key, wanted))
+
+
+def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None):
+    """For each key: every assignment systemd-sysctl would make at boot, in order.
+
+    ``replace`` is ``(path, text)`` for a file about to be written, so the answer
+    describes the host after the write.  Returns {key: {'winner': entry|None,
+    'entries': [entry, ...], 'procps_override': entry|None, 'masked': [...]}}.
+    An entry is {'file', 'line', 'value', 'via' (link target or None), 'ignore_errors', 'glob'}.
+    ``procps_override``: the line for the key in /etc/sysctl.conf when no file
+    systemd-sysctl reads reaches that file (see sysctl_system_config for the
+    whole answer about ``sysctl --system``).
+
+    As in sysctl.d(5): a glob line never beats an explicit line for the same key,
+    whatever the order; the last explicit line decides, and an exclusion line
+    (``-key`` without ``=``) as the last explicit line means the key is not set.
+    systemd-sysctl keeps one assignment per key or pattern *as written*
+    (measured, systemd 252): a later line for the same pattern replaces it, an
+    exclusion of that same pattern drops it, and a repeat with the same value
+    keeps the first one's place.  Every pattern matching a key is written, in
+    place order, so the last one the kernel takes (``accepts(key, value)``,
+    when given) decides.
+    """
+    files, replace_real = _files_after(root, replace, dirs)
     result = dict((key, {'winner': None, 'entries': [], 'procps_override': None, 'masked': []})
                   for key in keys)
     loaded_reals = set()
     explicit = {}
-    last_glob = {}
+    patterns = {}   # pattern as written -> (place, entry or None for an exclusion)
     for item in files:
-        full = under_root(root, item['path'])
-        real = os.path.realpath(full)
         if item['masked']:
             for key in keys:
                 result[key]['masked'].append(item['path'])
             continue
+        real, lines, via = _assignments(item, root, replace, replace_real)
         loaded_reals.add(real)
-        if replace and real == replace_real:
-            text = replace[1]
-        else:
-            text = read_text(full)
-        if text is None:
-            continue
-        via = _strip_root(root, real) if os.path.islink(full) else None
-        lines = list(parse_lines(text)) + [(number, key, None, False) for number, key in parse_exclusions(text)]
-        for number, key, value, ignore in sorted(lines, key=lambda line: line[0]):
+        for number, key, value, ignore in lines or ():
             glob = is_glob(key)
+            entry = None
+            if value is not None:
+                entry = {'file': item['path'], 'line': number, 'value': value,
+                         'via': via, 'ignore_errors': ignore, 'glob': glob}
+            if glob and any(_matches(key, wanted) for wanted in keys):
+                old = patterns.get(key)
+                same = old is not None and (old[1] or {}).get('value') == value
+                if not same:
+                    patterns[key] = (_next_place(patterns), entry)
             for wanted in keys:
-                if not (key == wanted or (glob and _glob_matches(key, wanted))):
+                if not _matches(key, wanted):
                     continue
-                if value is None:
+                if entry is None:
                     if not glob:
                         explicit[wanted] = None
                     continue
-                entry = {'file': item['path'], 'line': number, 'value': value,
-                         'via': via, 'ignore_errors': ignore, 'glob': glob}
                 result[wanted]['entries'].append(entry)
-                if glob:
-                    last_glob[wanted] = entry
-                else:
+                if not glob:
                     explicit[wanted] = entry
     conf = under_root(root, SYSCTL_CONF)
     if os.path.realpath(conf) not in loaded_reals:
@@ -220,7 +262,65 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS):
                         'file': SYSCTL_CONF, 'line': number, 'value': value, 'via': None,
                         'ignore_errors': ignore, 'glob': False}
     for key in keys:
-        result[key]['winner'] = explicit[key] if key in explicit else last_glob.get(key)
+        if key in explicit:
+            result[key]['winner'] = explicit[key]
+            continue
+        placed = sorted((place, entry) for pattern, (place, entry) in patterns.items()
+                        if entry is not None and _glob_matches(pattern, key)
+                        and (accepts is None or accepts(key, entry['value'])))
+        result[key]['winner'] = placed[-1][1] if placed else None
+    return result
+
+
+def _next_place(patterns):
+    return max([place for place, _entry in patterns.values()] or [-1]) + 1
+
+
+def sysctl_system_config(keys, root='/', replace=None, accepts=None):
+    """For each key: what procps ``sysctl --system`` leaves (see the module docstring for the rules).
+
+    ``replace`` as in boot_config.  ``accepts(key, value)`` says whether the
+    kernel takes a value; procps writes every line, so a refused one leaves the
+    value of the last accepted line before it.  Returns {key: {'winner':
+    entry|None, 'entries': [entry, ...], 'refused': [entry, ...]}}; ``winner``
+    None means ``sysctl --system`` leaves the key as it was.  Entries as in
+    boot_config; /etc/sysctl.conf read through 99-sysctl.conf shows up twice.
+    """
+    files, replace_real = _files_after(root, replace, PROCPS_DIRS, hidden=True)
+    conf = under_root(root, SYSCTL_CONF)
+    if (replace and os.path.realpath(conf) == replace_real) or os.path.isfile(conf):
+        files.append({'name': None, 'path': SYSCTL_CONF, 'hides': [], 'masked': False})
+    result = dict((key, {'winner': None, 'entries': [], 'refused': []}) for key in keys)
+    explicit = dict((key, []) for key in keys)
+    globs = dict((key, []) for key in keys)
+    excluded = set()
+    for item in files:
+        _real, lines, via = _assignments(item, root, replace, replace_real)
+        for number, key, value, ignore in lines or ():
+            glob = is_glob(key)
+            for wanted in keys:
+                if not _matches(key, wanted):
+                    continue
+                if value is None:
+                    if not glob:
+                        excluded.add(wanted)   # keeps glob lines away; an explicit line still applies
+                    continue
+                entry = {'file': item['path'], 'line': number, 'value': value,
+                         'via': via, 'ignore_errors': ignore, 'glob': glob}
+                result[wanted]['entries'].append(entry)
+                (globs if glob else explicit)[wanted].append(entry)
+    for key in keys:
+        if explicit[key]:
+            applied = explicit[key]
+        elif key in excluded:
+            applied = []
+        else:
+            applied = globs[key]
+        for entry in applied:
+            if accepts is None or accepts(key, entry['value']):
+                result[key]['winner'] = entry
+            else:
+                result[key]['refused'].append(entry)
     return result
 
 

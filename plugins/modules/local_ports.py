@@ -54,8 +54,11 @@ description:
   - Every failure leaves the live values and the files as they were. A failure after something was
     written names the step that failed and what was undone.
   - Before writing the persisted file the module resolves which file sets each key at boot, with
-    systemd-sysctl's rules. If another file would override ours, the task fails naming the file and
-    line (or warns, see O(on_override)).
+    systemd-sysctl's rules, and what a procps C(sysctl --system) run would leave, with procps' rules
+    (measured with procps-ng 4.0.2 on Debian 12 and 4.0.4 on Debian 13 - it applies
+    C(/etc/sysctl.conf) again after every sysctl.d file, even when C(99-sysctl.conf) links to it).
+    If another file would override ours on either path, the task fails naming the file and line
+    (or warns, see O(on_override)).
 author:
   - portguard maintainers (!UNKNOWN)
 extends_documentation_fragment:
@@ -123,6 +126,11 @@ options:
       - What to do when another file would set one of our keys at boot after ours (a later-sorting
         name, C(/etc/sysctl.conf) reached through C(99-sysctl.conf), a same-name file in C(/etc)
         hiding O(path), a mask), or when O(path) would not be read at boot at all.
+      - The same applies to a procps C(sysctl --system) run (the usual "apply my sysctl change"
+        command, and Debian's procps init script without systemd), which writes every line it reads,
+        C(/etc/sysctl.conf) last even when C(99-sysctl.conf) links to it. So a line for one of our keys
+        in C(/etc/sysctl.conf) fails the task although systemd-sysctl lets our file win at boot. A line
+        the kernel refuses is skipped by procps and is not counted.
       - V(fail) stops before anything is written and names the file and line. V(warn) applies
         anyway and warns.
     type: str

@@ -23,6 +23,10 @@ description:
   - Names the processes (pid, command name, user) behind every listed listener and holder, the way C(ss -p)
     does, and lists the listeners inside the ephemeral range whose port is not reserved
     (RV(unreserved_listeners)), the services nobody declared.
+  - It also resolves, for each key, what a procps C(sysctl --system) run would leave (C(boot.<key>.sysctl_system)),
+    because that command applies C(/etc/sysctl.conf) again after every sysctl.d file, even when
+    C(99-sysctl.conf) links to it (measured with procps-ng 4.0.2 on Debian 12 and 4.0.4 on Debian 13). A
+    port that such a run would leave in the ephemeral range and unreserved is at risk.
   - RV(drift) compares the live values with the values the host gets at boot, as port sets and numbers.
     It catches a reservation list that a later procps C(sysctl --system) or C(sysctl -p) truncated
     (procps writes at most 4095 bytes).
@@ -181,6 +185,8 @@ boot:
            status: winner, by: null}
       masked: []
       procps_override: null
+      sysctl_system: {value: "8080", source: file, file: /etc/sysctl.conf, line: 3, via: null, differs: true,
+                      refused: []}
   contains:
     value:
       description: The value set at boot, as written in the file, or the kernel default.
@@ -221,7 +227,20 @@ boot:
       sample: [{file: /etc/sysctl.d/50-app.conf, hides: [/usr/lib/sysctl.d/50-app.conf]}]
     procps_override:
       description: An assignment in C(/etc/sysctl.conf) when no sysctl.d link reaches that file. systemd-sysctl
-        ignores it at boot, a procps C(sysctl --system) applies it last. C(null) when there is none.
+        ignores it at boot, a procps C(sysctl --system) applies it last. C(null) when there is none. See
+        C(sysctl_system) for the whole answer, which also covers the linked case.
+      type: dict
+    sysctl_system:
+      description:
+        - What a procps C(sysctl --system) run leaves for the key after boot. procps reads C(/etc/sysctl.d),
+          C(/run/sysctl.d), C(/usr/local/lib/sysctl.d), C(/usr/lib/sysctl.d) and C(/lib/sysctl.d) (hidden
+          C(.name.conf) files included), applies the files in file-name order, then C(/etc/sysctl.conf) when it
+          is a regular file, even when C(99-sysctl.conf) already linked to it. It writes every line, so the last
+          line the kernel accepts decides; C(-key) only keeps glob lines away from the key.
+        - C(value), C(file), C(line) and C(via) describe that line; C(source) is C(file), or C(unchanged) when no
+          line sets the key (C(value) is then the boot value). C(differs) is V(true) when the result differs from
+          the boot value, with a warning naming the line. C(refused) lists lines with values the kernel refuses,
+          which procps skips.
       type: dict
 drift:
   description: Live values compared with the boot values (ranges as numbers, reservations as sets).
@@ -255,6 +274,8 @@ ports:
       reserved_live: false
       in_range_boot: true
       reserved_boot: false
+      in_range_sysctl_system: true
+      reserved_sysctl_system: false
       listeners: []
       listener_count: 0
       holders:
@@ -297,6 +318,14 @@ ports:
     reserved_boot:
       description: In the reservations set at boot; C(null) with O(netns) for another namespace.
       type: bool
+    in_range_sysctl_system:
+      description: Inside the range a procps C(sysctl --system) run leaves (see RV(boot)); C(null) with O(netns)
+        for another namespace.
+      type: bool
+    reserved_sysctl_system:
+      description: In the reservations a procps C(sysctl --system) run leaves; C(null) with O(netns) for another
+        namespace.
+      type: bool
     listeners:
       description:
         - Listeners on the port (TCP LISTEN, bound unconnected UDP), with C(protocol) (C(tcp), C(tcp6), C(udp),
@@ -332,8 +361,9 @@ ports:
       description:
         - "Why, in words. At risk: C(held by an outgoing connection in STATE: a restart would fail now) (the port
           has holders and no listener), C(in the ephemeral range and not reserved), C(reserved now but not at
-          boot: ...) or C(outside the ephemeral range now, but after a reboot ...). Not at risk: C(reserved) or
-          C(outside the ephemeral range)."
+          boot: ...), C(outside the ephemeral range now, but after a reboot ...) or C(safe now and after a reboot, but
+          a procps sysctl --system run leaves it ...). Not at risk: C(reserved) or C(outside the ephemeral
+          range)."
       type: str
 unreserved_listeners:
   description:
@@ -426,7 +456,7 @@ netns:
 warnings:
   description: Plain-language warnings about the live and boot values (same parity of the range ends, reserved
     ports outside the range, large reserved blocks, values over 4095 bytes, values the kernel refuses at boot,
-    C(/etc/sysctl.conf) overrides), shown as the task's warnings.
+    values a procps C(sysctl --system) run would set instead of the boot values), shown as the task's warnings.
   returned: when there is something to warn about
   type: list
   elements: str

@@ -28,6 +28,7 @@ import tempfile
 import pytest
 
 import nslab
+import sysctl_oracle
 
 if nslab.COLLECTIONS not in sys.path:
     sys.path.insert(0, nslab.COLLECTIONS)
@@ -226,6 +227,46 @@ def test_on_override_warn_applies_and_warns(lab):
     assert lab.reserved() == '7000,8080\n'
     assert file_value(lab, RESERVED_LINE) == '7000,8080'
     assert file_text(lab, '/etc/sysctl.d/zzz-other.conf').endswith('= 7000\n')
+
+
+def sysctl_system_in_lab(lab, check=True):
+    """Run the real procps ``sysctl --system`` in the lab; only when its tree sets per-namespace keys alone."""
+    problems = sysctl_oracle.guard(lab.root)
+    if problems:
+        raise nslab.NamespaceError('refusing sysctl --system on a tree with other keys: %s' % problems)
+    return lab.run(['sysctl', '--system'], check=check)
+
+
+def test_sysctl_conf_line_fails_because_sysctl_system_applies_it_last(lab):
+    # Issue 11 #13, Debian 12's default layout: 99-sysctl.conf -> ../sysctl.conf sorts before our file,
+    # so systemd-sysctl lets ours win at boot, but sysctl --system applies /etc/sysctl.conf again, last.
+    lab.put('etc/sysctl.conf', '# admin\nnet.ipv4.ip_local_reserved_ports = 7000\n')
+    os.symlink('../sysctl.conf', lab.file('etc/sysctl.d/99-sysctl.conf'))
+    before = state(lab)
+    result = apply_once(lab, {'reserved': [8080]}, expect_rc=2)
+    assert result['failed'] and not result.get('changed')
+    assert ('/etc/sysctl.conf line 2 sets net.ipv4.ip_local_reserved_ports = 7000' in result['msg']
+            and 'sysctl --system' in result['msg']), result['msg']
+    assert state(lab) == before
+
+    result = apply_once(lab, {'reserved': [8080], 'on_override': 'warn'})
+    assert result['boot']['net.ipv4.ip_local_reserved_ports']['file'] == FILE
+    assert any('/etc/sysctl.conf line 2' in w and 'sysctl --system' in w for w in result['warnings']), result
+    assert lab.reserved() == '7000,8080\n'    # merge keeps the ports the other file declares
+    # What the warning is about, with the real program: the admin's line replaces our set.
+    sysctl_system_in_lab(lab)
+    assert lab.reserved() == '7000\n'
+
+
+def test_sysctl_conf_line_with_a_refused_value_is_not_an_override(lab):
+    # procps writes every line; the kernel refuses the quoted value and ours stays.
+    lab.put('etc/sysctl.conf', 'net.ipv4.ip_local_reserved_ports = "7000"\n')
+    os.symlink('../sysctl.conf', lab.file('etc/sysctl.d/99-sysctl.conf'))
+    result = apply_once(lab, {'reserved': [8080]})
+    assert result['changed'] and lab.reserved() == '8080\n'
+    proc = sysctl_system_in_lab(lab, check=False)
+    assert proc.returncode != 0 and 'ip_local_reserved_ports' in proc.stderr     # the refused write
+    assert lab.reserved() == '8080\n'
 
 
 # ----------------------------------------------------------------------------- refused input

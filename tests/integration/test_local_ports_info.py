@@ -21,6 +21,7 @@ import sys
 import pytest
 
 import nslab
+import sysctl_oracle
 
 RANGE = nslab.RANGE
 RESERVED = nslab.RESERVED
@@ -382,6 +383,30 @@ def test_procps_override_and_invalid_boot_value(lab, playbooks):
     assert result['drift']['detected'] is False     # both boot values are the kernel defaults
     warnings = ' | '.join(result.get('warnings', []))
     assert '/etc/sysctl.conf line 1' in warnings and '50-quoted.conf line 1' in warnings
+
+
+def test_sysctl_system_winner_and_risk_when_sysctl_conf_is_linked(lab, playbooks):
+    # Issue 11 #13: systemd-sysctl lets our file win at boot; sysctl --system applies /etc/sysctl.conf last.
+    local_ports(lab, playbooks, reserved=[40000])
+    lab.put('etc/sysctl.conf', '# admin\nnet.ipv4.ip_local_reserved_ports = 7000\n')
+    os.symlink('../sysctl.conf', lab.file('etc/sysctl.d/99-sysctl.conf'))
+    result = info(lab, playbooks, ports=[40000, 7000])
+    reserved = result['boot']['net.ipv4.ip_local_reserved_ports']
+    assert (reserved['file'], reserved['value']) == (OWN_FILE, '40000')
+    assert reserved['procps_override'] is None          # reached through the link: the old check saw nothing
+    assert reserved['sysctl_system'] == {'value': '7000', 'source': 'file', 'file': '/etc/sysctl.conf',
+                                         'line': 2, 'via': None, 'differs': True, 'refused': []}
+    port_range = result['boot']['net.ipv4.ip_local_port_range']['sysctl_system']
+    assert port_range['source'] == 'unchanged' and port_range['differs'] is False
+    entry = port_entry(result, 40000)
+    assert (entry['reserved_live'], entry['reserved_boot'], entry['reserved_sysctl_system']) == (True, True, False)
+    assert entry['at_risk'] is True and 'sysctl --system' in entry['reason']
+    assert port_entry(result, 7000)['at_risk'] is False     # below the range either way
+    # The real program agrees (in the lab's namespace, on a tree holding only per-namespace keys).
+    assert sysctl_oracle.guard(lab.root) == []
+    lab.run(['sysctl', '--system'])
+    assert lab.reserved() == '7000\n'
+    assert any('/etc/sysctl.conf line 2' in w and 'sysctl --system' in w for w in result['warnings'])
 
 
 def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):

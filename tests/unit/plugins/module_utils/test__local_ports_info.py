@@ -114,7 +114,7 @@ def _put(root, rel, text):
 
 def test_boot_report_defaults_when_no_file_sets_the_keys(tmp_path):
     warnings = []
-    report, values = info.boot_report(str(tmp_path), 1024, warnings)
+    report, values, _system = info.boot_report(str(tmp_path), 1024, warnings)
     assert values == {RNG: (32768, 60999), RES: frozenset()}
     assert report[RNG]['source'] == 'kernel default' and report[RNG]['value'] == '32768 60999'
     assert report[RES]['source'] == 'kernel default' and report[RES]['value'] == ''
@@ -129,7 +129,7 @@ def test_boot_report_winner_overridden_hidden_masked(tmp_path):
     os.makedirs(str(tmp_path / 'etc/sysctl.d'), exist_ok=True)
     os.symlink('/dev/null', str(tmp_path / 'etc/sysctl.d/30-c.conf'))
     warnings = []
-    report, values = info.boot_report(str(tmp_path), 1024, warnings)
+    report, values, _system = info.boot_report(str(tmp_path), 1024, warnings)
     assert values[RES] == frozenset([9000, 9001])
     item = report[RES]
     assert (item['file'], item['line'], item['source']) == ('/etc/sysctl.d/20-b.conf', 2, 'file')
@@ -145,7 +145,7 @@ def test_boot_report_winner_overridden_hidden_masked(tmp_path):
 def test_boot_report_invalid_value_falls_back_to_the_default(tmp_path):
     _put(tmp_path, 'etc/sysctl.d/50-x.conf', '%s = 8080, 8081\n%s = 60999 40000\n' % (RES, RNG))
     warnings = []
-    report, values = info.boot_report(str(tmp_path), 1024, warnings)
+    report, values, _system = info.boot_report(str(tmp_path), 1024, warnings)
     assert values == {RNG: (32768, 60999), RES: frozenset()}
     assert report[RES]['valid'] is False and 'white space' in report[RES]['error']
     assert report[RNG]['valid'] is False and 'reversed' in report[RNG]['error']

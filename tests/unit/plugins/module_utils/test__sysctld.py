@@ -477,3 +477,90 @@ def test_write_atomic_rename_failure_leaves_no_temp(tree, monkeypatch):
     monkeypatch.undo()
     assert tree.read('/etc/sysctl.d/zz.conf') == 'old\n'
     assert os.listdir(tree.path('/etc/sysctl.d')) == ['zz.conf']
+
+
+# --------------------------------------------------------------------------- procps "sysctl --system"
+# Rules measured with procps-ng 4.0.2 (Debian 12) and 4.0.4 (Debian 13), same results; the
+# integration test tests/integration/test_sysctl_oracle.py checks generated trees against both.
+
+def system(tree, keys=None, replace=None, accepts=None):
+    return _sysctld.sysctl_system_config(keys or KEYS, tree.root, replace=replace, accepts=accepts)
+
+
+def where(entry):
+    return None if entry is None else (entry['file'], entry['line'], entry['value'])
+
+
+def test_sysctl_system_applies_linked_sysctl_conf_again_last(tree):
+    tree.put('etc/sysctl.conf', '# admin\n%s = 7000\n' % RES)
+    tree.link('etc/sysctl.d/99-sysctl.conf', '../sysctl.conf')
+    tree.put('etc/sysctl.d/zz-portguard-ephemeral.conf', '%s = 8080\n' % RES)
+    assert where(tree.boot()[RES]['winner']) == ('/etc/sysctl.d/zz-portguard-ephemeral.conf', 1, '8080')
+    result = system(tree)[RES]
+    assert where(result['winner']) == ('/etc/sysctl.conf', 2, '7000')
+    assert [(e['file'], e['via']) for e in result['entries']] == [
+        ('/etc/sysctl.d/99-sysctl.conf', '/etc/sysctl.conf'),
+        ('/etc/sysctl.d/zz-portguard-ephemeral.conf', None),
+        ('/etc/sysctl.conf', None)]
+    # The same after a write that replaces our file's text.
+    after = system(tree, replace=('/etc/sysctl.d/zz-portguard-ephemeral.conf', '%s = 9090\n' % RES))[RES]
+    assert [e['value'] for e in after['entries']] == ['7000', '9090', '7000']
+
+
+def test_sysctl_system_without_sysctl_conf(tree):
+    # Debian 13 ships neither /etc/sysctl.conf nor the 99-sysctl.conf link; a dangling link reads nothing.
+    tree.link('etc/sysctl.d/99-sysctl.conf', '../sysctl.conf')
+    tree.put('etc/sysctl.d/50-a.conf', '%s = 8080\n' % RES)
+    assert where(system(tree)[RES]['winner']) == ('/etc/sysctl.d/50-a.conf', 1, '8080')
+    assert system(tree)[RNG] == {'winner': None, 'entries': [], 'refused': []}
+
+
+def test_sysctl_system_directory_order_and_hidden_files(tree):
+    tree.put('etc/sysctl.d/50-a.conf', '%s = 1\n' % RES)
+    tree.put('run/sysctl.d/50-a.conf', '%s = 2\n' % RES)
+    tree.put('usr/local/lib/sysctl.d/60-b.conf', '%s = 3\n' % RES)
+    tree.put('usr/lib/sysctl.d/60-b.conf', '%s = 4\n' % RES)
+    tree.put('lib/sysctl.d/70-c.conf', '%s = 5\n' % RES)
+    tree.put('run/sysctl.d/.hidden.conf', '%s = 6\n' % RES)
+    entries = system(tree)[RES]['entries']
+    assert [(e['file'], e['value']) for e in entries] == [
+        ('/run/sysctl.d/.hidden.conf', '6'), ('/etc/sysctl.d/50-a.conf', '1'),
+        ('/usr/local/lib/sysctl.d/60-b.conf', '3'), ('/lib/sysctl.d/70-c.conf', '5')]
+    # systemd-sysctl skips hidden files.
+    assert '/run/sysctl.d/.hidden.conf' not in tree.names()
+
+
+def test_sysctl_system_exclusion_only_blocks_globs(tree):
+    tree.put('etc/sysctl.d/10-a.conf', '%s = 2002\n' % RES)
+    tree.put('etc/sysctl.d/20-b.conf', '-%s\n' % RES)
+    assert tree.boot()[RES]['winner'] is None               # systemd-sysctl: not set
+    assert where(system(tree)[RES]['winner']) == ('/etc/sysctl.d/10-a.conf', 1, '2002')
+    tree.put('etc/sysctl.d/10-a.conf', 'net.ipv4.ip_local_reserved_port? = 1001\n')
+    assert system(tree)[RES]['winner'] is None
+
+
+def test_sysctl_system_glob_never_beats_explicit(tree):
+    tree.put('etc/sysctl.d/10-a.conf', '%s = 2002\n' % RES)
+    tree.put('etc/sysctl.d/20-b.conf', 'net.ipv4.ip_local_reserved_port? = 1001\n')
+    assert where(system(tree)[RES]['winner']) == ('/etc/sysctl.d/10-a.conf', 1, '2002')
+    tree.put('etc/sysctl.d/10-a.conf', '# nothing\n')
+    assert where(system(tree)[RES]['winner']) == ('/etc/sysctl.d/20-b.conf', 1, '1001')
+
+
+def test_sysctl_system_refused_line_leaves_the_earlier_value(tree):
+    tree.put('etc/sysctl.d/10-a.conf', '%s = 2002\n' % RES)
+    tree.put('etc/sysctl.d/20-b.conf', '%s = "3003"\n' % RES)
+    result = system(tree, accepts=lambda key, value: '"' not in value)[RES]
+    assert where(result['winner']) == ('/etc/sysctl.d/10-a.conf', 1, '2002')
+    assert [where(e) for e in result['refused']] == [('/etc/sysctl.d/20-b.conf', 1, '"3003"')]
+
+
+def test_sysctl_system_masks_and_dangling_links_hide_the_name(tree):
+    tree.put('etc/sysctl.d/10-a.conf', '%s = 2002\n' % RES)
+    tree.put('usr/lib/sysctl.d/20-b.conf', '%s = 3003\n' % RES)
+    tree.put('usr/lib/sysctl.d/30-c.conf', '%s = 4004\n' % RES)
+    tree.put('usr/lib/sysctl.d/40-d.conf', '%s = 5005\n' % RES)
+    tree.link('etc/sysctl.d/20-b.conf', '/dev/null')
+    tree.put('etc/sysctl.d/30-c.conf', '')
+    tree.link('etc/sysctl.d/40-d.conf', '/nonexistent')
+    assert where(system(tree)[RES]['winner']) == ('/etc/sysctl.d/10-a.conf', 1, '2002')

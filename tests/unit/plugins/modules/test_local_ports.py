@@ -252,11 +252,32 @@ def test_later_glob_does_not_override_our_explicit_key(kernel, root):
     assert result['boot'][RES]['file'] == PATH
 
 
-def test_unlinked_sysctl_conf_gives_a_procps_warning(kernel, root):
+@pytest.mark.parametrize('linked', [False, True], ids=['unlinked', 'linked-by-99-sysctl.conf'])
+def test_sysctl_conf_line_fails_because_sysctl_system_applies_it_last(kernel, root, linked):
+    # procps "sysctl --system" applies /etc/sysctl.conf after every sysctl.d file,
+    # even when 99-sysctl.conf (sorting before zz-portguard-ephemeral.conf) links to it.
     with open(os.path.join(root, 'etc/sysctl.conf'), 'w') as handle:
-        handle.write('%s = 7000\n' % RES)
+        handle.write('# admin\n%s = 7000\n' % RES)
+    if linked:
+        os.symlink('../sysctl.conf', os.path.join(root, 'etc/sysctl.d/99-sysctl.conf'))
+    with pytest.raises(_local_ports.TaskError) as exc:
+        run(root, reserved=[8080])
+    message = str(exc.value)
+    assert '/etc/sysctl.conf line 2 sets %s = 7000' % RES in message and 'sysctl --system' in message
+    assert message.count('/etc/sysctl.conf line 2') == 1
+    assert kernel.writes == [] and not os.path.exists(os.path.join(root, PATH.lstrip('/')))
+
+    result = run(root, reserved=[8080], on_override='warn')
+    assert result['boot'][RES]['file'] == PATH      # systemd-sysctl at boot: ours wins
+    assert any('/etc/sysctl.conf line 2' in w and 'sysctl --system' in w for w in result['warnings'])
+
+
+def test_refused_sysctl_conf_line_leaves_ours(kernel, root):
+    # procps writes every line; a value the kernel refuses leaves the one before it (ours).
+    with open(os.path.join(root, 'etc/sysctl.conf'), 'w') as handle:
+        handle.write('%s = "7000"\n' % RES)
     result = run(root, reserved=[8080])
-    assert any('/etc/sysctl.conf line 1' in warning and 'procps' in warning for warning in result['warnings'])
+    assert not any('sysctl --system' in w and 'line 1' in w for w in result['warnings'])
 
 
 # --------------------------------------------------------------------------- failures restore

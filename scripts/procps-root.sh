@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A Debian root file system whose procps `sysctl` the integration tests run
+# (chrooted, inside private namespaces) as an oracle for `sysctl --system`.
+#
+# Usage: scripts/procps-root.sh RELEASE      (e.g. trixie)
+#
+# Prints the root's path, .cache/procps-roots/RELEASE, on stdout.  Idempotent:
+# an existing root is reused.  Otherwise it is made from, in this order:
+#   1. a finished test-image tree: $PORTGUARD_IMAGE_CACHE/RELEASE.*.rootfs.tar
+#      (scripts/build-images.sh; PORTGUARD_IMAGE_CACHE defaults to .cache/debootstrap)
+#   2. the downloaded packages of one: $PORTGUARD_IMAGE_CACHE/RELEASE.tar
+#      (debootstrap --unpack-tarball, no network)
+#   3. debootstrap --variant=minbase --include=procps RELEASE from the Debian
+#      mirror the machine's apt uses (DEBIAN_MIRROR overrides).
+# Must run as root.  Debian packages only.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+release=${1:?usage: procps-root.sh RELEASE}
+image_cache=${PORTGUARD_IMAGE_CACHE:-$repo_root/.cache/debootstrap}
+roots=$repo_root/.cache/procps-roots
+root=$roots/$release
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+log() { printf '[procps-root] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+case $release in *[!a-z]*|'') die "not a Debian release name: $release" ;; esac
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, numeric owners)"
+
+usable() { [ -x "$1/usr/sbin/sysctl" ] || [ -x "$1/sbin/sysctl" ]; }
+
+mkdir -p "$roots"
+exec 9>"$roots/.lock.$release"
+flock 9
+if [ -e "$root/.complete" ] && usable "$root"; then
+  echo "$root"
+  exit 0
+fi
+
+mirror() {
+  local uri="" f
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
+  shopt -s nullglob
+  for f in /etc/apt/sources.list.d/*.sources; do
+    uri=$(awk 'tolower($1)=="uris:" { for (i=2;i<=NF;i++) print $i }' "$f" \
+          | grep -v -- '-security' | grep -E '^https?://' | head -n1 || true)
+    [ -n "$uri" ] && break
+  done
+  if [ -z "$uri" ]; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [ -f "$f" ] || continue
+      uri=$(awk '$1=="deb" { for (i=2;i<=NF;i++) if ($i ~ /^https?:\/\//) { print $i; break } }' "$f" \
+            | grep -v -- '-security' | head -n1 || true)
+      [ -n "$uri" ] && break
+    done
+  fi
+  shopt -u nullglob
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+tmp=$(mktemp -d "$roots/.build.$release.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+shopt -s nullglob
+trees=("$image_cache/$release".*.rootfs.tar)
+shopt -u nullglob
+common=(--variant=minbase --include=procps --keyring="$keyring" --components=main "$release" "$tmp")
+if [ ${#trees[@]} -gt 0 ]; then
+  log "extracting ${trees[0]}"
+  tar --numeric-owner -C "$tmp" -xf "${trees[0]}"
+elif [ -s "$image_cache/$release.tar" ]; then
+  command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install debootstrap"
+  log "debootstrap $release from $image_cache/$release.tar"
+  debootstrap --unpack-tarball="$image_cache/$release.tar" "${common[@]}" "$(mirror)" >&2 \
+    || die "debootstrap failed (see $tmp/debootstrap/debootstrap.log)"
+else
+  command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install debootstrap"
+  [ -e "/usr/share/keyrings/debian-archive-$release-automatic.gpg" ] \
+    || die "no $release archive key in $keyring: upgrade debian-archive-keyring"
+  log "debootstrap --variant=minbase --include=procps $release from $(mirror)"
+  debootstrap "${common[@]}" "$(mirror)" >&2 \
+    || die "debootstrap failed (see $tmp/debootstrap/debootstrap.log)"
+fi
+usable "$tmp" || die "the $release root has no sysctl (procps)"
+rm -rf "$tmp/var/cache/apt/archives/"*.deb
+chroot "$tmp" dpkg-query -W -f="\${Version}\n" procps > "$tmp/.procps-version" \
+  || die "cannot read the procps version in the $release root"
+touch "$tmp/.complete"
+rm -rf "$root"
+mv "$tmp" "$root"
+trap - EXIT
+log "$release root ready: procps $(cat "$root/.procps-version")"
+echo "$root"
