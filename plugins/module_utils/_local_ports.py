@@ -419,7 +419,7 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
         warnings.append(
             'reserved %s live although this run did not ask for them: other sysctl files declare them for '
             'net.ipv4.ip_local_reserved_ports, and our file hides those lines at boot, so our file carries '
-            'them (they stay foreign: never released by this module)' % _plan.canonical(newly_declared))
+            'them (they stay foreign: never released by this module)' % _ports.format_ports(newly_declared))
 
     # What this module owns after the run.  With live: false nothing changes live, so
     # ownership stays as it is; the ports our file adds are "pending": ours once a boot

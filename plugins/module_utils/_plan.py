@@ -165,7 +165,3 @@ def warnings_for(port_range, reserved, requested=None):
             'it whole. Prefer ranges, or move the ephemeral range.' % (size, KERNEL_WRITE_CHUNK))
     return warnings
 
-
-def canonical(ports):
-    """Shorthand used by the modules for return values."""
-    return format_ports(ports)

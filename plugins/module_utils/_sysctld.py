@@ -347,7 +347,7 @@ def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS):
                    % (path, ', '.join(dirs)))
 
 
-def render(values, owned, header_note=None, pending='', boot_id=None):
+def render(values, owned, pending='', boot_id=None):
     """The persisted file: a managed header, the owned-port record, our keys only.
 
     ``values`` is a list of (key, value) in the order to write.  ``owned`` is the
@@ -358,8 +358,6 @@ def render(values, owned, header_note=None, pending='', boot_id=None):
     lines = [MANAGED_MARKER,
              '# Do not edit: changes are replaced on the next run. See ansible-doc portguard.ephemeral.local_ports.',
              '# Values are written whole by systemd-sysctl at boot; procps "sysctl -p" truncates values over 4095 bytes.']
-    if header_note:
-        lines.append('# %s' % header_note)
     lines.append(OWNED_PREFIX + owned)
     if pending:
         lines.append(PENDING_PREFIX + pending)

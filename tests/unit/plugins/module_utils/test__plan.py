@@ -293,9 +293,6 @@ def test_warnings_for_a_set_with_ports_outside_the_range_is_quiet():
     assert _plan.warnings_for((32768, 60999), fs(22, 40000)) == []
 
 
-def test_canonical_is_format_ports():
-    assert _plan.canonical(fs(3, 1, 2, 9)) == '1-3,9'
-
 
 # --------------------------------------------------------------------------- properties
 

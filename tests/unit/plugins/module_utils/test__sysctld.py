@@ -380,10 +380,9 @@ def test_new_file_in_etc_is_loaded_over_masked_same_name_in_usr_lib(tree):
 # --------------------------------------------------------------------------- our file
 
 def test_render_and_read_managed_round_trip(tree):
-    text = _sysctld.render([(RNG, '40000 50001'), (RES, '8080-8082,9000')], '8080-8082', header_note='note here')
+    text = _sysctld.render([(RNG, '40000 50001'), (RES, '8080-8082,9000')], '8080-8082')
     assert text.startswith(_sysctld.MANAGED_MARKER + '\n')
     assert text.endswith('\n%s = 40000 50001\n%s = 8080-8082,9000\n' % (RNG, RES))
-    assert '\n# note here\n' in text
     tree.put(_sysctld.DEFAULT_PATH, text)
     info = _sysctld.read_managed(_sysctld.DEFAULT_PATH, tree.root)
     assert info == {'exists': True, 'managed': True, 'text': text,
