@@ -24,17 +24,23 @@ class ActionModule(ActionBase):
             return self._templar.template(task_vars[name])
         return _role_vars.collect(list(task_vars), get)
 
-    def _later_batches(self, task_vars, host, settings):
-        """Problems of the play's hosts outside this `serial` batch, checked once by the first batch's first host.
+    def _outside_batch(self, task_vars, host, settings):
+        """Problems of the play's hosts outside this batch, checked by the first host of the first batch.
 
-        Their variables come from hostvars (inventory and facts; role defaults and
-        role parameters are taken from this host).  Cost: once per play, one read
-        of each such host.
+        Those are the hosts of later `serial` batches, and hosts that already
+        failed before this task (the role's argument-spec check, an earlier task,
+        unreachable): any problem among them stops the play here too.  Their
+        variables come from hostvars (inventory and facts; role defaults and role
+        parameters are taken from this host).  Cost: once per play, one read of
+        each such host.
         """
         batch = list(task_vars.get('ansible_play_batch') or [])
         every = list(task_vars.get('ansible_play_hosts_all') or [])
-        if not batch or not every or batch[0] != host or every[0] != host or len(batch) >= len(every):
+        active = frozenset(task_vars.get('ansible_play_hosts') or [])
+        if not batch or batch[0] != host or len(batch) >= len(every) or host not in every:
             return []
+        if any(other in active for other in every[:every.index(host)]):
+            return []  # an earlier batch ran: this is not the first one
         hostvars = task_vars.get('hostvars')
         inputs = []
         problems = []
@@ -70,14 +76,13 @@ class ActionModule(ActionBase):
             problems.extend('host %s: %s' % (host, message) for message in unknown)
         elif unknown:
             result['warnings'] = unknown
-        problems.extend(self._later_batches(task_vars, host, host_input['settings']))
+        problems.extend(self._outside_batch(task_vars, host, host_input['settings']))
 
         result['changed'] = False
         if problems:
-            batch = task_vars.get('ansible_play_batch') or []
-            every = task_vars.get('ansible_play_hosts_all') or []
-            scope = 'nothing was changed on any host' if len(batch) >= len(every) else \
-                'no host of this serial batch was changed'
+            batch = frozenset(task_vars.get('ansible_play_batch') or [])
+            serial = any(other not in batch for other in task_vars.get('ansible_play_hosts') or [])
+            scope = 'no host of this serial batch was changed' if serial else 'nothing was changed on any host'
             result['failed'] = True
             result['msg'] = ('reserved_ports: %d problem(s) in the service declarations; %s:\n- %s'
                              % (len(problems), scope, '\n- '.join(problems)))
