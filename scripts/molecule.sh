@@ -3,7 +3,7 @@
 #
 # Usage: scripts/molecule.sh [SCENARIO|all]... [--distro bookworm|trixie|all] [-- MOLECULE_TEST_ARGS...]
 #
-#   SCENARIO   default, fleet, reboot, check_mode, bad_input (molecule/<name>/); all (the default) runs each
+#   SCENARIO   default, fleet, reboot, check_mode, bad_input, coexist (molecule/<name>/); all (the default) runs each
 #   --distro   Debian release of the instances: bookworm (default), trixie, or all (both, one after the other)
 #   -- ARGS    passed to `molecule test` (e.g. -- --destroy=never to keep the instances)
 #
@@ -20,7 +20,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${VENV:-$root/.venv}
-known=(default fleet reboot check_mode bad_input)
+known=(default fleet reboot check_mode bad_input coexist)
 
 log() { printf '[molecule.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
@@ -71,9 +71,9 @@ export ANSIBLE_COLLECTIONS_PATH=$link_root${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_
 export MOLECULE_GLOB='molecule/*/molecule.yml'
 export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1} PY_COLORS=${PY_COLORS:-0}
 
-# Images: plain ones always, -systemd ones when the reboot scenario runs.
+# Images: plain ones always, -systemd ones when a scenario with systemd as PID 1 runs.
 build_args=("${distros[@]}")
-for s in "${scenarios[@]}"; do [ "$s" = reboot ] && build_args+=(--systemd); done
+for s in "${scenarios[@]}"; do case $s in reboot|coexist) build_args+=(--systemd) ;; esac; done
 t0=$(date +%s)
 "$root/scripts/build-images.sh" "${build_args[@]}" 2>&1 | sed 's/^/  /' >&2
 log "images ready in $(( $(date +%s) - t0 ))s"

@@ -39,6 +39,8 @@ Options (each also an environment variable):
         or group with the inventory variable portguard_verify_listeners_allowed
         (ports, "LOW-HIGH" ranges and command names such as rpc.statd).  Off, the
         check is deselected (nothing checked is not a pass).
+  --coexist DIR               PORTGUARD_VERIFY_COEXIST: the steps molecule/coexist
+                              recorded (DIR/<step>/<host>.json), for test_coexist.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -76,6 +78,8 @@ def pytest_addoption(parser):
                     default=os.environ.get('PORTGUARD_VERIFY_UNDECLARED_LISTENERS') or 'off',
                     help='fail: fail for listeners inside the ephemeral range that are neither reserved nor '
                          'declared (default off: the check is deselected)')
+    group.addoption('--coexist', default=os.environ.get('PORTGUARD_VERIFY_COEXIST') or None,
+                    help='directory of the steps recorded by the molecule scenario coexist')
 
 
 def pytest_configure(config):
@@ -96,12 +100,15 @@ def _host_name(item):
 
 def pytest_collection_modifyitems(config, items):
     """Deselect checks that do not apply: to a host's expectation (applied / unchanged),
-    and the report checks when no --report was given (nothing to check is not a pass)."""
+    the report checks when no --report was given and the coexist checks when no --coexist
+    was given (nothing to check is not a pass)."""
     keep, drop = [], []
     no_report = config.getoption('report') is None
     no_listeners = config.getoption('undeclared_listeners') != 'fail'
+    no_coexist = config.getoption('coexist') is None
     for item in items:
-        if no_report and 'host_report' in getattr(item, 'fixturenames', ()):
+        fixtures = getattr(item, 'fixturenames', ())
+        if (no_report and 'host_report' in fixtures) or (no_coexist and 'coexist_steps' in fixtures):
             drop.append(item)
             continue
         if no_listeners and item.get_closest_marker('undeclared_listeners') is not None:
@@ -245,3 +252,8 @@ def report(pytestconfig):
     with open(base + '.md') as handle:
         markdown = handle.read()
     return data, markdown
+
+
+@pytest.fixture(scope='session')
+def coexist_dir(pytestconfig):
+    return pytestconfig.getoption('coexist')
