@@ -9,6 +9,8 @@ container (probes/state.py), local_ports_info (boot winner, drift, per-port verd
 and what each tool reported.  Steps, in order:
 
   neighbours       kubespray's NodePort task twice, then an admin's line applied with `sysctl -p`
+  refused          the role refused (asserted in molecule/coexist/neighbours.yml); the admin then
+                   moved the line to portguard_coexist_admin_file
   role             after the role's converge and idempotence
   kubespray-rerun  kubespray once more
   audit            after `ansible-playbook --tags reserved_ports_audit` (its result: audit/<host>.audit.json)
@@ -17,7 +19,8 @@ and what each tool reported.  Steps, in order:
 
 The state after the container's restart is read live, as the other checks do.
 Expected ports come from the inventory: the role's services, and the scenario's
-portguard_coexist_nodeport_range, portguard_coexist_admin_ports, portguard_coexist_kubespray_file.
+portguard_coexist_nodeport_range, portguard_coexist_admin_ports, portguard_coexist_kubespray_file,
+portguard_coexist_admin_file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,10 +36,12 @@ from verifylib import RESERVED_KEY, format_ports, kernel_ports
 
 pytestmark = pytest.mark.expect('applied')
 
-STEPS = ('neighbours', 'role', 'kubespray-rerun', 'audit', 'role-rerun', 'alternation')
+STEPS = ('neighbours', 'refused', 'role', 'kubespray-rerun', 'audit', 'role-rerun', 'alternation')
 SYSCTL_CONF = '/etc/sysctl.conf'
 DEBIAN_LINK = '/etc/sysctl.d/99-sysctl.conf'
 EXPOSED = 'in the ephemeral range and not reserved'
+# The module's lock and ownership records (probes/state.py lists them too), not sysctl files.
+RUN_STATE_DIR = '/run/portguard-ephemeral'
 
 
 class Neighbours(object):
@@ -45,12 +50,14 @@ class Neighbours(object):
     def __init__(self, target):
         get = target.vars.get
         missing = [var for var in ('portguard_coexist_nodeport_range', 'portguard_coexist_admin_ports',
-                                   'portguard_coexist_kubespray_file') if var not in target.vars]
+                                   'portguard_coexist_kubespray_file', 'portguard_coexist_admin_file')
+                   if var not in target.vars]
         if missing:
             pytest.skip('%s is not a coexist host (no %s)' % (target.name, ', '.join(missing)))
         self.nodeports = kernel_ports(str(get('portguard_coexist_nodeport_range')))
         self.admin = kernel_ports(str(get('portguard_coexist_admin_ports')))
         self.kubespray_file = get('portguard_coexist_kubespray_file')
+        self.admin_file = get('portguard_coexist_admin_file')
 
 
 @pytest.fixture
@@ -127,11 +134,26 @@ def test_neighbours_without_the_role(target, coexist_steps, neighbours):
         assert kernel_ports(boot['procps_override']['value']) == neighbours.admin, boot
 
 
+def test_the_role_refused_and_changed_nothing(target, coexist_steps):
+    """With the key in /etc/sysctl.conf, which procps `sysctl --system` applies after every sysctl.d
+    file, the role refuses (on_override: fail; the message is asserted in neighbours.yml)."""
+    before, after = coexist_steps['neighbours'], coexist_steps['refused']
+    assert after['state']['live'] == before['state']['live'], 'the refused run changed the live values'
+    changed = sorted(path for path in set(before['state']['files']) | set(after['state']['files'])
+                     if not path.startswith(RUN_STATE_DIR)
+                     and before['state']['files'].get(path) != after['state']['files'].get(path))
+    assert not changed, '%s: the refused run changed %s' % (target.name, changed)
+    assert after['state']['files'].get(target.expected.path) is None, '%s: the role wrote its file' % target.name
+
+
 def test_after_the_role_live_and_boot_carry_every_reservation(target, coexist_steps, neighbours):
-    """Mode merge keeps what is reserved live (the admin's port) and what other sysctl files
-    declare (kubespray's range), live and in the role's file, which wins at boot."""
+    """Mode merge keeps what is reserved live and what other sysctl files declare (kubespray's range,
+    the admin's file), live and in the role's file, which wins at boot."""
+    record = coexist_steps['role']
+    assert record['state']['files'].get(neighbours.admin_file, {}).get('type') == 'file', (
+        '%s: %s is missing' % (target.name, neighbours.admin_file))
     want = target.expected.ports | neighbours.nodeports | neighbours.admin
-    _check_role_won(target, coexist_steps['role'], want, 'role')
+    _check_role_won(target, record, want, 'role')
 
 
 def test_kubespray_rerun_sets_exactly_its_range(target, coexist_steps, neighbours):
@@ -170,16 +192,14 @@ def test_audit_reports_the_drift_and_the_ports_at_risk(target, coexist_steps, co
     assert after['state']['files'] == before['state']['files'], 'the audit changed a sysctl file'
 
 
-def test_role_rerun_restores_its_ports(target, coexist_steps, neighbours):
-    """The role restores its ports and kubespray's range. The admin's port comes back only where
-    /etc/sysctl.conf is read at boot (Debian 12, via 99-sysctl.conf): elsewhere it was kept only
-    because it was live, and kubespray's rerun took it away."""
+def test_role_rerun_restores_every_reservation(target, coexist_steps, neighbours):
+    """The role restores its ports, and the others' that their files declare: live only, its file
+    already held them."""
     record = coexist_steps['role-rerun']
-    admin_at_boot = _admin_read_at_boot(record)
     (run,) = record['runs']
-    assert (run['tool'], run['changed'], run['live_changed']) == ('portguard', True, True), run
-    assert run['file_changed'] is not admin_at_boot, run
-    want = target.expected.ports | neighbours.nodeports | (neighbours.admin if admin_at_boot else set())
+    assert (run['tool'], run['changed'], run['live_changed'], run['file_changed']) == (
+        'portguard', True, True, False), run
+    want = target.expected.ports | neighbours.nodeports | neighbours.admin
     _check_role_won(target, record, want, 'role-rerun')
 
 
@@ -194,8 +214,7 @@ def test_alternating_runs_report_changed_each_time(target, coexist_steps):
 def test_after_restart_every_reservation_is_back(target, coexist_steps, neighbours):
     """The restart (molecule/shared/restart.yml) scrambles the live value first: what is there now
     came from systemd-sysctl at boot, from the role's file."""
-    admin_at_boot = _admin_read_at_boot(coexist_steps['alternation'])
-    want = target.expected.ports | neighbours.nodeports | (neighbours.admin if admin_at_boot else set())
+    want = target.expected.ports | neighbours.nodeports | neighbours.admin
     state = target.refresh()
     live = kernel_ports(state['live']['reserved'])
     assert live == want, '%s: after the restart %s, expected %s' % (target.name, format_ports(live), format_ports(want))
