@@ -52,6 +52,9 @@ class ActionModule(ActionBase):
                 failures.extend(problems)
             elif problems and plan['settings'][setting] == 'warn':
                 result.setdefault('warnings', []).extend(problems)
+        if audit:
+            # Live values that lost what the boot values reserve: another tool or a sysctl run changed them.
+            result.setdefault('warnings', []).extend(_report.drift_problems(result))
         if failures:
             result['failed'] = True
             result['msg'] = 'reserved_ports: %d problem(s) with the service ports on this host%s:\n- %s' % (

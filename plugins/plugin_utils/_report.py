@@ -158,6 +158,25 @@ def undeclared_listeners(plan, result):
     return sorted(found, key=lambda item: (item['port'], str(item['protocol']), str(item['local'])))
 
 
+def drift_problems(result):
+    """The audit's drift in words: live values that differ from what the host gets at boot."""
+    drift = result.get('drift') if _usable(result) else None
+    if not isinstance(drift, dict) or not drift.get('detected'):
+        return []
+    problems = []
+    reserved = drift.get('reserved') or {}
+    if reserved.get('missing'):
+        problems.append('ports %s are reserved at boot but not live: something changed net.ipv4.ip_local_reserved_ports '
+                        'since (another tool, sysctl -w or a truncating sysctl -p); rerun the role to restore them'
+                        % reserved['missing'])
+    port_range = drift.get('range')
+    if isinstance(port_range, dict) and port_range.get('live') != port_range.get('boot'):
+        problems.append('the live ephemeral range %s differs from the range at boot %s'
+                        % ('-'.join(map(str, port_range.get('live') or [])),
+                           '-'.join(map(str, port_range.get('boot') or []))))
+    return problems
+
+
 def listener_problems(listeners):
     """One sentence per listener that warn/fail acts on (not those that move on restart anyway)."""
     return ['port %d (%s %s) is listened on by %s inside the ephemeral range and is not reserved: an outgoing '
@@ -262,6 +281,8 @@ def host_summary(host, plan, result, state):
     else:
         summary['reserved_outside_range'] = None
     summary['undeclared_listeners'] = undeclared_listeners(plan, result)
+    drift = (result or {}).get('drift') or {}
+    summary['drift_missing'] = ((drift.get('reserved') or {}).get('missing') or None) if drift.get('detected') else None
     rows = []
     if not plan:
         return summary, rows
@@ -371,14 +392,15 @@ def to_markdown(data, preview=False):
             cell(row['host']), cell(row['service']), cell(row['protocol']), cell(row['port']), protected,
             cell(row['status']), cell(row['held_by'])))
     lines += ['', '## Hosts', '',
-              '| host | state | strategy | ephemeral range | reserved | free ephemeral ports | reserved outside the range |',
-              '|---|---|---|---|---|---|---|']
+              '| host | state | strategy | ephemeral range | reserved | free ephemeral ports | reserved outside the range '
+              '| reserved at boot, lost live |', '|---|---|---|---|---|---|---|---|']
     for host in sorted(data['hosts']):
         item = data['hosts'][host]
-        lines.append('| %s | %s | %s | %s | %s | %s | %s |' % (
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
             cell(host), cell(item.get('state')), cell(item.get('strategy')),
             '-'.join(str(port) for port in item['range']) if item.get('range') else '',
-            cell(item.get('reserved')), cell(item.get('ephemeral_ports')), cell(item.get('reserved_outside_range'))))
+            cell(item.get('reserved')), cell(item.get('ephemeral_ports')), cell(item.get('reserved_outside_range')),
+            cell(item.get('drift_missing'))))
     listeners = [(host, item) for host in sorted(data['hosts']) for item in data['hosts'][host].get('undeclared_listeners') or []]
     if listeners:
         lines += ['', '## Listening inside the ephemeral range and not reserved', '',

@@ -74,7 +74,7 @@ def test_apply_and_audit_of_the_same_state_give_byte_identical_reports():
     assert _report.to_markdown(from_apply) == _report.to_markdown(from_audit)
     assert from_apply['hosts']['h'] == {
         'state': 'ok', 'strategy': 'reserve', 'range': [32768, 60999], 'reserved': '36601,37601',
-        'ephemeral_ports': 28230, 'netns': None, 'reserved_outside_range': '', 'undeclared_listeners': [],
+        'ephemeral_ports': 28230, 'netns': None, 'reserved_outside_range': '', 'undeclared_listeners': [], 'drift_missing': None,
         'boot': {'net.ipv4.ip_local_port_range': {'value': None, 'file': None},
                  'net.ipv4.ip_local_reserved_ports': {'value': '36601,37601',
                                                       'file': '/etc/sysctl.d/zz-portguard-ephemeral.conf'}}}
@@ -176,3 +176,17 @@ def test_holders_name_their_process_or_say_there_is_none():
                                            '(pid 4242, user root)')
     assert _report._holder_text(waiting) == ('tcp TIME_WAIT 127.0.0.1:36601 -> 127.0.0.1:5000 '
                                              '(no process: the kernel holds it alone)')
+
+
+def test_drift_of_an_audit_is_said_and_reported():
+    plan = plan_for([{'name': 'app', 'ports': [36601, 37601]}])
+    result = dict(audited(''), drift={'detected': True, 'range': {'live': [32768, 60999], 'boot': [32768, 60999]},
+                                      'reserved': {'missing': '36601,37601', 'missing_count': 2, 'extra': '',
+                                                   'extra_count': 0}})
+    assert _report.drift_problems(result) == [
+        'ports 36601,37601 are reserved at boot but not live: something changed net.ipv4.ip_local_reserved_ports '
+        'since (another tool, sysctl -w or a truncating sysctl -p); rerun the role to restore them']
+    data = one_host(plan, result)
+    assert data['hosts']['h']['drift_missing'] == '36601,37601'
+    assert '| h | ok | reserve | 32768-60999 |  | 28230 |  | 36601,37601 |' in _report.to_markdown(data)
+    assert _report.drift_problems(audited()) == []
