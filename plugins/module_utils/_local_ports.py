@@ -341,40 +341,56 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, ro
             state.close()
 
 
+class _State(object):
+    """What one run read before planning: live values, the files, what this module owns."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
 def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root, proc_root=_sockets.PROC_ROOT,
                 net_directory=None):
+    """read -> plan -> persisted file and boot check -> result -> examine -> commit, under the locks."""
     warnings = []
+    now = _read(opts, identity, state, locks, check_mode, proc_sys, root, warnings)
+    planned = _plan_run(opts, now, warnings)
+    persisted = _persisted(opts, now, planned, check_mode, root, warnings)
+    result = _result(opts, identity, now, planned, persisted, warnings)
+    if want_diff:
+        result['diff'] = _diff(opts, identity, now, planned, persisted)
+    plan = planned.plan
+    if opts['examine'] is not None:
+        # Sockets are not touched by the sysctls: read them once, before any write, and
+        # judge them against the values this run leaves (or would leave, in check mode).
+        leaves = _sysctl.LiveState(plan.range_after, plan.reserved_after) if opts['live'] else now.live
+        result.update(_examine(opts['examine'], leaves, now.live,
+                               persisted.boot_after if now.path and not opts['netns'] else None, identity['link'],
+                               proc_root, net_directory))
+    if check_mode:
+        return result
+    write_record = opts['live'] and opts['reserved'] is not None
+    _commit(opts, now.live, _sysctl.LiveState(plan.range_after, plan.reserved_after), result['live_changed'],
+            now.path, now.managed, persisted.new_text if persisted.file_changed else None, now.others,
+            state, identity, now.boot_id, planned.owned_after if write_record else None, now.record_stale,
+            proc_sys, root)
+    return result
+
+
+def _read(opts, identity, state, locks, check_mode, proc_sys, root, warnings):
+    """Live values, the persisted file and earlier managed files, and the ports this module owns."""
     current_boot_id = _runstate.boot_id()
     try:
         live = _sysctl.read_live(proc_sys)
     except _sysctl.SysctlError as exc:
         raise TaskError('%s; nothing was changed' % exc)
-
     desired_range = None
     if opts['range'] is not None:
         try:
             desired_range = _ports.parse_range(opts['range'], 'range', live.unprivileged_port_start)
         except _ports.PortSpecError as exc:
             raise TaskError(str(exc), option='range')
-
     path = opts['path']
-    managed = {'exists': False, 'managed': False, 'text': '', 'values': {}, 'owned': None}
-    others = []
-    if path:
-        managed = _sysctld.read_managed(path, root)
-        if managed['exists'] and not managed['managed']:
-            raise TaskError('path: %s exists and was not written by this module; it is never overwritten. '
-                            'Choose another path, or move its settings elsewhere and remove it' % path)
-        others = _other_managed_files(path, root)
-        if locks is not None:
-            try:
-                for other, _info in sorted(others):
-                    locks.take(_runstate.path_lock_name(other), other)
-            except _runstate.StateError as exc:
-                raise TaskError(str(exc))
-            others = _other_managed_files(path, root)
-            managed = _sysctld.read_managed(path, root)
-
+    managed, others = _read_files(path, locks, root)
     if state is not None and not check_mode:
         _runstate.cleanup(state, identity, current_boot_id, _runstate.live_namespaces())
     record_owned, record_stale = _read_record(state, identity, current_boot_id, warnings)
@@ -383,7 +399,6 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
         owned_before.update(_file_owned(managed, path, live.reserved, current_boot_id, warnings))
         for other, info in others:
             owned_before.update(_file_owned(info, other, live.reserved, current_boot_id, warnings))
-    owned_before = frozenset(owned_before)
     if identity.get('cookie') is None and not opts['persist'] and opts['reserved'] is not None:
         warnings.append(
             'this kernel has no network namespace cookie (SO_NETNS_COOKIE, Linux 5.14 and later): the record of '
@@ -391,26 +406,51 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
             'the namespace is gone. Records of namespaces that no longer exist are removed on every run; a '
             'namespace created with the same inode before the next run would inherit the record'
             % identity['link'])
-
     removed = [other for other, _info in others]
-    keys = []
-    boot_before = {}
-    if path:
-        keys = [_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY]
-        boot_before = _without_files(_sysctld.boot_config(keys, root), removed)
-    declared = frozenset()
-    if path and opts['mode'] == 'merge' and opts['reserved'] is not None:
-        declared = _declared_elsewhere(boot_before, path, warnings)
+    keys = [_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY] if path else []
+    boot_before = _without_files(_sysctld.boot_config(keys, root), removed) if path else {}
+    return _State(boot_id=current_boot_id, live=live, desired_range=desired_range, path=path, managed=managed,
+                  others=others, removed=removed, owned_before=frozenset(owned_before), record_stale=record_stale,
+                  keys=keys, boot_before=boot_before)
 
+
+def _read_files(path, locks, root):
+    """(our managed file, [(path, info)] of managed files at earlier paths), those locked too."""
+    managed = {'exists': False, 'managed': False, 'text': '', 'values': {}, 'owned': None}
+    if not path:
+        return managed, []
+    managed = _sysctld.read_managed(path, root)
+    if managed['exists'] and not managed['managed']:
+        raise TaskError('path: %s exists and was not written by this module; it is never overwritten. '
+                        'Choose another path, or move its settings elsewhere and remove it' % path)
+    others = _other_managed_files(path, root)
+    if locks is not None:
+        try:
+            for other, _info in sorted(others):
+                locks.take(_runstate.path_lock_name(other), other)
+        except _runstate.StateError as exc:
+            raise TaskError(str(exc))
+        others = _other_managed_files(path, root)
+        managed = _sysctld.read_managed(path, root)
+    return managed, others
+
+
+def _plan_run(opts, now, warnings):
+    """The plan, the ports declared by other files, and what this module owns (or has pending) after it."""
+    live = now.live
+    declared = frozenset()
+    if now.path and opts['mode'] == 'merge' and opts['reserved'] is not None:
+        declared = _declared_elsewhere(now.boot_before, now.path, warnings)
     try:
         if opts['reserved'] is None:
-            plan = _plan.plan(live.port_range, live.reserved, frozenset(), desired_range, 'merge',
+            # Leave the reservations alone: plan the range only, keep ownership as it is.
+            plan = _plan.plan(live.port_range, live.reserved, frozenset(), now.desired_range, 'merge',
                               frozenset(), frozenset(), opts['min_ephemeral_ports'])
-            plan.owned_after = owned_before & live.reserved
+            plan.owned_after = now.owned_before & live.reserved
             plan.foreign = live.reserved - plan.owned_after
         else:
-            plan = _plan.plan(live.port_range, live.reserved, opts['reserved'], desired_range, opts['mode'],
-                              owned_before, declared, opts['min_ephemeral_ports'])
+            plan = _plan.plan(live.port_range, live.reserved, opts['reserved'], now.desired_range, opts['mode'],
+                              now.owned_before, declared, opts['min_ephemeral_ports'])
     except _plan.PlanError as exc:
         raise TaskError('%s; nothing was changed' % exc)
     warnings.extend(plan.warnings)
@@ -420,129 +460,120 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
             'reserved %s live although this run did not ask for them: other sysctl files declare them for '
             'net.ipv4.ip_local_reserved_ports, and our file hides those lines at boot, so our file carries '
             'them (they stay foreign: never released by this module)' % _ports.format_ports(newly_declared))
-
-    # What this module owns after the run.  With live: false nothing changes live, so
-    # ownership stays as it is; the ports our file adds are "pending": ours once a boot
-    # applies the file (a later boot id), never before.
-    pending_boot_id = current_boot_id
+    # With live: false nothing changes live, so ownership stays as it is; the ports our
+    # file adds are "pending": ours once a boot applies the file (a later boot id), never before.
+    pending_boot_id = now.boot_id
     if opts['live']:
         owned_after = plan.owned_after
         pending = frozenset()
     else:
-        owned_after = owned_before & live.reserved
+        owned_after = now.owned_before & live.reserved
         pending = plan.owned_after - owned_after - live.reserved
-    if opts['reserved'] is None and path and managed.get('pending'):
+    if opts['reserved'] is None and now.path and now.managed.get('pending'):
         # A run about the range only leaves the pending record as it was.
         try:
-            pending = _ports.parse_kernel_string(managed['pending'], path) - owned_after - live.reserved
-            pending_boot_id = managed.get('boot_id')
+            pending = _ports.parse_kernel_string(now.managed['pending'], now.path) - owned_after - live.reserved
+            pending_boot_id = now.managed.get('boot_id')
         except _ports.PortSpecError:
             pending = frozenset()
+    return _State(plan=plan, declared=declared, owned_after=owned_after, pending=pending,
+                  pending_boot_id=pending_boot_id)
 
-    # The persisted file: our keys only; a key not given this run keeps its earlier line
-    # (from this file, or from the managed file it replaces when path changed).
-    new_text = managed['text']
-    file_changed = False
-    boot_after = {}
-    if path:
-        carried = {}
-        for _other, info in others:
-            carried.update(info['values'])
-        carried.update(managed['values'])
-        values = []
-        file_range = carried.get(_sysctl.RANGE_KEY)
-        if desired_range is not None:
-            file_range = _ports.format_range(desired_range, ' ')
-        if file_range is not None:
-            values.append((_sysctl.RANGE_KEY, file_range))
-        file_reserved = carried.get(_sysctl.RESERVED_KEY)
-        if opts['reserved'] is not None:
-            file_reserved = _ports.format_ports(plan.reserved_after)
-        if file_reserved is not None:
-            values.append((_sysctl.RESERVED_KEY, file_reserved))
-        owned_text = _ports.format_ports(owned_after)
-        pending_text = _ports.format_ports(pending)
-        file_changed = bool(removed) or _file_differs(managed, values, owned_text, pending_text)
-        if file_changed:
-            new_text = _sysctld.render(values, owned_text, pending=pending_text,
-                                       boot_id=pending_boot_id if pending else None)
-        persisted_keys = [key for key, _value in values]
-        boot_after = _without_files(_sysctld.boot_config(keys, root, replace=(path, new_text)), removed)
-        problems = []
-        is_loaded, reason = _sysctld.loaded_at_boot(path, root)
-        if not is_loaded:
-            problems.append('%s would not be read at boot: %s' % (path, reason))
-        problems.extend(_override_problems(boot_after, persisted_keys, path))
-        problems.extend(_sysctl_system_problems(boot_after, persisted_keys, path, root, new_text,
-                                                live.unprivileged_port_start))
-        if problems:
-            if opts['on_override'] == 'fail':
-                raise TaskError('the persisted value would not win at boot or on "sysctl --system", nothing was '
-                                'changed: %s. Set on_override: warn to apply anyway' % '; '.join(problems),
-                                boot=_boot_summary(boot_after, keys))
-            warnings.extend(problems)
-        if removed:
-            warnings.append('path changed: %s replaces the managed file(s) %s, which %s removed; their settings '
-                            'and owned ports carry over' % (path, ', '.join(removed),
-                                                            'would be' if check_mode else 'were'))
 
-    live_changed = opts['live'] and plan.live_changed
-    result = {
-        'changed': bool(live_changed or file_changed),
+def _persisted(opts, now, planned, check_mode, root, warnings):
+    """The persisted file's new text (our keys only; a key not given keeps its earlier line) and the boot check."""
+    new_text = now.managed['text']
+    if not now.path:
+        return _State(new_text=new_text, file_changed=False, boot_after={})
+    path, plan = now.path, planned.plan
+    carried = {}
+    for _other, info in now.others:
+        carried.update(info['values'])
+    carried.update(now.managed['values'])
+    values = []
+    file_range = carried.get(_sysctl.RANGE_KEY)
+    if now.desired_range is not None:
+        file_range = _ports.format_range(now.desired_range, ' ')
+    if file_range is not None:
+        values.append((_sysctl.RANGE_KEY, file_range))
+    file_reserved = carried.get(_sysctl.RESERVED_KEY)
+    if opts['reserved'] is not None:
+        file_reserved = _ports.format_ports(plan.reserved_after)
+    if file_reserved is not None:
+        values.append((_sysctl.RESERVED_KEY, file_reserved))
+    owned_text = _ports.format_ports(planned.owned_after)
+    pending_text = _ports.format_ports(planned.pending)
+    file_changed = bool(now.removed) or _file_differs(now.managed, values, owned_text, pending_text)
+    if file_changed:
+        new_text = _sysctld.render(values, owned_text, pending=pending_text,
+                                   boot_id=planned.pending_boot_id if planned.pending else None)
+    persisted_keys = [key for key, _value in values]
+    boot_after = _without_files(_sysctld.boot_config(now.keys, root, replace=(path, new_text)), now.removed)
+    problems = []
+    is_loaded, reason = _sysctld.loaded_at_boot(path, root)
+    if not is_loaded:
+        problems.append('%s would not be read at boot: %s' % (path, reason))
+    problems.extend(_override_problems(boot_after, persisted_keys, path))
+    problems.extend(_sysctl_system_problems(boot_after, persisted_keys, path, root, new_text,
+                                            now.live.unprivileged_port_start))
+    if problems:
+        if opts['on_override'] == 'fail':
+            raise TaskError('the persisted value would not win at boot or on "sysctl --system", nothing was '
+                            'changed: %s. Set on_override: warn to apply anyway' % '; '.join(problems),
+                            boot=_boot_summary(boot_after, now.keys))
+        warnings.extend(problems)
+    if now.removed:
+        warnings.append('path changed: %s replaces the managed file(s) %s, which %s removed; their settings '
+                        'and owned ports carry over' % (path, ', '.join(now.removed),
+                                                        'would be' if check_mode else 'were'))
+    return _State(new_text=new_text, file_changed=file_changed, boot_after=boot_after)
+
+
+def _result(opts, identity, now, planned, persisted, warnings):
+    plan = planned.plan
+    after = opts['live']
+    live_changed = after and plan.live_changed
+    return {
+        'changed': bool(live_changed or persisted.file_changed),
         'live_changed': bool(live_changed),
-        'file_changed': bool(file_changed),
+        'file_changed': bool(persisted.file_changed),
         'range': {'before': list(plan.range_before),
-                  'after': list(plan.range_after if opts['live'] else plan.range_before)},
+                  'after': list(plan.range_after if after else plan.range_before)},
         'reserved': {'before': _ports.format_ports(plan.reserved_before),
-                     'after': _ports.format_ports(plan.reserved_after if opts['live'] else plan.reserved_before)},
-        'added': _ports.format_ports(plan.added if opts['live'] else frozenset()),
-        'released': _ports.format_ports(plan.released if opts['live'] else frozenset()),
-        'owned': _ports.format_ports(owned_after),
-        'pending': _ports.format_ports(pending),
+                     'after': _ports.format_ports(plan.reserved_after if after else plan.reserved_before)},
+        'added': _ports.format_ports(plan.added if after else frozenset()),
+        'released': _ports.format_ports(plan.released if after else frozenset()),
+        'owned': _ports.format_ports(planned.owned_after),
+        'pending': _ports.format_ports(planned.pending),
         'reserved_outside_range': _ports.format_ports(_plan.outside_range(
-            *((plan.range_after, plan.reserved_after) if opts['live'] else (plan.range_before, plan.reserved_before)))),
+            *((plan.range_after, plan.reserved_after) if after else (plan.range_before, plan.reserved_before)))),
         'foreign': _ports.format_ports(plan.foreign),
-        'declared_elsewhere': _ports.format_ports(declared),
+        'declared_elsewhere': _ports.format_ports(planned.declared),
         'ephemeral_ports': {'before': plan.capacity_before,
-                            'after': plan.capacity_after if opts['live'] else plan.capacity_before},
-        'boot': _boot_summary(boot_after, keys) if path else {},
-        'persisted_file': path,
-        'removed_files': removed,
+                            'after': plan.capacity_after if after else plan.capacity_before},
+        'boot': _boot_summary(persisted.boot_after, now.keys) if now.path else {},
+        'persisted_file': now.path,
+        'removed_files': now.removed,
         'netns': identity,
         'warnings': warnings,
     }
-    if want_diff:
-        diff = []
-        if opts['live']:
-            diff.append({'before_header': 'live (netns %s)' % identity['link'],
-                         'after_header': 'live (netns %s)' % identity['link'],
-                         'before': _live_text(plan.range_before, plan.reserved_before),
-                         'after': _live_text(plan.range_after, plan.reserved_after)})
-        if path:
-            diff.append({'before_header': path, 'after_header': path,
-                         'before': managed['text'], 'after': new_text})
-        for other, info in others:
-            diff.append({'before_header': other, 'after_header': '%s (removed)' % other,
-                         'before': info['text'], 'after': ''})
-        result['diff'] = diff
 
-    if opts['examine'] is not None:
-        # Sockets are not touched by the sysctls: read them once, before any write, and
-        # judge them against the values this run leaves (or would leave, in check mode).
-        planned = _sysctl.LiveState(plan.range_after, plan.reserved_after) if opts['live'] else live
-        result.update(_examine(opts['examine'], planned, live,
-                               boot_after if path and not opts['netns'] else None, identity['link'], proc_root,
-                               net_directory))
 
-    if check_mode:
-        return result
-
-    write_record = opts['live'] and opts['reserved'] is not None
-    _commit(opts, live, _sysctl.LiveState(plan.range_after, plan.reserved_after), live_changed,
-            path, managed, new_text if file_changed else None, others,
-            state, identity, current_boot_id, owned_after if write_record else None, record_stale,
-            proc_sys, root)
-    return result
+def _diff(opts, identity, now, planned, persisted):
+    plan = planned.plan
+    diff = []
+    if opts['live']:
+        diff.append({'before_header': 'live (netns %s)' % identity['link'],
+                     'after_header': 'live (netns %s)' % identity['link'],
+                     'before': _live_text(plan.range_before, plan.reserved_before),
+                     'after': _live_text(plan.range_after, plan.reserved_after)})
+    if now.path:
+        diff.append({'before_header': now.path, 'after_header': now.path,
+                     'before': now.managed['text'], 'after': persisted.new_text})
+    for other, info in now.others:
+        diff.append({'before_header': other, 'after_header': '%s (removed)' % other,
+                     'before': info['text'], 'after': ''})
+    return diff
 
 
 def _commit(opts, before, after, live_changed, path, managed, new_text, others, state, identity,
