@@ -446,6 +446,21 @@ def test_held_service_port_is_reported_and_can_fail(fleet):
 
 # --------------------------------------------------------------------------- living in real playbooks
 
+def test_skipping_one_step_still_validates_and_reports(lab, tmp_path):
+    report = os.path.join(str(tmp_path), 'report')
+    no_audit = seed_run(lab, tmp_path, {'reserved_ports_report': report}, args=['--skip-tags', 'reserved_ports_audit'])
+    assert no_audit.rc == 0, no_audit
+    assert sorted(no_audit.host_results(PLAN_TASK)) == ['target']
+    assert no_audit.host_results(APPLY_TASK)['target']['changed'] is True
+    assert no_audit.host_results(AUDIT_TASK) == {}
+    assert os.path.exists(report + '.json')
+    no_apply = seed_run(lab, tmp_path, {'reserved_ports_report': report}, args=['--skip-tags', 'reserved_ports_apply'])
+    assert no_apply.rc == 0, no_apply
+    assert sorted(no_apply.host_results(PLAN_TASK)) == ['target'] and no_apply.host_results(APPLY_TASK) == {}
+    assert [entry['reason'] for entry in no_apply.host_results(AUDIT_TASK)['target']['ports']] == ['reserved'] * 3
+    assert no_apply.changed_total() == 0, no_apply.host_stats()
+
+
 def test_other_tags_run_nothing_of_the_role(lab, tmp_path):
     before = lab.snapshot()
     run = seed_run(lab, tmp_path, args=['--tags', 'other'], playbook=os.path.join(HERE, 'playbooks', 'role_and_other.yml'))
