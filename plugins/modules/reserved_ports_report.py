@@ -17,8 +17,9 @@ description:
     C(run_once).
   - Reads what each host of the play registered (C(__reserved_ports_plan), C(__reserved_ports_applied) or
     C(__reserved_ports_audit)) once, and writes O(path)C(.json) and O(path)C(.md) on the controller. With
-    C(serial) each batch reads only its own hosts and the report grows batch by batch; hosts not reached yet
-    are listed as C(not run).
+    C(serial) each batch reads only its own hosts; the play's other hosts keep their entries from the report
+    as it stands (the earlier batches of this run, or the last run for the batches still to come), or are
+    listed as C(not run) when it has none, so a rerun that changes nothing rewrites nothing.
   - The same results give byte-identical files, whether they came from an apply or an audit; a file is
     rewritten only when its content changes, so C(changed) means the report changed.
   - In check mode it writes O(path)C(.preview.json) and O(path)C(.preview.md) and leaves the report alone.
