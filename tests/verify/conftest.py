@@ -58,6 +58,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import verifylib  # noqa: E402  pylint: disable=wrong-import-position
 
+# testinfra's ansible backend runs ansible-inventory and ansible from PATH: take them from the
+# environment pytest runs in (a venv called by its path, not activated), before any other.
+_BIN = os.path.dirname(os.path.abspath(sys.executable))
+if os.path.exists(os.path.join(_BIN, 'ansible')) and _BIN not in os.environ.get('PATH', '').split(os.pathsep):
+    os.environ['PATH'] = _BIN + os.pathsep + os.environ.get('PATH', '')
+
 CONTAINER_CONNECTIONS = {
     'podman': 'podman', 'containers.podman.podman': 'podman',
     'docker': 'docker', 'community.docker.docker': 'docker',
