@@ -8,7 +8,8 @@
 #   -- ARGS    passed to `molecule test` (e.g. -- --destroy=never to keep the instances)
 #
 # For each release and scenario it runs
-#   molecule --base-config molecule/shared/base.yml test -s SCENARIO
+#   molecule test -s SCENARIO
+# (molecule reads the shared base config .config/molecule/config.yml by itself)
 # with PORTGUARD_DISTRO=<release>, CONTAINERS_CONF=tests/containers/containers.conf,
 # ANSIBLE_COLLECTIONS_PATH resolving portguard.ephemeral to this checkout, and
 # MOLECULE_EPHEMERAL_DIRECTORY=.cache/molecule/<release>/<scenario>.
@@ -88,7 +89,7 @@ for distro in "${distros[@]}"; do
     mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
     log "==== $scenario on $distro ===="
     start=$(date +%s) rc=0
-    molecule --base-config molecule/shared/base.yml test -s "$scenario" "${extra[@]}" || rc=$?
+    molecule test -s "$scenario" "${extra[@]}" || rc=$?
     secs=$(( $(date +%s) - start ))
     if [ "$rc" = 0 ]; then res=PASS passed=$((passed + 1)); else res="FAIL(rc=$rc)" failed=$((failed + 1)); fi
     results+=("$(printf '%-9s %-11s %-11s %5ss' "$distro" "$scenario" "$res" "$secs")")
