@@ -44,8 +44,9 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # python3-venv: ensurepip (venvs, ansible-test's pip bootstrap); shellcheck:
 # ansible-test sanity; iproute2/procps/util-linux/mount: the integration
-# tests' network namespaces; git: ansible-lint and ansible-test file discovery.
-packages=python3,python3-venv,ca-certificates,iproute2,procps,util-linux,mount,shellcheck,git,openssh-client
+# tests' network namespaces; git, rsync: scripts/collection-tree.sh, ansible-lint
+# and ansible-test file discovery.
+packages=python3,python3-venv,ca-certificates,iproute2,procps,util-linux,mount,shellcheck,git,rsync
 recipe_rev=1
 
 log() { printf '[trixie-root] %s\n' "$*" >&2; }
