@@ -16,10 +16,11 @@
 # run: in a private mount namespace (unshare --mount --propagation private:
 # nothing mounted here is seen by the machine, and everything is gone when the
 # command ends, also when it is killed) bind /proc, /sys, /dev, /dev/pts, this
-# checkout (same path inside as outside, so .cache/, .build/ and the venvs have
-# one path in both views), the git directory of a worktree (read-only), and
-# the local package directories the machine's pip configuration names
-# (read-only); /run and /tmp are fresh tmpfs; /etc/resolv.conf, the pip
+# checkout, /tmp and /root/.ansible/tmp (the same paths inside as outside, so
+# .cache/, .build/, the venvs and Ansible's local temporary files have one path
+# in both views), the git directory of a worktree (read-only), and the local
+# package directories the machine's pip configuration names (read-only); /run
+# is a fresh tmpfs; /etc/resolv.conf, the pip
 # configuration files and the locally added CA certificates
 # (/usr/local/share/ca-certificates) are copied in, so pip inside uses the same
 # index, through the same proxy, as outside.  HOME is the root's /root.  Environment: PATH is reset to the
@@ -68,7 +69,7 @@ debian_mirror() {
   echo "${uri:-http://deb.debian.org/debian}"
 }
 
-recipe() { printf '%s %s %s\n' "$packages" "$recipe_rev" "$(declare -f write_podman_wrapper)" | sha256sum | cut -c1-16; }
+recipe() { printf '%s %s\n' "$packages" "$recipe_rev" | sha256sum | cut -c1-16; }
 
 # Refuse to delete a tree that has anything mounted under it (in this namespace).
 assert_unmounted() {
@@ -98,6 +99,15 @@ SH
   chmod 755 "$trixie/usr/local/bin/podman"
 }
 
+# Cheap and idempotent, run on every `run`: the podman wrapper, and the
+# sysctl paths the integration tests bind their lab's tree over
+# (tests/integration/nslab.py), which a minbase trixie lacks.
+customize() {
+  write_podman_wrapper
+  mkdir -p "$trixie/etc/sysctl.d" "$trixie/usr/lib/sysctl.d" "$trixie/usr/local/lib/sysctl.d"
+  [ -e "$trixie/etc/sysctl.conf" ] || : > "$trixie/etc/sysctl.conf"
+}
+
 build() {
   local want have mirror start tmp
   want=$(recipe)
@@ -123,16 +133,19 @@ build() {
   rm -rf --one-file-system "$tmp"
   mkdir -p "$tmp" "$debs"
   log "debootstrap trixie ($packages) from $mirror into $trixie"
-  debootstrap --variant=minbase --include="$packages" --keyring="$keyring" --components=main \
-    --cache-dir="$debs" trixie "$tmp" "$mirror" >&2 \
-    || die "debootstrap failed (see $tmp/debootstrap/debootstrap.log)"
+  if ! debootstrap --variant=minbase --include="$packages" --keyring="$keyring" --components=main \
+         --cache-dir="$debs" trixie "$tmp" "$mirror" > "$tmp.log" 2>&1; then
+    tail -n 20 "$tmp.log" >&2
+    die "debootstrap failed (see $tmp.log and $tmp/debootstrap/debootstrap.log)"
+  fi
+  rm -f "$tmp.log"
   printf 'deb %s trixie main\n' "$mirror" > "$tmp/etc/apt/sources.list"
   rm -f "$tmp"/var/cache/apt/archives/*.deb
   if [ -e "$trixie" ]; then
     rm -rf --one-file-system "$trixie"
   fi
   mv "$tmp" "$trixie"
-  write_podman_wrapper
+  customize
   echo "$want" > "$trixie/etc/portguard-trixie-root"
   log "built $trixie in $(( $(date +%s) - start ))s ($("$trixie/usr/bin/python3" -V 2>/dev/null || chroot "$trixie" python3 -V))"
 }
@@ -178,6 +191,8 @@ run() {
     case $git_common in "$root_dir"/*) git_common="" ;; esac
   fi
   for d in $(pip_local_dirs); do binds+=("$d"); done
+  customize
+  [ -d /root/.ansible/tmp ] || install -d -m 700 /root/.ansible/tmp
   cp /etc/resolv.conf "$trixie/etc/resolv.conf" 2>/dev/null || true
   sync_local_cas
   for f in $(pip_files); do
@@ -186,16 +201,22 @@ run() {
   done
   # This process stays outside, in the machine's mount namespace; the podman
   # wrapper inside enters it through /proc/$$/ns/mnt.
+  # shellcheck disable=SC2016  # the inner script expands its own variables
   PORTGUARD_HOST_MNTNS=/proc/$$/ns/mnt \
   PORTGUARD_TRIXIE=$trixie PORTGUARD_ROOT=$root_dir PORTGUARD_GIT_COMMON=$git_common \
   PORTGUARD_RO_BINDS="${binds[*]}" \
   unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
     t=$PORTGUARD_TRIXIE
+    # the root must be a mount point of its own (ip netns exec runs
+    # mount --make-rslave /, which fails on a plain directory)
+    mount --bind "$t" "$t"
     mount -t proc proc "$t/proc"
     mount --rbind /sys "$t/sys"
     mount --rbind /dev "$t/dev"
     mount -t tmpfs -o mode=755 tmpfs "$t/run"
-    mount -t tmpfs -o mode=1777 tmpfs "$t/tmp"
+    mount --bind /tmp "$t/tmp"
+    mkdir -p "$t/root/.ansible/tmp"
+    mount --bind /root/.ansible/tmp "$t/root/.ansible/tmp"
     mkdir -p "$t$PORTGUARD_ROOT"
     mount --bind "$PORTGUARD_ROOT" "$t$PORTGUARD_ROOT"
     for d in $PORTGUARD_GIT_COMMON $PORTGUARD_RO_BINDS; do
