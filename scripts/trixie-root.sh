@@ -78,8 +78,15 @@ assert_unmounted() {
   fi
 }
 
+# Files in the root are replaced atomically (write a temporary file, rename):
+# another `run` may be using them right now.
+install_file() {  # install_file SOURCE DEST MODE
+  cp "$1" "$2.tmp.$$" && chmod "$3" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"
+}
+
 write_podman_wrapper() {
-  cat > "$trixie/usr/local/bin/podman" <<'SH'
+  local tmp="$trixie/usr/local/bin/.podman.$$"
+  cat > "$tmp" <<'SH'
 #!/bin/sh
 # Written by scripts/trixie-root.sh: run the machine's podman in the machine's
 # mount namespace, from the same working directory (see that script).
@@ -96,7 +103,8 @@ for arg in "$@"; do
 done
 exec nsenter --mount="$PORTGUARD_HOST_MNTNS" -- /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec podman "$@"' "$PWD" "$@"
 SH
-  chmod 755 "$trixie/usr/local/bin/podman"
+  if cmp -s "$tmp" "$trixie/usr/local/bin/podman"; then rm -f "$tmp"; return 0; fi
+  chmod 755 "$tmp" && mv -f "$tmp" "$trixie/usr/local/bin/podman"
 }
 
 # Cheap and idempotent, run on every `run`: the podman wrapper, and the
@@ -193,11 +201,11 @@ run() {
   for d in $(pip_local_dirs); do binds+=("$d"); done
   customize
   [ -d /root/.ansible/tmp ] || install -d -m 700 /root/.ansible/tmp
-  cp /etc/resolv.conf "$trixie/etc/resolv.conf" 2>/dev/null || true
+  [ ! -f /etc/resolv.conf ] || install_file /etc/resolv.conf "$trixie/etc/resolv.conf" 644
   sync_local_cas
   for f in $(pip_files); do
     mkdir -p "$trixie$(dirname "$f")"
-    cp "$f" "$trixie$f"
+    install_file "$f" "$trixie$f" 644
   done
   # This process stays outside, in the machine's mount namespace; the podman
   # wrapper inside enters it through /proc/$$/ns/mnt.
