@@ -239,9 +239,14 @@ run() {
   ' portguard-trixie "$@"
 }
 
-case ${1:-} in
-  build) build ;;
-  path) echo "$trixie" ;;
-  run) shift; run "$@" ;;
-  *) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2 ;;
-esac
+main() {
+  case ${1:-} in
+    build) build ;;
+    path) echo "$trixie" ;;
+    run) shift; run "$@" ;;
+    *) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2 ;;
+  esac
+}
+# One line: bash has read it whole before `run` starts, so a checkout that
+# changes this file during a long run cannot make it read on into the new text.
+main "$@"; exit $?
