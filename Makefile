@@ -41,7 +41,28 @@ CORE_REQUIREMENTS := $(ROOT)/requirements-ansible-test.txt
 # ansible-core minor releases for ansible-test (sanity + units), read from the
 # pins in requirements-ansible-test.txt.  Narrow it for a quick local run:
 #   make sanity CORE_VERSIONS=2.19
+# 2.20 and later run on Python 3.13 in the Debian 13 root (scripts/trixie-root.sh).
 CORE_VERSIONS ?= $(shell sed -n 's/^ansible-core==\([0-9]*\.[0-9]*\)\..*/\1/p' $(CORE_REQUIREMENTS))
+
+# The controller for integration, lint, demo and molecule: "host" (the tool
+# venv .venv on the machine's Python, ansible-core from requirements.txt), or
+# a version with a requirements-controller-<version>.txt, run through
+# scripts/controller.sh (Python 3.13 in the Debian 13 root, venv
+# .cache/controller-<version>):   make integration CONTROLLER=2.21
+CONTROLLER ?= host
+ifeq ($(CONTROLLER),host)
+IN_CONTROLLER :=
+CONTROLLER_BIN := $(VENV_BIN)/
+CONTROLLER_SETUP := venv
+else
+IN_CONTROLLER := $(ROOT)/scripts/controller.sh $(CONTROLLER)
+CONTROLLER_BIN :=
+CONTROLLER_SETUP :=
+endif
+# Newer controller `make test` runs the role's integration tests, lint and molecule on.
+NEW_CONTROLLER := 2.21
+# The integration tests that drive ansible-playbook (the role and both modules).
+INTEGRATION_TESTS ?= tests/integration
 
 # Setup that must succeed before any gate runs (make test stops if it fails).
 TEST_SETUP := deps venv collection
@@ -62,7 +83,8 @@ PYTEST_ARGS ?=
 
 .PHONY: help test setup deps venv collection units integration lint \
         ansible-test sanity ansible-units clean distclean \
-        release-check molecule images demo bench
+        release-check molecule images demo bench trixie-root controller \
+        integration-$(NEW_CONTROLLER) lint-$(NEW_CONTROLLER) molecule-$(NEW_CONTROLLER)
 
 help:
 	@echo "make test             deps + venv + collection, then every gate: $(TEST_STEPS)"
@@ -76,6 +98,10 @@ help:
 	@echo "make sanity           ansible-test sanity only, each version   (sanity-<X.Y> for one)"
 	@echo "make ansible-units    ansible-test units only, each version    (ansible-units-<X.Y> for one)"
 	@echo "make ansible-test-<X.Y>  sanity + units for one ansible-core version"
+	@echo "make trixie-root      the Debian 13 chroot with Python 3.13 (.cache/trixie-root)"
+	@echo "make controller CONTROLLER=$(NEW_CONTROLLER)  its controller venv (.cache/controller-$(NEW_CONTROLLER))"
+	@echo "make integration|lint|demo|molecule CONTROLLER=$(NEW_CONTROLLER)  the same gate on that controller"
+	@echo "make integration-$(NEW_CONTROLLER) lint-$(NEW_CONTROLLER) molecule-$(NEW_CONTROLLER)  the gates make test runs on it"
 	@echo "make release-check    build + install the tarball, ansible-doc, netns run, galaxy-importer, changelog lint"
 	@echo "make images           build the Debian test images (MOLECULE_DISTRO=bookworm|trixie|all)"
 	@echo "make molecule         molecule scenarios (SCENARIO=name|all, MOLECULE_DISTRO=bookworm|trixie|all)"
@@ -83,7 +109,7 @@ help:
 	@echo "make bench            benchmark, parts podman, ssh, scale (BENCH_PARTS=...; see scripts/bench.sh): bench/results.json, docs/benchmarks.md"
 	@echo "make clean            remove .build, logs and test output (keeps venvs)"
 	@echo "make distclean        also remove .venv and .cache"
-	@echo "variables: CORE_VERSIONS='$(CORE_VERSIONS)' PYTEST_ARGS='$(PYTEST_ARGS)' PYTHON=$(PYTHON)"
+	@echo "variables: CORE_VERSIONS='$(CORE_VERSIONS)' CONTROLLER=$(CONTROLLER) PYTEST_ARGS='$(PYTEST_ARGS)' PYTHON=$(PYTHON)"
 
 # ---- setup ----------------------------------------------------------------
 
@@ -99,16 +125,23 @@ collection:
 	@$(ROOT)/scripts/collection-tree.sh >/dev/null
 	@echo "collection: $(BUILD_TREE)"
 
+trixie-root: deps
+	$(ROOT)/scripts/trixie-root.sh build
+
+controller: deps $(CONTROLLER_SETUP) collection
+	$(IN_CONTROLLER) $(CONTROLLER_BIN)ansible --version
+
 # ---- gates ----------------------------------------------------------------
 
 units: venv collection
 	cd $(ROOT) && $(PYTEST_ENV) $(VENV_BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: deps venv collection
-	cd $(ROOT) && $(PYTEST_ENV) $(VENV_BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+integration: deps $(CONTROLLER_SETUP) collection
+	cd $(ROOT) && $(IN_CONTROLLER) env $(PYTEST_ENV) $(CONTROLLER_BIN)python -m pytest $(INTEGRATION_TESTS) $(PYTEST_ARGS)
 
-lint: venv collection
-	cd $(ROOT) && $(VENV_BIN)/ansible-lint --profile production --nocolor
+lint: deps $(CONTROLLER_SETUP) collection
+	cd $(ROOT) && $(IN_CONTROLLER) $(CONTROLLER_BIN)ansible-lint --version
+	cd $(ROOT) && $(IN_CONTROLLER) $(CONTROLLER_BIN)ansible-lint --profile production --nocolor
 
 # ansible-test: one venv per ansible-core version under .cache/core-X.Y, run in
 # that version's own copy of the collection, .build/core-X.Y/ansible_collections/
@@ -172,14 +205,19 @@ images: deps
 # One scenario: make molecule SCENARIO=fleet [MOLECULE_DISTRO=trixie]
 SCENARIO ?= all
 MOLECULE_DISTRO ?= all
-molecule: deps venv collection
+molecule: deps $(CONTROLLER_SETUP) collection
+ifeq ($(CONTROLLER),host)
 	$(ROOT)/scripts/molecule.sh $(SCENARIO) --distro $(MOLECULE_DISTRO)
+else
+	$(ROOT)/scripts/build-images.sh $(MOLECULE_DISTRO) $(if $(filter all reboot,$(SCENARIO)),--systemd)
+	$(IN_CONTROLLER) scripts/molecule.sh $(SCENARIO) --distro $(MOLECULE_DISTRO) --no-build
+endif
 
 # The README's first command: reproduce the failure in a throw-away namespace,
 # fix it with the role from examples/, clean up.
-demo: venv collection
+demo: $(CONTROLLER_SETUP) collection
 	@$(ROOT)/scripts/install-debian-deps.sh --only iproute2 procps util-linux
-	$(ROOT)/scripts/demo.sh
+	$(IN_CONTROLLER) $(ROOT)/scripts/demo.sh
 
 # Benchmark (scripts/bench.sh: podman and SSH fleet runs on local containers, controller
 # scale at thousands of synthetic hosts; BENCH_* variables select parts and sizes);
@@ -188,6 +226,19 @@ bench: deps venv collection
 	$(ROOT)/scripts/bench.sh
 
 TEST_STEPS += release-check demo molecule
+
+# The newest ansible-core as controller (Python 3.13, Debian 13 root): the
+# integration tests that drive ansible-playbook, ansible-lint's production
+# profile on the newest ansible-lint, molecule's default scenario on both releases.
+integration-$(NEW_CONTROLLER):
+	$(MAKE) integration CONTROLLER=$(NEW_CONTROLLER) \
+	    INTEGRATION_TESTS="tests/integration/test_role.py tests/integration/test_local_ports.py tests/integration/test_local_ports_info.py"
+lint-$(NEW_CONTROLLER):
+	$(MAKE) lint CONTROLLER=$(NEW_CONTROLLER)
+molecule-$(NEW_CONTROLLER):
+	$(MAKE) molecule CONTROLLER=$(NEW_CONTROLLER) SCENARIO=default MOLECULE_DISTRO=all
+
+TEST_STEPS += integration-$(NEW_CONTROLLER) lint-$(NEW_CONTROLLER) molecule-$(NEW_CONTROLLER)
 
 # ---- housekeeping -----------------------------------------------------------
 

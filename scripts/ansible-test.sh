@@ -38,6 +38,18 @@ reqs="$root/requirements-ansible-test.txt"
 pin="$(grep -E "^ansible-core==${minor//./\\.}\.[0-9]+[[:space:]]*$" "$reqs" | tr -d '[:space:]' || true)"
 [ -n "$pin" ] || { echo "ansible-test.sh: no 'ansible-core==$minor.N' line in $reqs" >&2; exit 2; }
 
+# ansible-core 2.20 and later need Python >= 3.12: run this script again inside
+# the Debian 13 root (Python 3.13, scripts/trixie-root.sh), same checkout path.
+# ANSIBLE_TEST_CONTROLLER=host|trixie overrides the choice.
+controller="${ANSIBLE_TEST_CONTROLLER:-}"
+if [ -z "$controller" ]; then
+    case "$minor" in 2.1[0-9]) controller=host ;; *) controller=trixie ;; esac
+fi
+if [ "$controller" = trixie ] && [ -z "${PORTGUARD_TRIXIE:-}" ]; then
+    exec "$root/scripts/trixie-root.sh" run env -u PYTHON ANSIBLE_TEST_CONTROLLER=trixie \
+        "$root/scripts/ansible-test.sh" "$minor" "$what" ${extra[@]+-- "${extra[@]}"}
+fi
+
 python_bin="${PYTHON:-python3}"
 test_python="${ANSIBLE_TEST_PYTHON:-$("$python_bin" -c 'import sys; print("%d.%d" % sys.version_info[:2])')}"
 venv="$root/.cache/core-$minor"

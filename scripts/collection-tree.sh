@@ -14,6 +14,7 @@
 #    playbooks, molecule and pytest see edits without a copy step.
 #
 # Prints the path of the .build copy on its last line.
+# --link-only: only step 2 (molecule's dependency step, .config/molecule/config.yml).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +38,7 @@ if [ "$(readlink "$link" 2>/dev/null || true)" != "$root" ]; then
     rm -rf "$link"
     ln -s "$root" "$link"
 fi
+[ "${1:-}" != --link-only ] || exit 0
 
 # --- 1. copy for ansible-test ---------------------------------------------
 mkdir -p "$(dirname "$dest")"

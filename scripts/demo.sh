@@ -5,10 +5,12 @@
 # The target is a private network namespace with its own sysctl.d tree
 # (tests/integration/nslab.py); the machine's own kernel values and
 # /etc/sysctl.d are never touched.  Needs root and the tool venv (.venv, from
-# `make venv`).  Everything it starts is removed at the end, also on failure.
+# `make venv`; PORTGUARD_VENV=<dir> picks another, as scripts/controller.sh
+# does).  Everything it starts is removed at the end, also on failure.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${PORTGUARD_VENV:-$root/.venv}"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "demo: needs root (it creates a network namespace)" >&2
@@ -17,8 +19,8 @@ fi
 for tool in ip nsenter unshare; do
     command -v "$tool" >/dev/null || { echo "demo: '$tool' is missing (make deps installs it)" >&2; exit 1; }
 done
-if [ ! -x "$root/.venv/bin/ansible-playbook" ]; then
-    echo "demo: $root/.venv is missing; run 'make venv' first" >&2
+if [ ! -x "$venv/bin/ansible-playbook" ]; then
+    echo "demo: $venv is missing; run 'make venv' first" >&2
     exit 1
 fi
 # portguard.ephemeral must resolve to this work tree.
@@ -26,4 +28,4 @@ if [ ! -e "$root/.cache/collections/ansible_collections/portguard/ephemeral" ]; 
     "$root/scripts/collection-tree.sh" >/dev/null
 fi
 
-exec "$root/.venv/bin/python" "$root/scripts/demo.py" "$@"
+exec "$venv/bin/python" "$root/scripts/demo.py" "$@"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Run the molecule scenarios of portguard.ephemeral in local podman containers.
 #
-# Usage: scripts/molecule.sh [SCENARIO|all]... [--distro bookworm|trixie|all] [-- MOLECULE_TEST_ARGS...]
+# Usage: scripts/molecule.sh [SCENARIO|all]... [--distro bookworm|trixie|all] [--no-build] [-- MOLECULE_TEST_ARGS...]
 #
 #   SCENARIO   default, fleet, reboot, check_mode, bad_input, coexist (molecule/<name>/); all (the default) runs each
 #   --distro   Debian release of the instances: bookworm (default), trixie, or all (both, one after the other)
+#   --no-build do not build missing images (inside scripts/controller.sh: `make molecule` builds them outside)
 #   -- ARGS    passed to `molecule test` (e.g. -- --destroy=never to keep the instances)
 #
 # For each release and scenario it runs
-#   molecule --base-config molecule/shared/base.yml test -s SCENARIO
+#   molecule test -s SCENARIO
+# (molecule reads the shared base config .config/molecule/config.yml by itself)
 # with PORTGUARD_DISTRO=<release>, CONTAINERS_CONF=tests/containers/containers.conf,
 # ANSIBLE_COLLECTIONS_PATH resolving portguard.ephemeral to this checkout, and
 # MOLECULE_EPHEMERAL_DIRECTORY=.cache/molecule/<release>/<scenario>.
@@ -19,18 +21,19 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv=${VENV:-$root/.venv}
+venv=${VENV:-${PORTGUARD_VENV:-$root/.venv}}
 known=(default fleet reboot check_mode bad_input coexist)
 
 log() { printf '[molecule.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
-scenarios=() distros=() extra=()
+scenarios=() distros=() extra=() build=1
 while [ $# -gt 0 ]; do
   case $1 in
     --distro) [ $# -ge 2 ] || die "--distro needs a value"; distros+=("$2"); shift 2 ;;
     --distro=*) distros+=("${1#--distro=}"); shift ;;
+    --no-build) build=0; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     all) scenarios+=("${known[@]}"); shift ;;
@@ -75,7 +78,9 @@ export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1} PY_COLORS=${PY_COLORS:-0}
 build_args=("${distros[@]}")
 for s in "${scenarios[@]}"; do case $s in reboot|coexist) build_args+=(--systemd) ;; esac; done
 t0=$(date +%s)
-"$root/scripts/build-images.sh" "${build_args[@]}" 2>&1 | sed 's/^/  /' >&2
+if [ "$build" = 1 ]; then
+  "$root/scripts/build-images.sh" "${build_args[@]}" 2>&1 | sed 's/^/  /' >&2
+fi
 log "images ready in $(( $(date +%s) - t0 ))s"
 
 cd "$root"
@@ -88,7 +93,7 @@ for distro in "${distros[@]}"; do
     mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
     log "==== $scenario on $distro ===="
     start=$(date +%s) rc=0
-    molecule --base-config molecule/shared/base.yml test -s "$scenario" "${extra[@]}" || rc=$?
+    molecule test -s "$scenario" "${extra[@]}" || rc=$?
     secs=$(( $(date +%s) - start ))
     if [ "$rc" = 0 ]; then res=PASS passed=$((passed + 1)); else res="FAIL(rc=$rc)" failed=$((failed + 1)); fi
     results+=("$(printf '%-9s %-11s %-11s %5ss' "$distro" "$scenario" "$res" "$secs")")

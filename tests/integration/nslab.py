@@ -28,7 +28,9 @@ import tempfile
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VENV_BIN = os.path.join(REPO, '.venv', 'bin')
+# The controller: the tool venv, or the one PORTGUARD_VENV names (scripts/controller.sh
+# sets it for the ansible-core 2.21 controller in the Debian 13 root).
+VENV_BIN = os.path.join(os.environ.get('PORTGUARD_VENV') or os.path.join(REPO, '.venv'), 'bin')
 COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
 TARGET_PYTHON = '/usr/bin/python3'
 RESERVED = '/proc/sys/net/ipv4/ip_local_reserved_ports'

@@ -52,11 +52,24 @@ def apply_once(lab, args, check=False, diff=False, expect_rc=0, extra_args=()):
     return run.result('Apply')
 
 
+def step_results(run):
+    """The task "Apply each step" of playbooks/local_ports_steps.yml, each item with its "failed" flag.
+
+    ansible-core 2.21 leaves the items' "failed" out of what callbacks see; the
+    playbook records the flags in a task of their own.
+    """
+    result = run.result('Apply each step')
+    for item, failed in zip(result['results'], run.result('Record which steps failed')['msg']):
+        if failed:
+            item['failed'] = True
+    return result
+
+
 def apply_steps(lab, *steps):
     """Several executions in one playbook run; returns (item results, task warnings)."""
     steps = [step if 'args' in step else {'args': step} for step in steps]
     run = lab.playbook(STEPS, {'steps': steps}, expect_rc=0)
-    result = run.result('Apply each step')
+    result = step_results(run)
     assert len(result['results']) == len(steps), run
     return result['results'], result.get('warnings', [])
 
@@ -200,7 +213,7 @@ def test_worst_case_list_applied_exactly_and_persisted_whole(lab):
     steps = [{'args': {'reserved': every_other}}, {'args': {'reserved': ','.join('%d' % p for p in every_other)}}]
     vars_file = lab.put('worst.json', json.dumps({'steps': steps}))
     run = lab.playbook(STEPS, args=('-e', '@' + vars_file), expect_rc=0)
-    result = run.result('Apply each step')
+    result = step_results(run)
     first, second = result['results']
     assert first['changed'] and first['live_changed'] and first['file_changed']
     assert_unchanged(second)
@@ -322,7 +335,7 @@ def failing_run():
         assert before['reserved'] == '5000,8080\n'
         run = lab.playbook(STEPS, {'steps': [{'args': case[1]} for case in FAILING]}, expect_rc=0)
         after = state(lab)
-        results = run.result('Apply each step')['results']
+        results = step_results(run)['results']
         assert len(results) == len(FAILING)
         yield dict((case[0], result) for case, result in zip(FAILING, results)), before, after
 
