@@ -89,6 +89,8 @@ def _parse_value(key, value, where, unprivileged_port_start):
 
 def kernel_accepts(key, value, unprivileged_port_start):
     """Whether the kernel takes ``value`` for ``key`` (a refused write leaves the key unchanged)."""
+    if key == _sysctl.RESERVED_KEY and _ports.well_formed_in_bounds(value):
+        return True
     try:
         _parse_value(key, value, key, unprivileged_port_start)
     except _ports.PortSpecError:

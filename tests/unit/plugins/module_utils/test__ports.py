@@ -444,3 +444,14 @@ def test_fast_path_agrees_with_the_careful_parser(text):
     finally:
         _ports._WELL_FORMED = saved
     assert fast == careful
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('8080', True), ('8080-8082,9000\n', True), ('1-65535', True), ('65535', True),
+    ('9000-8000', False), ('70000', False), ('1-70000', False), ('010', False), ('0x10', False), ('', False),
+    ('8080,,9000', False), ('8080 ', False),
+])
+def test_well_formed_in_bounds_agrees_with_the_strict_parser(value, expected):
+    assert _ports.well_formed_in_bounds(value) is expected
+    if expected:
+        assert _ports.parse_kernel_string(value)
