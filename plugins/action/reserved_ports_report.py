@@ -69,18 +69,19 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def _host_entry(self, hostvars, host, live):
-        """(summary, rows) of one host from its registered variables."""
+        """(summary, rows, whether a module result was found) of one host from its registered variables."""
         try:
             host_vars = hostvars[host]
             plan = plain(host_vars.get(PLAN_VAR))
             results = [plain(host_vars.get(name)) for name in RESULT_VARS]
         except Exception:  # pylint: disable=broad-except
-            return _report.host_summary(host, None, None, 'unknown: its variables cannot be read')
+            return _report.host_summary(host, None, None, 'unknown: its variables cannot be read') + (False,)
         usable = [item for item in results if isinstance(item, dict) and not item.get('skipped')
                   and not item.get('failed')]
         state = _report.STATE_OK if host in live else _report.STATE_FAILED
         plan = plan if isinstance(plan, dict) and 'services' in plan else None
-        return _report.host_summary(host, plan, usable[0] if usable else None, state)
+        found = any(isinstance(item, dict) and not item.get('skipped') for item in results)
+        return _report.host_summary(host, plan, usable[0] if usable else None, state) + (found,)
 
     def _collect(self, task_vars, base):
         """{host: (summary, rows)} of the hosts this run has reached, and the play's hosts.
@@ -97,9 +98,12 @@ class ActionModule(ActionBase):
         summaries = {}
         if len(batch) < len(every):
             summaries.update(_earlier(base + '.json', frozenset(every)))
+        reached = False
         for host in batch:
-            summaries[host] = self._host_entry(hostvars, host, live)
-        return summaries, every
+            summary, rows, found = self._host_entry(hostvars, host, live)
+            summaries[host] = (summary, rows)
+            reached = reached or found
+        return summaries, every, reached
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -127,7 +131,13 @@ class ActionModule(ActionBase):
                         parts.append((name, json.load(handle)))
                 data = _report.merge(parts)
             else:
-                summaries, every = self._collect(task_vars, base)
+                summaries, every, reached = self._collect(task_vars, base)
+                if not reached:
+                    # Neither the apply nor the audit step ran (--skip-tags reserved_ports_apply):
+                    # a report of nothing would replace a true one.
+                    result.update(skipped=True, changed=False,
+                                  msg='no host ran local_ports or local_ports_info in this run; the report is left as it was')
+                    return result
                 part = {'name': args.get('part') or task_vars.get('ansible_limit') or 'all',
                         'limit': task_vars.get('ansible_limit') or None}
                 data = _report.report(every, summaries, part)

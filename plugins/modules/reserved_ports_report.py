@@ -23,6 +23,8 @@ description:
   - The same results give byte-identical files, whether they came from an apply or an audit; a file is
     rewritten only when its content changes, so C(changed) means the report changed.
   - In check mode it writes O(path)C(.preview.json) and O(path)C(.preview.md) and leaves the report alone.
+  - When no host ran M(portguard.ephemeral.local_ports) or M(portguard.ephemeral.local_ports_info) in this run
+    (C(--skip-tags reserved_ports_apply)), it is skipped and leaves the report as it was.
   - With O(merge), it reads the JSON reports of several parts (C(serial) batches written to different paths,
     C(--limit) runs, AWX/AAP job slices) and writes one fleet report of them; a host in two parts is an error.
 author:
