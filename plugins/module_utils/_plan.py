@@ -15,7 +15,6 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import 
     KERNEL_WRITE_CHUNK,
     ephemeral_capacity,
     format_port_runs,
-    format_ports,
     port_runs,
 )
 
@@ -164,4 +163,3 @@ def warnings_for(port_range, reserved, requested=None):
             '"sysctl --system" would silently truncate it if run later; systemd-sysctl at boot applies '
             'it whole. Prefer ranges, or move the ephemeral range.' % (size, KERNEL_WRITE_CHUNK))
     return warnings
-

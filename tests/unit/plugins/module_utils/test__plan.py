@@ -293,7 +293,6 @@ def test_warnings_for_a_set_with_ports_outside_the_range_is_quiet():
     assert _plan.warnings_for((32768, 60999), fs(22, 40000)) == []
 
 
-
 # --------------------------------------------------------------------------- properties
 
 SMALL = st.frozensets(st.integers(min_value=40000, max_value=40040), max_size=25)
