@@ -39,7 +39,8 @@ FORBIDDEN_SUFFIXES = ('.pyc', '.pyo', '.retry', '.orig', '.rej', '.swp', '~')
 PLUGIN_DIRS = {
     'modules': 'module', 'filter': 'filter', 'test': 'test', 'lookup': 'lookup', 'callback': 'callback',
     'inventory': 'inventory', 'connection': 'connection', 'become': 'become', 'cache': 'cache',
-    'vars': 'vars', 'strategy': 'strategy', 'action': None, 'module_utils': None, 'doc_fragments': None,
+    'vars': 'vars', 'strategy': 'strategy', 'action': None, 'module_utils': None, 'plugin_utils': None,
+    'doc_fragments': None,
 }
 RESERVED_KEY = 'net.ipv4.ip_local_reserved_ports'
 RANGE_KEY = 'net.ipv4.ip_local_port_range'

@@ -87,7 +87,7 @@ range:
   returned: success
   type: list
   elements: int
-skipped:
+discover_skipped:
   description: Discovered variables that were not taken, with the reason.
   returned: success
   type: list

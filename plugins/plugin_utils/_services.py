@@ -604,7 +604,7 @@ def host_plan(host_input):
         'ports': format_runs(ports),
         'reserved': format_runs(reserved),
         'range': port_range,
-        'skipped': skipped,
+        'discover_skipped': skipped,
         'settings': settings,
         'module_args': _module_args(settings, ports, reserved, port_range),
     }
