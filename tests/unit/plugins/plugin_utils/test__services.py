@@ -259,8 +259,9 @@ def test_discovered_integer_values_become_ports():
     assert plan['reserved'] == [8080, 9090]
     assert [(s['name'], s['protocol'], s['discovered']) for s in plan['services']] == [
         ('admin_port', 'both', True), ('app_port', 'both', True)]
-    assert sorted(plan['discover_skipped']) == ["flag_port: True is not an integer", "list_port: [1, 2] is not an integer",
-                                       "name_port: 'http' is not an integer", "none_port: None is not an integer"]
+    assert sorted(plan['discover_skipped']) == [
+        "flag_port: True is not an integer", "list_port: [1, 2] is not an integer",
+        "name_port: 'http' is not an integer", "none_port: None is not an integer"]
 
 
 def test_discovered_ports_never_clash():
