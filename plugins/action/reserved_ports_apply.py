@@ -45,16 +45,20 @@ class ActionModule(ActionBase):
         if result.get('failed') or result.get('skipped'):
             return result
         failures = []
+        warned = []
         for problems, setting in ((_report.held_problems(plan, result), 'on_held'),
                                   (_report.listener_problems(_report.undeclared_listeners(plan, result)),
                                    'on_undeclared_listeners')):
             if problems and plan['settings'][setting] == 'fail':
                 failures.extend(problems)
             elif problems and plan['settings'][setting] == 'warn':
-                result.setdefault('warnings', []).extend(problems)
+                warned.extend(problems)
         if audit:
             # Live values that lost what the boot values reserve: another tool or a sysctl run changed them.
-            result.setdefault('warnings', []).extend(_report.drift_problems(result))
+            warned.extend(_report.drift_problems(result))
+        if warned:
+            # A new list: the module's own may already be held by ansible-core (2.21 would show ours twice).
+            result['warnings'] = list(result.get('warnings') or []) + warned
         if failures:
             result['failed'] = True
             result['msg'] = 'reserved_ports: %d problem(s) with the service ports on this host%s:\n- %s' % (
