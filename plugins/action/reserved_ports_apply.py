@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action reserved_ports_apply: run this host's plan through local_ports (or local_ports_info) in one round trip."""
+"""Action reserved_ports_apply: plan this host's ports and apply them with local_ports (or audit) in one round trip."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,14 +10,11 @@ __metaclass__ = type
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _report
-from ansible_collections.portguard.ephemeral.plugins.plugin_utils._role_vars import plain
-
-PLAN_VAR = '__reserved_ports_plan'
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _report, _role_vars, _services
 
 
 class ActionModule(ActionBase):
-    """Apply (or audit) the plan that reserved_ports_plan registered for this host."""
+    """Plan this host's ports from its own variables, then apply (or audit) them; the plan is in the result."""
 
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(('audit',))
@@ -26,11 +23,12 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        plan = plain(task_vars.get(PLAN_VAR))
-        if not isinstance(plan, dict) or 'module_args' not in plan:
-            result.update(failed=True, msg='reserved_ports_apply: no plan for this host (%s is not set); '
-                                           'it runs after portguard.ephemeral.reserved_ports_plan, as in the role'
-                          % PLAN_VAR)
+        host_input, problems = _role_vars.collect(list(task_vars), lambda name: self._templar.template(task_vars[name]))
+        plan, plan_problems = _services.host_plan(host_input)
+        if problems or plan_problems:
+            result.update(failed=True, changed=False, msg='reserved_ports: %d problem(s) in the service declarations '
+                                                          'of this host; nothing was changed on it:\n- %s'
+                          % (len(problems + plan_problems), '\n- '.join(problems + plan_problems)))
             return result
         audit = boolean(self._task.args.get('audit', False), strict=False)
         args = plan['module_args']
@@ -42,6 +40,7 @@ class ActionModule(ActionBase):
             name = 'portguard.ephemeral.local_ports'
         result.update(self._execute_module(module_name=name, module_args=args, task_vars=task_vars))
         self._remove_tmp_path(self._connection._shell.tmpdir)
+        result['plan'] = plan
         if result.get('failed') or result.get('skipped'):
             return result
         failures = []

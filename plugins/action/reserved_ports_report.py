@@ -18,7 +18,6 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _report
 from ansible_collections.portguard.ephemeral.plugins.plugin_utils._role_vars import plain
 
-PLAN_VAR = '__reserved_ports_plan'
 RESULT_VARS = ('__reserved_ports_applied', '__reserved_ports_audit')
 
 
@@ -72,14 +71,14 @@ class ActionModule(ActionBase):
         """(summary, rows, whether a module result was found) of one host from its registered variables."""
         try:
             host_vars = hostvars[host]
-            plan = plain(host_vars.get(PLAN_VAR))
             results = [plain(host_vars.get(name)) for name in RESULT_VARS]
         except Exception:  # pylint: disable=broad-except
             return _report.host_summary(host, None, None, 'unknown: its variables cannot be read') + (False,)
         usable = [item for item in results if isinstance(item, dict) and not item.get('skipped')
                   and not item.get('failed')]
         state = _report.STATE_OK if host in live else _report.STATE_FAILED
-        plan = plan if isinstance(plan, dict) and 'services' in plan else None
+        plans = [item['plan'] for item in results if isinstance(item, dict) and isinstance(item.get('plan'), dict)]
+        plan = plans[0] if plans and 'services' in plans[0] else None
         found = any(isinstance(item, dict) and not item.get('skipped') for item in results)
         return _report.host_summary(host, plan, usable[0] if usable else None, state) + (found,)
 

@@ -10,12 +10,14 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: reserved_ports_apply
-short_description: Apply (or audit) the plan of M(portguard.ephemeral.reserved_ports_plan) in one module round trip
+short_description: Plan one host's ports from its role variables and apply (or audit) them in one module round trip
 version_added: 0.2.0
 description:
   - The second step of the role M(portguard.ephemeral.reserved_ports) (C(ansible-doc -t role)).
-  - Runs M(portguard.ephemeral.local_ports) with the arguments the plan registered in C(__reserved_ports_plan),
-    which also examines the service ports, and returns its result.
+  - Plans this host's ports on the controller from its own variables (the same validation as
+    M(portguard.ephemeral.reserved_ports_plan), which the role runs first for every host), then runs
+    M(portguard.ephemeral.local_ports) with the plan's arguments, which also examines the service ports, and
+    returns its result and the plan (RV(plan)). A host whose variables have a problem fails and is not changed.
   - With O(audit=true) runs M(portguard.ephemeral.local_ports_info) on the service ports instead (read-only).
   - Service ports held right now by a socket that is not their listener are added to the warnings, or fail the
     host when the plan's C(reserved_ports_on_held) is C(fail).
@@ -67,4 +69,12 @@ ports:
   returned: success
   type: list
   elements: dict
+plan:
+  description:
+    - What the role planned for this host, which the fleet report reads.
+    - Keys C(strategy), C(services) (every service, declared and discovered, with its ports and sources),
+      C(ports) and C(reserved) (canonical runs), C(range) (C([LOW, HIGH]) or V(null) to keep the host's),
+      C(discover_skipped), C(settings) (the role's settings, validated), C(module_args).
+  returned: when the host's variables are valid
+  type: dict
 '''

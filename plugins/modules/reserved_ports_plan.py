@@ -10,17 +10,21 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: reserved_ports_plan
-short_description: Validate a host's reserved_ports variables and plan its ports, on the controller
+short_description: Validate the reserved_ports variables of every host of the play, once, on the controller
 version_added: 0.2.0
 description:
   - The first step of the role M(portguard.ephemeral.reserved_ports) (C(ansible-doc -t role)), usable on its own.
-  - Reads the host's own variables once - C(reserved_ports_services), every C(reserved_ports_services_*),
-    the variables matched by C(reserved_ports_discover), and the role's settings - validates them, and returns
-    the ports to reserve, the range to set, and the arguments of M(portguard.ephemeral.local_ports).
-  - Fails listing every problem of the host, each naming the variable and the value. With C(serial), the first
-    host of the first batch also checks the hosts of the later batches (from C(hostvars), once per play).
-  - Warns once per host about variables that look like the role's but are not (C(reserved_ports_on_unknown_vars)).
+  - Runs once for the play (give the task C(run_once) and C(any_errors_fatal)) and reads each host's variables
+    once, as that host's own tasks see them (inventory, facts, play and role variables):
+    C(reserved_ports_services), every C(reserved_ports_services_*), the variables matched by
+    C(reserved_ports_discover), and the role's settings. It validates them and plans each host's ports the way
+    M(portguard.ephemeral.reserved_ports_apply) will.
+  - Fails listing every problem of every host, each naming the host, the variable and the value. With C(serial),
+    the first batch checks the hosts of every batch; a later batch checks its own hosts again.
+  - Warns about variables that look like the role's but are not (C(reserved_ports_on_unknown_vars)), one warning
+    per variable and message, naming the hosts that have it.
   - Runs on the controller only; connects to nothing; takes no options (it reads the role's variables).
+    Its cost is one task for the play plus a few milliseconds of Python per host, not a task per host.
 author:
   - portguard maintainers (!UNKNOWN)
 extends_documentation_fragment:
@@ -49,6 +53,7 @@ attributes:
     platforms: all
 options: {}
 notes:
+  - Without C(run_once) the task fails and says so (every host would check the whole play).
   - Use with C(any_errors_fatal) so that one host's problem stops every host before any is changed, as the role does.
 seealso:
   - module: portguard.ephemeral.reserved_ports_apply
@@ -56,50 +61,18 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Plan this host's ports (stops the play on any problem)
+- name: Validate every host of the play (stops the play on any problem)
   portguard.ephemeral.reserved_ports_plan:
+  run_once: true
   any_errors_fatal: true
-  register: __reserved_ports_plan
 '''
 
 RETURN = r'''
-strategy:
-  description: The strategy, C(reserve), C(move_range) or C(both).
-  returned: success
-  type: str
-services:
-  description: Every service of the host (declared and discovered), with its ports in canonical form and its sources.
-  returned: success
-  type: list
-  elements: dict
-ports:
-  description: Every service port, canonical runs (integers and C("LOW-HIGH") strings).
-  returned: success
-  type: list
-  elements: raw
-reserved:
-  description: The ports to reserve (empty for C(move_range)).
-  returned: success
-  type: list
-  elements: raw
-range:
-  description: The ephemeral range to set, C([LOW, HIGH]), or V(null) to keep the host's.
-  returned: success
-  type: list
-  elements: int
-discover_skipped:
-  description: Discovered variables that were not taken, with the reason.
-  returned: success
-  type: list
-  elements: str
-settings:
-  description: The role's settings for this host, validated and normalised.
-  returned: success
-  type: dict
-module_args:
-  description: The arguments of M(portguard.ephemeral.local_ports) that apply this plan.
-  returned: success
-  type: dict
+hosts:
+  description: How many hosts were checked.
+  returned: always
+  type: int
+  sample: 1000
 msg:
   description: Every problem found, one per line, each naming the host, the variable and the value.
   returned: failure

@@ -609,25 +609,3 @@ def host_plan(host_input):
         'module_args': _module_args(settings, ports, reserved, port_range),
     }
     return plan, []
-
-
-def fleet_plan(inputs, hosts=None):
-    """Validate every host; return {host: plan} or raise ServicesError listing every problem."""
-    hosts = list(inputs) if hosts is None else list(hosts)
-    plans = {}
-    problems = []
-    for host in hosts:
-        plan, host_problems = host_plan(inputs.get(host))
-        problems.extend('host %s: %s' % (host, problem) for problem in host_problems)
-        plans[host] = plan
-    if problems:
-        raise ServicesError(problems)
-    return plans
-
-
-def fleet_problems(inputs):
-    """Every problem of several hosts, each prefixed with its host: [text, ...]."""
-    problems = []
-    for host, host_input in inputs:
-        problems.extend('host %s: %s' % (host, problem) for problem in host_plan(host_input)[1])
-    return problems

@@ -39,7 +39,7 @@ CLONES = (36601, 37601, 38601)
 DEFAULT_RANGE = (32768, 60999)
 APPLY_TASK = 'Reserve the service ports and set the ephemeral range'
 AUDIT_TASK = 'Audit the service ports (held right now by other sockets?)'
-PLAN_TASK = "Plan this host's ports and validate its declarations on the controller"
+PLAN_TASK = "Validate every host's service declarations on the controller"
 
 # What the fleet inventory declares, per host (group_vars web/db/monitored, host_vars/h2).
 FLEET_RESERVED = {
@@ -323,7 +323,8 @@ def test_fleet_each_host_gets_its_own_ports_and_a_report(fleet):
     assert os.listdir(fleet.controller.file('etc/sysctl.d')) == []
     # One module call per host: the audit task does not even run (tagged never) in an ordinary run.
     assert run.host_results(AUDIT_TASK) == {}
-    assert sorted(run.host_results(PLAN_TASK)) == ['h1', 'h2', 'h3']
+    # The validation runs once for the play (on its first host) and reads every host.
+    assert list(run.host_results(PLAN_TASK)) == ['h1'] and run.host_results(PLAN_TASK)['h1']['hosts'] == 3
 
     with open(report + '.json') as handle:
         data = json.load(handle)
@@ -406,6 +407,18 @@ def test_serial_batches_a_problem_in_a_later_batch_changes_no_host(fleet):
         assert lab.reserved() == FLEET_RESERVED[host] + '\n', host
 
 
+def test_serial_batches_check_later_hosts_with_the_plays_vars(fleet):
+    """A later batch's host is checked with everything its own tasks would see: play vars, role defaults."""
+    before = fleet.snapshots()
+    run = fleet.run(host_vars={'h3': {'portguard_test_play_services': [{'name': 'standby', 'port': 45432}]}},
+                    playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
+    assert run.rc != 0, run
+    assert "host h3: port 45432 is claimed by two services: 'replication'" in run.messages()
+    assert 'reserved_ports_services_play' in run.messages()
+    assert run.host_results(APPLY_TASK) == {}
+    assert fleet.snapshots() == before
+
+
 @pytest.mark.parametrize('bad', ['h1', 'h3'])
 def test_invalid_setting_on_one_host_changes_no_host(fleet, bad):
     """ansible-core's argument-spec check fails the bad host alone; the plan step still stops the others."""
@@ -486,9 +499,9 @@ def test_misspelled_variables_warn_once_per_host_and_can_fail(lab, tmp_path):
     assert run.rc == 0, run
     warnings = run.host_results(PLAN_TASK)['target']['warnings']
     assert warnings == [
-        'variable reserved_port_services_db is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
+        'host target: variable reserved_port_services_db is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
         'did you mean reserved_ports_services_db? (reserved_ports_on_unknown_vars: fail makes this an error)',
-        'variable reserved_ports_service_web is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
+        'host target: variable reserved_ports_service_web is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
         'did you mean reserved_ports_services_web? (reserved_ports_on_unknown_vars: fail makes this an error)']
     assert kernel_set(lab.reserved()) == set(CLONES)
     before = lab.snapshot()
@@ -587,15 +600,18 @@ def test_three_hundred_hosts_validate_and_one_bad_host_stops_them(lab, tmp_path)
     good = run_playbook(lab, [synthetic_inventory(os.path.join(str(tmp_path), 'good.yml'), 300)],
                         args=['--tags', 'reserved_ports_validate', '--forks', '10'], home=home)
     assert good.rc == 0, good
-    plans = good.host_results(PLAN_TASK)
-    assert len(plans) == 300 and not any(result.get('failed') for result in plans.values())
-    assert plans['h0001']['reserved'] == [9100, 36611, 37611, '42000-42009']
+    checks = good.host_results(PLAN_TASK)
+    assert list(checks) == ['h0000'] and checks['h0000']['hosts'] == 300 and not checks['h0000'].get('failed')
     bad = run_playbook(lab, [synthetic_inventory(os.path.join(str(tmp_path), 'bad.yml'), 300, bad='h0150')],
                        args=['--tags', 'reserved_ports_validate', '--forks', '10'], home=home)
     assert bad.rc != 0, bad
-    plans = bad.host_results(PLAN_TASK)
-    assert [host for host, result in plans.items() if result.get('failed')] == ['h0150']
+    checks = bad.host_results(PLAN_TASK)
+    assert list(checks) == ['h0000'] and checks['h0000']['failed'] is True
+    assert checks['h0000']['msg'].count('\n- host ') == 1
     assert bad.messages().count("host h0150: port 9100 is claimed by two services: 'clash'") == 1
+    # any_errors_fatal: nothing after the validation ran on any host.
+    ran = set(name.split(' : ', 1)[-1] for name, _result in bad.tasks())
+    assert not [name for name in ran if name != PLAN_TASK and not name.startswith('Validating arguments')], ran
     assert lab.reserved() == '\n'
 
 

@@ -165,37 +165,15 @@ def test_malformed_declarations_name_variable_and_value(value, expected):
     assert expected in problems[0], problems
 
 
-def test_every_problem_of_every_host_is_reported_at_once():
-    with pytest.raises(ServicesError) as info:
-        _services.fleet_plan({
-            'a': {'services': {'reserved_ports_services': [{'name': 'x', 'port': 70000}, {'name': 'y'}]}},
-            'b': {'services': {'reserved_ports_services': [{'name': 'ok', 'port': 80}]}},
-            'c': {'settings': {'strategy': 'sideways'}},
-        }, ['a', 'b', 'c'])
-    problems = info.value.problems
-    assert len(problems) == 3
-    assert problems[0].startswith("host a: reserved_ports_services[0] (service 'x') port: 70000")
-    assert problems[1].startswith("host a: reserved_ports_services[1] (service 'y'): no port")
-    assert problems[2] == "host c: reserved_ports_strategy: 'sideways' is not one of reserve, move_range, both"
-
-
-def test_a_host_without_input_is_refused_unless_allowed():
-    with pytest.raises(ServicesError) as info:
-        _services.fleet_plan({}, ['h'])
-    assert info.value.problems == ['host h: ' + _services.EMPTY_PROBLEM]
-    assert _services.fleet_plan({'h': {'settings': {'allow_empty': True}}})['h']['reserved'] == []
-
-
 # --------------------------------------------------------------------------- duplicates
 
 def test_duplicate_port_names_host_services_and_port():
-    with pytest.raises(ServicesError) as info:
-        _services.fleet_plan({'web1': {'services': {
-            'reserved_ports_services_app': [{'name': 'app', 'port': 8080}],
-            'reserved_ports_services_admin': [{'name': 'admin', 'ports': [8443, 8080]}],
-        }}})
-    assert info.value.problems == [
-        "host web1: port 8080 is claimed by two services: 'admin' (tcp, reserved_ports_services_admin[0]) "
+    plan, problems = _services.host_plan({'services': {
+        'reserved_ports_services_app': [{'name': 'app', 'port': 8080}],
+        'reserved_ports_services_admin': [{'name': 'admin', 'ports': [8443, 8080]}],
+    }})
+    assert plan is None and problems == [
+        "port 8080 is claimed by two services: 'admin' (tcp, reserved_ports_services_admin[0]) "
         "and 'app' (tcp, reserved_ports_services_app[0])"]
 
 

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portguard maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The play-wide check: which hosts it reads, every problem of every host, grouped warnings."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _play_check, _services
+
+EVERY = ['h1', 'h2', 'h3', 'h4']
+
+
+def reader(variables):
+    """read(host) over {host: {variable: value}}; a host missing from it cannot be read."""
+    def read(host):
+        values = variables[host]
+        return list(values), values.__getitem__
+    return read
+
+
+@pytest.mark.parametrize('batch, active, expected', [
+    (EVERY, EVERY, EVERY),                       # no serial: the play
+    (['h1'], EVERY, EVERY),                      # first of serial: 1 reads every batch
+    (['h2'], EVERY, ['h2']),                     # a later batch: h1 ran before
+    (['h2'], ['h2', 'h3', 'h4'], EVERY),         # h1 failed before the check: still the first batch
+    (['h3', 'h4'], ['h1', 'h3', 'h4'], ['h3', 'h4']),
+], ids=['play', 'first-batch', 'later-batch', 'first-failed', 'later-pair'])
+def test_hosts_to_check(batch, active, expected):
+    assert _play_check.hosts_to_check(EVERY, batch, active, batch[0]) == expected
+
+
+def test_every_problem_of_every_host_is_reported_at_once():
+    problems, warnings = _play_check.check_hosts(['a', 'b', 'c', 'd'], reader({
+        'a': {'reserved_ports_services': [{'name': 'x', 'port': 70000}, {'name': 'y'}]},
+        'b': {'reserved_ports_services': [{'name': 'ok', 'port': 80}]},
+        'c': {'reserved_ports_strategy': 'sideways', 'reserved_ports_services': [{'name': 'ok', 'port': 80}]},
+    }))
+    assert warnings == []
+    assert len(problems) == 4
+    assert problems[0].startswith("host a: reserved_ports_services[0] (service 'x') port: 70000")
+    assert problems[1].startswith("host a: reserved_ports_services[1] (service 'y'): no port")
+    assert problems[2] == "host c: reserved_ports_strategy: 'sideways' is not one of reserve, move_range, both"
+    assert problems[3].startswith("host d: its variables cannot be read: 'd'")
+
+
+def test_a_host_without_services_is_refused_unless_allowed():
+    assert _play_check.check_hosts(['h'], reader({'h': {}})) == (['host h: ' + _services.EMPTY_PROBLEM], [])
+    assert _play_check.check_hosts(['h'], reader({'h': {'reserved_ports_allow_empty': True}})) == ([], [])
+
+
+def test_a_variable_that_cannot_be_evaluated_names_the_host_and_variable():
+    def read(host):
+        def get(name):
+            raise ValueError("'undefined_thing' is undefined")
+        return ['reserved_ports_services_web'], get
+    problems, _warnings = _play_check.check_hosts(['web1'], read)
+    assert problems[0] == "host web1: variable reserved_ports_services_web cannot be evaluated: 'undefined_thing' is undefined"
+
+
+def test_misspelled_variables_warn_once_per_message_naming_the_hosts():
+    hosts = ['h%d' % i for i in range(8)]
+    variables = dict((host, {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_mod': 'x'})
+                     for host in hosts)
+    variables['h0']['reserved_port_services_db'] = []
+    problems, warnings = _play_check.check_hosts(hosts, reader(variables))
+    assert problems == []
+    assert len(warnings) == 2
+    assert warnings[0].startswith('host h0: variable reserved_port_services_db is not a variable of ')
+    assert warnings[1].startswith('hosts h0, h1, h2, h3, h4 and 3 more: variable reserved_ports_mod is not a variable')
+    assert 'did you mean reserved_ports_mode?' in warnings[1]
+
+
+def test_misspelled_variables_fail_the_host_that_asks_for_it():
+    variables = {'h1': {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_mod': 'x',
+                        'reserved_ports_on_unknown_vars': 'fail'}}
+    problems, warnings = _play_check.check_hosts(['h1'], reader(variables))
+    assert warnings == [] and len(problems) == 1 and problems[0].startswith('host h1: variable reserved_ports_mod ')
+
+
+def test_failure_message_says_what_was_left_unchanged():
+    whole = _play_check.failure_message(['host a: x', 'host b: y'], True)
+    assert whole == 'reserved_ports: 2 problem(s) in the service declarations; nothing was changed on any host:\n- host a: x\n- host b: y'
+    assert 'no host of this serial batch was changed' in _play_check.failure_message(['host a: x'], False)
