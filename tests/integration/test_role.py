@@ -88,18 +88,8 @@ class Run(nslab.PlaybookRun):
 
 def run_playbook(lab, inventories, extra_vars=None, check=False, diff=False, args=(), home=None,
                  playbook=PLAYBOOK, keep_netns=False, env_extra=None):
-    argv = [os.path.join(nslab.VENV_BIN, 'ansible-playbook')]
-    for inventory in inventories:
-        argv += ['-i', inventory]
-    if extra_vars:
-        argv += ['-e', json.dumps(extra_vars)]
-    if check:
-        argv.append('--check')
-    if diff:
-        argv.append('--diff')
-    argv += list(args) + [playbook]
+    argv = nslab.playbook_argv(playbook, inventories, extra_vars, check, diff, args)
     env = nslab.ansible_env(home or os.path.join(lab.root, '.ansible'))
-    env['ANSIBLE_RETRY_FILES_ENABLED'] = 'false'
     env.update(env_extra or {})
     return Run(lab.run(argv, check=False, env=env, keep_netns=keep_netns))
 
