@@ -82,11 +82,7 @@ class Clone(object):
             say('   %s%-6s on %d: FAILED: %s%s' % (RED, self.name, self.port, self.error, RESET))
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=30)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+        netns_lab.end_process(self.proc)
 
 
 def start_clones(lab, running):

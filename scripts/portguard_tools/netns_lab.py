@@ -138,6 +138,16 @@ def host_ns_link():
     return HOST_NS_LINK
 
 
+def end_process(proc):
+    """Kill ``proc`` (a Popen) if it still runs, wait for it, close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
 def ensure_root():
     if os.geteuid() != 0:
         raise NamespaceError('integration tests need root (network namespaces, mounts)')
@@ -334,12 +344,7 @@ class PortHold(object):
     def close(self):
         """End the holders (newest first); their connections are reset, no TIME_WAIT."""
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=30)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream:
-                    stream.close()
+            end_process(proc)
         self.procs = []
 
     def __enter__(self):

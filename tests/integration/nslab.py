@@ -26,13 +26,23 @@ if SCRIPTS not in sys.path:
 from portguard_tools import netns_lab, playbook as _playbook  # noqa: E402
 # pylint: disable-next=wrong-import-position,import-error,unused-import
 from portguard_tools.netns_lab import (HOST_NS_LINK, RANGE, RESERVED, NamespaceError, PortHold,  # noqa: E402,F401
-                                       ensure_root, host_ns_link, sysctl_tree)
+                                       end_process, ensure_root, host_ns_link, sysctl_tree)
 # pylint: disable-next=wrong-import-position,import-error,unused-import
 from portguard_tools.playbook import COLLECTIONS, REPO, TARGET_PYTHON, VENV_BIN, playbook_argv  # noqa: E402,F401
+
 
 def ansible_env(home):
     """Environment for ansible-playbook in tests: this collection, the json callback, a private ANSIBLE_HOME."""
     return _playbook.ansible_env(home=home, callback='json')
+
+
+def kernel_set(text):
+    """The ports of a kernel port list ("80,8000-8002") as a set."""
+    ports = set()
+    for piece in filter(None, text.strip().split(',')):
+        low, _sep, high = piece.partition('-')
+        ports.update(range(int(low), int(high or low) + 1))
+    return ports
 
 
 class Lab(netns_lab.Lab):
