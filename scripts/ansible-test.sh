@@ -170,10 +170,12 @@ step_note() {  # NAME LOG: a one-line result for the closing line
         PG_NOTE="${PG_NOTE:+$PG_NOTE, }skipped work"
         [ "$PG_RC" -ne 0 ] || PG_RC=1
     fi
-    PG_NOTE="${PG_NOTE:-no result line}"
+    PG_NOTE="${PG_NOTE:-no result line} (${PG_SECS}s)"
 }
+# shellcheck disable=SC2034  # read by pg_step (scripts/lib.sh)
 PG_STEP_PASS=ok PG_STEP_FAIL='FAILED rc=%s'
-pg_steps_begin '%s %s: %s (%ss)' "$logdir" step_note
+# Rows "NAME ok|FAILED rc=N: NOTE (Ss)": the seconds come at the end of the note (%.0s skips them).
+pg_steps_begin '%s %s: %.0s%s' "$logdir" step_note
 run() {  # run NAME COMMAND...
     echo "=== ${*:2} ($pin, python $test_python)"
     pg_step "$@"

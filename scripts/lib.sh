@@ -16,7 +16,8 @@
 #
 # The step runner: named steps one after another, each runs even when an earlier one failed.
 #   pg_steps_begin ROW_FORMAT [LOGDIR [NOTE_FUNCTION]]
-#       ROW_FORMAT  printf format of one summary row, given NAME RESULT SECONDS NOTE
+#       ROW_FORMAT  printf format of one summary row, given NAME RESULT SECONDS NOTE; it must take all
+#                   four (printf repeats a format for arguments left over; %.0s takes one and prints nothing)
 #       LOGDIR      when given: each step's output is also written to LOGDIR/NAME.log, and the rows
 #                   to LOGDIR/summary.txt as each step ends
 #       NOTE_FUNCTION  called as NOTE_FUNCTION NAME LOGFILE after each step; sets PG_NOTE (the row's

@@ -89,7 +89,7 @@ scenario_test() {  # DISTRO SCENARIO: molecule test, with the scenario's own eph
   molecule test -s "$2" ${extra[@]+"${extra[@]}"}
 }
 start_all=$(date +%s)
-pg_steps_begin '%-21s %-11s %5ss'
+pg_steps_begin '%-21s %-11s %5ss%s'  # (no note)
 for distro in "${distros[@]}"; do
   for scenario in "${scenarios[@]}"; do
     log "==== $scenario on $distro ===="

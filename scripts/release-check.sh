@@ -111,6 +111,7 @@ cd "$work"
 steps_total=7
 step_no=0
 step_title=""
+# shellcheck disable=SC2034  # PG_NOTE: read by pg_step (scripts/lib.sh)
 note_title() { PG_NOTE="$step_title"; }  # the row's note: the step's title
 pg_steps_begin '%-10s %-10s %4ss  %s' '' note_title
 
