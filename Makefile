@@ -11,15 +11,15 @@
 # .cache/stamps keyed on the requirements files' hashes).
 #
 # ---- Adding a gate -----------------------------------------------------------
-#  1. Write a target below (replace one of the stubs in "Gates owned by other
-#     areas" or add a new one).  Let it depend on the setup targets it needs:
+#  1. Write a target below.  Let it depend on the setup targets it needs:
 #     deps, venv, collection.  The venv's bin/ is first on PATH and
 #     ANSIBLE_COLLECTIONS_PATH already resolves portguard.ephemeral to this
 #     work tree, for every recipe.
 #  2. Append it to TEST_STEPS:     TEST_STEPS += molecule
 #  3. It must exit non-zero on failure.  Its output is shown live and kept in
-#     .cache/logs/<target>.log; the summary repeats the last line that looks
-#     like a test runner's result ("N passed ..."), so print one.
+#     .cache/logs/<target>.log; the summary repeats the lines that look like a
+#     test runner's result ("==== N passed ... ===="; pg_result_lines in
+#     scripts/lib.sh, which also runs the steps), so print one.
 # -----------------------------------------------------------------------------
 
 SHELL := bash
@@ -149,9 +149,9 @@ lint: deps $(CONTROLLER_SETUP) collection
 # Versions run one after another; all of them run even when one fails, and
 # the target fails if any did.
 define run-per-version
-	@rc=0; for v in $(CORE_VERSIONS); do \
-	    $(MAKE) $(1)-$$v || rc=1; \
-	done; exit $$rc
+	@. $(ROOT)/scripts/lib.sh; pg_steps_begin ''; \
+	for v in $(CORE_VERSIONS); do pg_step $$v $(MAKE) $(1)-$$v; done; \
+	exit $$PG_STATUS
 endef
 
 ansible-test: deps
@@ -171,25 +171,16 @@ ansible-units-%: deps
 # ---- test: setup, then every gate, then a summary ---------------------------
 
 test: $(TEST_SETUP)
-	@mkdir -p $(LOG_DIR); : > $(LOG_DIR)/summary.txt; \
-	failed=0; passed=0; start_all=$$(date +%s); \
+	@. $(ROOT)/scripts/lib.sh; \
+	pg_steps_begin '%-14s %-11s %5ss%s' $(LOG_DIR) pg_note_result_lines; \
 	for step in $(TEST_STEPS); do \
 	    echo; echo "======== make $$step ========"; \
-	    start=$$(date +%s); rc=0; \
-	    $(MAKE) $$step 2>&1 | tee $(LOG_DIR)/$$step.log || rc=$$?; \
-	    secs=$$(( $$(date +%s) - start )); \
-	    note=$$( { grep -E '^ansible-test.sh: ansible-core==.*: (PASSED|FAILED)' $(LOG_DIR)/$$step.log \
-	               | sed -E 's/^ansible-test.sh: ansible-core==//' \
-	               || grep -E '^=+ .*([0-9]+ (passed|failed|errors?|skipped)|no tests ran).* =+$$|^(Failed|Passed): ' $(LOG_DIR)/$$step.log \
-	               | sed -E 's/^=+ (.*) =+$$/\1/'; } | sed 's/^/                                 /' || true); \
-	    if [ $$rc -eq 0 ]; then res=PASS; passed=$$((passed+1)); else res="FAIL(rc=$$rc)"; failed=$$((failed+1)); fi; \
-	    printf '%-14s %-11s %5ss\n' "$$step" "$$res" "$$secs" >> $(LOG_DIR)/summary.txt; \
-	    [ -z "$$note" ] || printf '%s\n' "$$note" >> $(LOG_DIR)/summary.txt; \
+	    pg_step $$step $(MAKE) $$step; \
 	done; \
-	echo; echo "======== make test summary ($$(( $$(date +%s) - start_all ))s; logs in $(LOG_DIR)) ========"; \
-	cat $(LOG_DIR)/summary.txt; \
-	echo "gates: $$passed passed, $$failed failed"; \
-	[ $$failed -eq 0 ]
+	echo; echo "======== make test summary ($$(pg_steps_seconds)s; logs in $(LOG_DIR)) ========"; \
+	pg_steps_rows; \
+	echo "gates: $$PG_PASSED passed, $$PG_FAILED failed"; \
+	[ $$PG_FAILED -eq 0 ]
 
 # ---- release, containers, demo, benchmarks ----------------------------------
 

@@ -41,8 +41,12 @@ import re
 import resource
 import statistics
 import subprocess
+import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
+from portguard_tools.playbook import playbook_argv  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(REPO, 'bench')
@@ -120,10 +124,9 @@ def write_cfg(directory, forks):
 
 
 def commands(inv):
-    playbook = os.path.join(VENV_BIN, 'ansible-playbook')
     return {
-        'floor': [playbook, '-i', inv, os.path.join(BENCH, 'playbooks', 'scale_floor.yml')],
-        'role': [playbook, '-i', inv, os.path.join(BENCH, 'playbooks', 'scale_role.yml'), '--tags', 'reserved_ports_validate'],
+        'floor': playbook_argv(os.path.join(BENCH, 'playbooks', 'scale_floor.yml'), [inv]),
+        'role': playbook_argv(os.path.join(BENCH, 'playbooks', 'scale_role.yml'), [inv], args=['--tags', 'reserved_ports_validate']),
     }
 
 

@@ -62,8 +62,9 @@ import sys
 import tempfile
 import time
 
-import part_scale  # bench/part_scale.py, next to this file
+import part_scale  # bench/part_scale.py, next to this file (it puts scripts/ on sys.path)
 from bench_targets import compute_targets  # bench/bench_targets.py
+from portguard_tools.playbook import playbook_argv, tool  # scripts/portguard_tools  pylint: disable=import-error
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(REPO, 'bench')
@@ -250,16 +251,14 @@ def write_inventory(workdir, containers, forks):
 
 
 def commands(inv):
-    ansible = os.path.join(VENV_BIN, 'ansible')
-    playbook = os.path.join(VENV_BIN, 'ansible-playbook')
     role = os.path.join(BENCH, 'playbooks', 'role.yml')
     return {
-        'floor': [ansible, '-i', inv, 'all', '-m', 'ansible.builtin.ping'],
-        'role_first': [playbook, '-i', inv, role],
-        'role_rerun': [playbook, '-i', inv, role],
-        'role_no_audit': [playbook, '-i', inv, role, '--skip-tags', 'reserved_ports_audit'],
-        'module_only': [playbook, '-i', inv, os.path.join(BENCH, 'playbooks', 'module_only.yml')],
-        'baseline': [playbook, '-i', inv, os.path.join(BENCH, 'baseline', 'site.yml')],
+        'floor': [tool('ansible'), '-i', inv, 'all', '-m', 'ansible.builtin.ping'],
+        'role_first': playbook_argv(role, [inv]),
+        'role_rerun': playbook_argv(role, [inv]),
+        'role_no_audit': playbook_argv(role, [inv], args=['--skip-tags', 'reserved_ports_audit']),
+        'module_only': playbook_argv(os.path.join(BENCH, 'playbooks', 'module_only.yml'), [inv]),
+        'baseline': playbook_argv(os.path.join(BENCH, 'baseline', 'site.yml'), [inv]),
     }
 
 
@@ -434,8 +433,8 @@ def module_memory(container, env, logdir):
     """Peak RSS of local_ports (worst case, first run and rerun) and local_ports_info on one target."""
     reset_all([container])
     keep_env = {'ANSIBLE_KEEP_REMOTE_FILES': '1'}
-    argv = [os.path.join(VENV_BIN, 'ansible-playbook'), '-i', env['BENCH_INVENTORY'], '--limit', container,
-            os.path.join(BENCH, 'playbooks', 'worst_case.yml')]
+    argv = playbook_argv(os.path.join(BENCH, 'playbooks', 'worst_case.yml'), [env['BENCH_INVENTORY']],
+                         args=['--limit', container])
     logfile = os.path.join(logdir, 'worst_case.log')
     run_env = dict(env)
     run_env.update(keep_env)

@@ -25,6 +25,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 minor="${1:?usage: $0 MINOR [sanity|units|all] [-- ARGS...]}"
 what="${2:-all}"
@@ -145,37 +147,38 @@ fi
 
 logdir="$(mktemp -d)"
 trap 'rm -rf "$logdir"' EXIT
-rc=0
-results=()
-run() {  # run NAME COMMAND...: run it, tee its output, record a one-line result
-    local name="$1" r=0 t0 secs note
-    shift
-    echo "=== $* ($pin, python $test_python)"
-    t0=$(date +%s)
-    "$@" 2>&1 | tee "$logdir/$name.log" || r=$?
-    secs=$(( $(date +%s) - t0 ))
+# shellcheck disable=SC2317  # called by pg_step (pg_steps_begin below)
+step_note() {  # NAME LOG: a one-line result for the closing line
+    local name="$1" log="$2"
     if [ "$name" = sanity ]; then
         local total
-        total=$(grep -c '^Running sanity test' "$logdir/$name.log" || true)
-        note=$(sed -n 's/^FATAL: The \([0-9]*\) sanity test(s) listed below (out of \([0-9]*\)) failed.*/\1 of \2 tests failed/p' "$logdir/$name.log")
-        [ -n "$note" ] || note="$total tests ran"
+        total=$(grep -c '^Running sanity test' "$log" || true)
+        PG_NOTE=$(sed -n 's/^FATAL: The \([0-9]*\) sanity test(s) listed below (out of \([0-9]*\)) failed.*/\1 of \2 tests failed/p' "$log")
+        [ -n "$PG_NOTE" ] || PG_NOTE="$total tests ran"
     else
         # ansible-test runs pytest once per group of tests (module_utils,
         # modules, other plugins): add up their closing lines.
-        note=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$logdir/$name.log" \
+        PG_NOTE=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$log" \
                | awk '{ runs++; for (i = 2; i <= NF; i++) { w = $i; sub(/,$/, "", w); if ($(i-1) ~ /^[0-9]+$/) n[w] += $(i-1) } }
                       END { if (runs) { out = runs " pytest run" (runs > 1 ? "s" : "") ":";
                                         split("passed failed errors error skipped xfailed xpassed", k, " ");
                                         for (j = 1; j <= 7; j++) if (n[k[j]]) out = out " " n[k[j]] " " k[j] ",";
                                         sub(/,$/, "", out); if (out ~ /:$/) out = out " no tests ran"; print out } }')
     fi
-    if grep -E '^WARNING: (Required program .* not found|Skipping sanity test)' "$logdir/$name.log" >&2; then
+    if grep -E '^WARNING: (Required program .* not found|Skipping sanity test)' "$log" >&2; then
         echo "ansible-test.sh: ansible-test $name skipped work (warnings above): counted as a failure" >&2
-        note="${note:+$note, }skipped work"
-        [ "$r" -ne 0 ] || r=1
+        PG_NOTE="${PG_NOTE:+$PG_NOTE, }skipped work"
+        [ "$PG_RC" -ne 0 ] || PG_RC=1
     fi
-    [ "$r" -eq 0 ] || rc=$r
-    results+=("$name $([ "$r" -eq 0 ] && echo ok || echo "FAILED rc=$r"): ${note:-no result line} (${secs}s)")
+    PG_NOTE="${PG_NOTE:-no result line} (${PG_SECS}s)"
+}
+# shellcheck disable=SC2034  # read by pg_step (scripts/lib.sh)
+PG_STEP_PASS=ok PG_STEP_FAIL='FAILED rc=%s'
+# Rows "NAME ok|FAILED rc=N: NOTE (Ss)": the seconds come at the end of the note (%.0s skips them).
+pg_steps_begin '%s %s: %.0s%s' "$logdir" step_note
+run() {  # run NAME COMMAND...
+    echo "=== ${*:2} ($pin, python $test_python)"
+    pg_step "$@"
 }
 if [ "$what" = sanity ] || [ "$what" = all ]; then
     run sanity ansible-test sanity --local --python "$test_python" --color no -v "${extra[@]}"
@@ -183,6 +186,6 @@ fi
 if [ "$what" = units ] || [ "$what" = all ]; then
     run units ansible-test units --local --python "$test_python" --requirements --color no -v "${extra[@]}"
 fi
-summary="$(printf '%s; ' "${results[@]}")"
-echo "ansible-test.sh: $pin: $([ "$rc" -eq 0 ] && echo PASSED || echo FAILED): ${summary%; }"
-exit "$rc"
+summary="$(printf '%s; ' "${PG_ROWS[@]}")"
+echo "ansible-test.sh: $pin: $([ "$PG_FAILED" -eq 0 ] && echo PASSED || echo FAILED): ${summary%; }"
+exit "$PG_STATUS"

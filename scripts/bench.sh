@@ -31,8 +31,8 @@
 #
 # Writes bench/results.json, docs/benchmarks.md, docs/benchmarks.png and
 # docs/benchmarks-scale.png.  Logs of every run: .cache/bench/run-<timestamp>/.
-# Needs root, podman, .venv (make venv) and the collection symlink (make
-# collection); installs what else it needs (Debian packages through
+# Needs root, podman and .venv (make venv); makes the collection symlink
+# (as make collection does) and installs what else it needs (Debian packages through
 # scripts/install-debian-deps.sh, matplotlib in .cache/bench-venv, the images
 # localhost/portguard-debian:bookworm and :bookworm-sshd through
 # scripts/build-images.sh).  The podman part's containers run with --network
@@ -89,7 +89,9 @@ if [[ $VARIANTS == 0 ]]; then EXTRA_ARGS+=(--no-variants); fi
 if [[ ${BENCH_FRESH:-0} == 1 ]]; then EXTRA_ARGS+=(--fresh); fi
 ((EUID == 0)) || die "run as root (podman containers with --privileged, private network namespaces)"
 [[ -x $ROOT/.venv/bin/ansible-playbook ]] || die ".venv is missing: run make venv"
-[[ -e $ANSIBLE_COLLECTIONS_PATH/ansible_collections/portguard/ephemeral ]] || die "collection symlink missing: run make collection"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+pg_link_collection "$ROOT" "$ANSIBLE_COLLECTIONS_PATH"
 # podman, ssh, slirp4netns... (only what is missing; cheap when all is there).
 "$ROOT/scripts/install-debian-deps.sh" >/dev/null
 command -v podman >/dev/null || die "podman is missing: run make deps"

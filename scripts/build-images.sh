@@ -39,6 +39,8 @@ sshd_packages=openssh-server
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# shellcheck source=scripts/lib.sh
+. "$repo_root/scripts/lib.sh"
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
 releases=() want_plain=1 want_systemd=0 want_sshd=0 force=0 refresh=0
@@ -77,31 +79,6 @@ ensure_tools() {
   apt-get update -qq
   apt-get install -y -qq podman runc debootstrap uidmap fuse-overlayfs \
     slirp4netns netavark aardvark-dns debian-archive-keyring >/dev/null
-}
-
-# The Debian mirror the machine's apt uses (first non-security URI for
-# the "debian" archive), unless DEBIAN_MIRROR is given.
-debian_mirror() {
-  local uri=""
-  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
-  shopt -s nullglob
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    # deb822: URIs: lines; skip the security archive.
-    uri=$(awk 'tolower($1)=="uris:" { for (i=2;i<=NF;i++) print $i }' "$f" \
-          | grep -v -- '-security' | grep -E '^https?://' | head -n1 || true)
-    [ -n "$uri" ] && break
-  done
-  if [ -z "$uri" ]; then
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      uri=$(awk '$1=="deb" { for (i=2;i<=NF;i++) if ($i ~ /^https?:\/\//) { print $i; break } }' "$f" \
-            | grep -v -- '-security' | head -n1 || true)
-      [ -n "$uri" ] && break
-    done
-  fi
-  shopt -u nullglob
-  echo "${uri:-http://deb.debian.org/debian}"
 }
 
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -198,7 +175,7 @@ build_image() {
   trap "rm -rf '$cache_dir'/rootfs.$name.* '$debs.tmp' '$rootfs_tar.tmp'" EXIT
 
   if [ "$force" = 1 ] || [ ! -s "$rootfs_tar" ]; then
-    mirror=$(debian_mirror)
+    mirror=$(pg_debian_mirror)
     check_keyring "$release"
     rootfs=$(mktemp -d "$cache_dir/rootfs.$name.XXXXXX")
     local common=(--variant=minbase --include="$include" --keyring="$keyring"

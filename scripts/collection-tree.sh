@@ -20,24 +20,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-ns="$(sed -n 's/^namespace:[[:space:]]*//p' galaxy.yml | tr -d "\"' ")"
-name="$(sed -n 's/^name:[[:space:]]*//p' galaxy.yml | tr -d "\"' ")"
-if [ -z "$ns" ] || [ -z "$name" ]; then
-    echo "collection-tree: cannot read namespace/name from galaxy.yml" >&2
-    exit 1
-fi
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
+# --- 2. symlink for ANSIBLE_COLLECTIONS_PATH (COLLECTIONS_LINK_DIR=<dir> puts it there) ---
+pg_link_collection "$root"
 build_root="${BUILD_DIR:-$root/.build}"
-dest="$build_root/ansible_collections/$ns/$name"
-link_root="${COLLECTIONS_LINK_DIR:-$root/.cache/collections}"
-
-# --- 2. symlink for ANSIBLE_COLLECTIONS_PATH ------------------------------
-mkdir -p "$link_root/ansible_collections/$ns"
-link="$link_root/ansible_collections/$ns/$name"
-if [ "$(readlink "$link" 2>/dev/null || true)" != "$root" ]; then
-    rm -rf "$link"
-    ln -s "$root" "$link"
-fi
+dest="$build_root/ansible_collections/$PG_NS/$PG_NAME"
 [ "${1:-}" != --link-only ] || exit 0
 
 # --- 1. copy for ansible-test ---------------------------------------------

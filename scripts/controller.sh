@@ -27,7 +27,9 @@ reqs=$root/requirements-controller-$version.txt
 venv=$root/.cache/controller-$version
 
 if [ -z "${PORTGUARD_TRIXIE:-}" ]; then
-    "$root/scripts/collection-tree.sh" --link-only
+    # shellcheck source=scripts/lib.sh
+    . "$root/scripts/lib.sh"
+    pg_link_collection "$root"
     exec "$root/scripts/trixie-root.sh" run "$root/scripts/controller.sh" "$version" "$@"
 fi
 

@@ -3,7 +3,7 @@
 """`make demo`: the failure, then the role from examples/, on a throw-away target.
 
 The target is a private network namespace with its own sysctl.d tree (a Lab
-from tests/integration/nslab.py): its kernel values start at the defaults
+from scripts/portguard_tools/netns_lab.py): its kernel values start at the defaults
 (32768-60999, nothing reserved) and vanish with it.  Nothing is written to the
 machine's own namespace or /etc/sysctl.d.
 
@@ -31,15 +31,12 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'integration'))
-
-import nslab  # noqa: E402  pylint: disable=wrong-import-position
+from portguard_tools import netns_lab  # scripts/portguard_tools, next to this file
+from portguard_tools.playbook import COLLECTIONS, REPO, TARGET_PYTHON, ansible_env, playbook_argv
 
 EXAMPLES = os.path.join(REPO, 'examples')
 CLONES = (('app-1', 36601), ('app-2', 37601), ('app-3', 38601))
 HOST = 'app1'
-SYSTEM_PYTHON = '/usr/bin/python3'
 BOLD = '\033[1m' if sys.stdout.isatty() else ''
 RED = '\033[31m' if sys.stdout.isatty() else ''
 GREEN = '\033[32m' if sys.stdout.isatty() else ''
@@ -60,7 +57,7 @@ class Clone(object):
 
     def __init__(self, lab, name, port):
         self.name, self.port = name, port
-        self.proc = lab.spawn([SYSTEM_PYTHON, '-u', '-m', 'http.server', '--bind', '0.0.0.0', str(port)],
+        self.proc = lab.spawn([TARGET_PYTHON, '-u', '-m', 'http.server', '--bind', '0.0.0.0', str(port)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               cwd=tempfile.gettempdir())
         self.started, self.error = self._wait()
@@ -84,12 +81,8 @@ class Clone(object):
         else:
             say('   %s%-6s on %d: FAILED: %s%s' % (RED, self.name, self.port, self.error, RESET))
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=30)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+    def close(self):
+        netns_lab.end_process(self.proc)
 
 
 def start_clones(lab, running):
@@ -103,8 +96,9 @@ def start_clones(lab, running):
 
 
 def stop_all(running):
+    """Stop the clones and end the port holders, newest first."""
     while running:
-        running.pop().stop()
+        running.pop().close()
 
 
 def show_kernel(lab):
@@ -118,16 +112,15 @@ def run_role(lab, report):
     extra = {
         # The target is this namespace: the controller runs inside it, local connection.
         'ansible_connection': 'local',
-        'ansible_python_interpreter': SYSTEM_PYTHON,
+        'ansible_python_interpreter': TARGET_PYTHON,
         'ansible_become': False,
         'reserved_ports_report': report,
     }
-    argv = [os.path.join(nslab.VENV_BIN, 'ansible-playbook'), '-i', os.path.join(EXAMPLES, 'inventory'),
-            os.path.join(EXAMPLES, 'site.yml'), '--limit', HOST, '--diff', '-e', json.dumps(extra)]
-    env = {'ANSIBLE_COLLECTIONS_PATH': nslab.COLLECTIONS, 'ANSIBLE_HOME': os.path.join(lab.root, '.ansible'),
-           'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'false', 'ANSIBLE_LOCALHOST_WARNING': 'false',
-           'ANSIBLE_RETRY_FILES_ENABLED': 'false', 'ANSIBLE_FORCE_COLOR': '1' if sys.stdout.isatty() else '0',
-           'ANSIBLE_NOCOLOR': '0' if sys.stdout.isatty() else '1'}
+    argv = playbook_argv(os.path.join(EXAMPLES, 'site.yml'), [os.path.join(EXAMPLES, 'inventory')], extra,
+                         diff=True, args=['--limit', HOST])
+    env = ansible_env(home=os.path.join(lab.root, '.ansible'), color=sys.stdout.isatty(), quiet=False,
+                      extra={'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'false', 'ANSIBLE_LOCALHOST_WARNING': 'false',
+                             'ANSIBLE_RETRY_FILES_ENABLED': 'false'})
     say('   $ ansible-playbook -i examples/inventory examples/site.yml --limit %s --diff \\' % HOST)
     say("       -e '%s'" % json.dumps(extra))
     proc = lab.run(argv, check=False, env=env)
@@ -139,77 +132,90 @@ def run_role(lab, report):
         raise SystemExit('demo: ansible-playbook failed (rc=%d)' % proc.returncode)
 
 
+def fill_range(lab, running, text):
+    """Outgoing connections take every free ephemeral port of the target, until stop_all."""
+    hold = lab.hold_ephemeral_ports()
+    running.append(hold)
+    say('   %d connections %s' % (hold.held, text))
+
+
+def show_the_failure(lab, running):
+    """Steps 1 and 2: the range full, the app's clones fail to start."""
+    step(1, 'Outgoing connections take the free ephemeral ports (as a busy client would)')
+    fill_range(lab, running, 'to 127.0.0.1:5000 hold every port of the range')
+
+    step(2, 'Three clones of the app start on 36601, 37601, 38601, inside the range')
+    clones = start_clones(lab, running)
+    if all(clone.started for clone in clones):
+        raise SystemExit('demo: expected a clone to fail without the role, but all started')
+    say('   No process listens on those ports; outgoing connections hold them as source ports:')
+    for _name, port in CLONES:
+        sockets = lab.run(['ss', '-tanH', 'state', 'established', '( sport = :%d )' % port]).stdout.split()
+        say('   | tcp ESTAB %s -> %s' % (sockets[-2], sockets[-1]) if len(sockets) >= 2 else '   | (none?)')
+    stop_all(running)
+
+
+def apply_the_role(lab, report):
+    """Step 3: the role from examples/, then the kernel values and the persisted file."""
+    step(3, 'Apply the role portguard.ephemeral.reserved_ports from examples/ to host %s (this namespace)' % HOST)
+    run_role(lab, report)
+    say()
+    say('   Kernel values now:')
+    show_kernel(lab)
+    persisted = lab.file('etc/sysctl.d/zz-portguard-ephemeral.conf')
+    say('   Persisted for boot (/etc/sysctl.d/zz-portguard-ephemeral.conf in the target):')
+    with open(persisted) as handle:
+        for line in handle.read().splitlines():
+            say('   | ' + line)
+
+
+def show_the_fix(lab, running):
+    """Step 4: the range full again, every clone starts."""
+    step(4, 'Exhaust the range with outgoing connections again, then start the clones')
+    fill_range(lab, running, 'hold every port of the range that is not reserved')
+    clones = start_clones(lab, running)
+    if not all(clone.started for clone in clones):
+        raise SystemExit('demo: a clone failed with the role applied')
+    stop_all(running)
+
+
+def show_the_report(report):
+    """Step 5: the fleet report, and how to run the same on a real inventory."""
+    step(5, 'The fleet report (%s.md; JSON next to it)' % report)
+    with open(report + '.md') as handle:
+        for line in handle.read().splitlines():
+            say('   ' + line)
+    say()
+    say('%sRun the same playbook against a real inventory%s (root on the targets through become):' % (BOLD, RESET))
+    say('   ansible-galaxy collection install portguard.ephemeral        # or ANSIBLE_COLLECTIONS_PATH=%s'
+        % COLLECTIONS)
+    say('   ansible-playbook -i examples/inventory examples/site.yml --check --diff    # preview')
+    say('   ansible-playbook -i examples/inventory examples/site.yml')
+    say('   Declare your services in group_vars as reserved_ports_services_<group> (they add up);')
+    say('   see roles/reserved_ports/README.md.')
+
+
 def main():
     if os.geteuid() != 0:
         raise SystemExit('demo: needs root (it creates a network namespace)')
     started = time.time()
     tmp = tempfile.mkdtemp(prefix='portguard-demo-')
     report = os.path.join(tmp, 'report', 'reserved-ports')
-    running = []
+    running = []  # clones and port holders, stopped newest first
     lab = None
-    hold = None
     try:
-        lab = nslab.Lab(name='pgdemo-%d' % os.getpid(), root=os.path.join(tmp, 'target'))
+        lab = netns_lab.Lab(name='pgdemo-%d' % os.getpid(), root=os.path.join(tmp, 'target'))
         say('%sportguard.ephemeral demo%s: target = network namespace %s (throw-away, own /etc/sysctl.d)'
             % (BOLD, RESET, lab.name))
         show_kernel(lab)
-
-        step(1, 'Outgoing connections take the free ephemeral ports (as a busy client would)')
-        hold = lab.hold_ephemeral_ports()
-        say('   %d connections to 127.0.0.1:5000 hold every port of the range' % hold.held)
-
-        step(2, 'Three clones of the app start on 36601, 37601, 38601, inside the range')
-        clones = start_clones(lab, running)
-        if all(clone.started for clone in clones):
-            raise SystemExit('demo: expected a clone to fail without the role, but all started')
-        say('   No process listens on those ports; outgoing connections hold them as source ports:')
-        for _name, port in CLONES:
-            sockets = lab.run(['ss', '-tanH', 'state', 'established', '( sport = :%d )' % port]).stdout.split()
-            say('   | tcp ESTAB %s -> %s' % (sockets[-2], sockets[-1]) if len(sockets) >= 2 else '   | (none?)')
-        stop_all(running)
-        hold.close()
-        hold = None
-
-        step(3, 'Apply the role portguard.ephemeral.reserved_ports from examples/ to host %s (this namespace)' % HOST)
-        run_role(lab, report)
-        say()
-        say('   Kernel values now:')
-        show_kernel(lab)
-        persisted = lab.file('etc/sysctl.d/zz-portguard-ephemeral.conf')
-        say('   Persisted for boot (/etc/sysctl.d/zz-portguard-ephemeral.conf in the target):')
-        with open(persisted) as handle:
-            for line in handle.read().splitlines():
-                say('   | ' + line)
-
-        step(4, 'Exhaust the range with outgoing connections again, then start the clones')
-        hold = lab.hold_ephemeral_ports()
-        say('   %d connections hold every port of the range that is not reserved' % hold.held)
-        clones = start_clones(lab, running)
-        if not all(clone.started for clone in clones):
-            raise SystemExit('demo: a clone failed with the role applied')
-        stop_all(running)
-        hold.close()
-        hold = None
-
-        step(5, 'The fleet report (%s.md; JSON next to it)' % report)
-        with open(report + '.md') as handle:
-            for line in handle.read().splitlines():
-                say('   ' + line)
-
-        say()
-        say('%sRun the same playbook against a real inventory%s (root on the targets through become):' % (BOLD, RESET))
-        say('   ansible-galaxy collection install portguard.ephemeral        # or ANSIBLE_COLLECTIONS_PATH=%s'
-            % nslab.COLLECTIONS)
-        say('   ansible-playbook -i examples/inventory examples/site.yml --check --diff    # preview')
-        say('   ansible-playbook -i examples/inventory examples/site.yml')
-        say('   Declare your services in group_vars as reserved_ports_services_<group> (they add up);')
-        say('   see roles/reserved_ports/README.md.')
+        show_the_failure(lab, running)
+        apply_the_role(lab, report)
+        show_the_fix(lab, running)
+        show_the_report(report)
         say()
         say('demo finished in %.1f s' % (time.time() - started))
     finally:
         stop_all(running)
-        if hold is not None:
-            hold.close()
         if lab is not None:
             lab.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -24,8 +24,8 @@ if [ ! -x "$venv/bin/ansible-playbook" ]; then
     exit 1
 fi
 # portguard.ephemeral must resolve to this work tree.
-if [ ! -e "$root/.cache/collections/ansible_collections/portguard/ephemeral" ]; then
-    "$root/scripts/collection-tree.sh" >/dev/null
-fi
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+pg_link_collection "$root"
 
 exec "$venv/bin/python" "$root/scripts/demo.py" "$@"

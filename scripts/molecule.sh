@@ -26,6 +26,8 @@ known=(default fleet reboot check_mode bad_input coexist)
 
 log() { printf '[molecule.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
 scenarios=() distros=() extra=() build=1
@@ -63,13 +65,8 @@ scenarios=($(printf '%s\n' "${scenarios[@]}" | awk '!seen[$0]++'))
 export PATH=$venv/bin:$PATH
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$root/tests/containers/containers.conf}
 # portguard.ephemeral resolves to THIS checkout (a copy elsewhere gets its own link).
-link_root=$root/.cache/collections
-mkdir -p "$link_root/ansible_collections/portguard"
-if [ "$(readlink "$link_root/ansible_collections/portguard/ephemeral" 2>/dev/null || true)" != "$root" ]; then
-  rm -rf "$link_root/ansible_collections/portguard/ephemeral"
-  ln -s "$root" "$link_root/ansible_collections/portguard/ephemeral"
-fi
-export ANSIBLE_COLLECTIONS_PATH=$link_root${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}
+pg_link_collection "$root" "$root/.cache/collections"
+export ANSIBLE_COLLECTIONS_PATH=$PG_COLLECTIONS${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}
 # The scenarios live in molecule/ at the collection root (not extensions/molecule).
 export MOLECULE_GLOB='molecule/*/molecule.yml'
 export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1} PY_COLORS=${PY_COLORS:-0}
@@ -84,27 +81,27 @@ fi
 log "images ready in $(( $(date +%s) - t0 ))s"
 
 cd "$root"
-results=() passed=0 failed=0 start_all=$(date +%s)
+scenario_test() {  # DISTRO SCENARIO: molecule test, with the scenario's own ephemeral directory
+  export PORTGUARD_DISTRO=$1
+  export MOLECULE_EPHEMERAL_DIRECTORY=$root/.cache/molecule/$1/$2
+  rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"
+  mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
+  molecule test -s "$2" ${extra[@]+"${extra[@]}"}
+}
+start_all=$(date +%s)
+pg_steps_begin '%-21s %-11s %5ss%s'  # (no note)
 for distro in "${distros[@]}"; do
   for scenario in "${scenarios[@]}"; do
-    export PORTGUARD_DISTRO=$distro
-    export MOLECULE_EPHEMERAL_DIRECTORY=$root/.cache/molecule/$distro/$scenario
-    rm -rf "$MOLECULE_EPHEMERAL_DIRECTORY"
-    mkdir -p "$MOLECULE_EPHEMERAL_DIRECTORY"
     log "==== $scenario on $distro ===="
-    start=$(date +%s) rc=0
-    molecule test -s "$scenario" "${extra[@]}" || rc=$?
-    secs=$(( $(date +%s) - start ))
-    if [ "$rc" = 0 ]; then res=PASS passed=$((passed + 1)); else res="FAIL(rc=$rc)" failed=$((failed + 1)); fi
-    results+=("$(printf '%-9s %-11s %-11s %5ss' "$distro" "$scenario" "$res" "$secs")")
-    log "$scenario on $distro: $res in ${secs}s"
+    pg_step "$(printf '%-9s %-11s' "$distro" "$scenario")" scenario_test "$distro" "$scenario"
+    log "$scenario on $distro: $([ "$PG_RC" = 0 ] && echo PASS || echo "FAIL(rc=$PG_RC)") in ${PG_SECS}s"
   done
 done
 
 total=$(( $(date +%s) - start_all ))
 echo
 echo "molecule scenario times (distro, scenario, result, seconds):"
-printf '  %s\n' "${results[@]}"
+pg_steps_rows | sed 's/^/  /'
 echo "  total ${total}s (+ images $(( start_all - t0 ))s)"
-echo "======== molecule: $passed passed, $failed failed in ${total}s ========"
-[ "$failed" = 0 ]
+echo "======== molecule: $PG_PASSED passed, $PG_FAILED failed in ${total}s ========"
+[ "$PG_FAILED" = 0 ]

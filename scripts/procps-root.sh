@@ -24,6 +24,8 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 log() { printf '[procps-root] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+. "$repo_root/scripts/lib.sh"
 
 case $release in *[!a-z]*|'') die "not a Debian release name: $release" ;; esac
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, numeric owners)"
@@ -38,27 +40,6 @@ if [ -e "$root/.complete" ] && usable "$root"; then
   exit 0
 fi
 
-mirror() {
-  local uri="" f
-  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
-  shopt -s nullglob
-  for f in /etc/apt/sources.list.d/*.sources; do
-    uri=$(awk 'tolower($1)=="uris:" { for (i=2;i<=NF;i++) print $i }' "$f" \
-          | grep -v -- '-security' | grep -E '^https?://' | head -n1 || true)
-    [ -n "$uri" ] && break
-  done
-  if [ -z "$uri" ]; then
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      uri=$(awk '$1=="deb" { for (i=2;i<=NF;i++) if ($i ~ /^https?:\/\//) { print $i; break } }' "$f" \
-            | grep -v -- '-security' | head -n1 || true)
-      [ -n "$uri" ] && break
-    done
-  fi
-  shopt -u nullglob
-  echo "${uri:-http://deb.debian.org/debian}"
-}
-
 tmp=$(mktemp -d "$roots/.build.$release.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 shopt -s nullglob
@@ -71,14 +52,14 @@ if [ ${#trees[@]} -gt 0 ]; then
 elif [ -s "$image_cache/$release.tar" ]; then
   command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install debootstrap"
   log "debootstrap $release from $image_cache/$release.tar"
-  debootstrap --unpack-tarball="$image_cache/$release.tar" "${common[@]}" "$(mirror)" >&2 \
+  debootstrap --unpack-tarball="$image_cache/$release.tar" "${common[@]}" "$(pg_debian_mirror)" >&2 \
     || die "debootstrap failed (see $tmp/debootstrap/debootstrap.log)"
 else
   command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install debootstrap"
   [ -e "/usr/share/keyrings/debian-archive-$release-automatic.gpg" ] \
     || die "no $release archive key in $keyring: upgrade debian-archive-keyring"
-  log "debootstrap --variant=minbase --include=procps $release from $(mirror)"
-  debootstrap "${common[@]}" "$(mirror)" >&2 \
+  log "debootstrap --variant=minbase --include=procps $release from $(pg_debian_mirror)"
+  debootstrap "${common[@]}" "$(pg_debian_mirror)" >&2 \
     || die "debootstrap failed (see $tmp/debootstrap/debootstrap.log)"
 fi
 usable "$tmp" || die "the $release root has no sysctl (procps)"

@@ -106,45 +106,33 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 cd "$work"
 
 # ---- step runner ---------------------------------------------------------------------------------------
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 steps_total=7
 step_no=0
-results=()
-failed=0
-passed=0
+step_title=""
+# shellcheck disable=SC2034  # PG_NOTE: read by pg_step (scripts/lib.sh)
+note_title() { PG_NOTE="$step_title"; }  # the row's note: the step's title
+pg_steps_begin '%-10s %-10s %4ss  %s' '' note_title
 
-# run_step NAME TITLE FUNCTION [REQUIRES_STEP...]: runs FUNCTION in a subshell with `set -e`.
+# run_step NAME TITLE FUNCTION [REQUIRES_STEP...]: runs FUNCTION in a subshell with `set -e`; a step
+# whose required step failed is not run, and counts as failed.
 run_step() {
-    local name="$1" title="$2" func="$3" need rc t0
+    local name="$1" title="$2" func="$3"
     shift 3
     step_no=$((step_no + 1))
     say ""
     say "======== release-check $step_no/$steps_total: $title ========"
-    for need in "$@"; do
-        if [ ! -e "$work/ok.$need" ]; then
-            say "SKIPPED: needs step '$need', which failed"
-            results+=("$(printf '%-10s %-8s %5s  %s' "$name" FAIL - "skipped: '$need' failed")")
-            failed=$((failed + 1))
-            return 0
-        fi
-    done
-    t0=$SECONDS
-    set +e
-    ( set -euo pipefail; "$func" )
-    rc=$?
-    set -e
-    if [ $rc -eq 0 ]; then
-        touch "$work/ok.$name"
-        passed=$((passed + 1))
-        results+=("$(printf '%-10s %-8s %4ss  %s' "$name" PASS $((SECONDS - t0)) "$title")")
-        say "---- $name: PASS ($((SECONDS - t0))s)"
+    pg_step_needs "$name" "$@" || return 0
+    step_title="$title"
+    pg_step "$name" "$func"
+    if [ "$PG_RC" -eq 0 ]; then
+        say "---- $name: PASS (${PG_SECS}s)"
     else
-        failed=$((failed + 1))
-        results+=("$(printf '%-10s %-8s %4ss  %s' "$name" "FAIL" $((SECONDS - t0)) "$title")")
-        say "---- $name: FAIL (rc=$rc, $((SECONDS - t0))s)"
+        say "---- $name: FAIL (rc=$PG_RC, ${PG_SECS}s)"
     fi
 }
-
-# ---- 1. build ------------------------------------------------------------------------------------------
+# ---- 1. build, 2. contents -----------------------------------------------------------------------------
 step_build() {
     "$VENV_BIN/ansible-galaxy" collection build --output-path "$work/dist" "$root"
     local tarballs=("$work"/dist/*.tar.gz)
@@ -159,7 +147,7 @@ step_contents() {
     "${helper[@]}" tarball "$(cat "$work/tarball")" --repo "$root" "${args[@]}"
 }
 
-# ---- 2. install ----------------------------------------------------------------------------------------
+# ---- 3. install ----------------------------------------------------------------------------------------
 step_install() {
     "$VENV_BIN/ansible-galaxy" collection install --offline -p "$work/collections" "$(cat "$work/tarball")"
     say "ANSIBLE_COLLECTIONS_PATH=$ANSIBLE_COLLECTIONS_PATH (sys.path scanning off; ANSIBLE_CONFIG empty)"
@@ -171,14 +159,14 @@ step_install() {
     [ ! -L "$installed" ] || { say "$installed is a symlink"; exit 1; }
 }
 
-# ---- 3. ansible-doc ------------------------------------------------------------------------------------
+# ---- 4. ansible-doc ------------------------------------------------------------------------------------
 step_docs() {
     local args=()
     for r in "${REQUIRED_DOCS[@]}"; do args+=(--require "$r"); done
     "${helper[@]}" docs "$FQCN" "$work/collections" "${args[@]}"
 }
 
-# ---- 4. modules in a network namespace -----------------------------------------------------------------
+# ---- 5. modules in a network namespace -----------------------------------------------------------------
 step_netns() {
     local inode ns_values want_reserved want_range host_before host_after files_before files_after
     host_before="$(/usr/bin/python3 "$root/scripts/release_check.py" read-sysctl)"
@@ -234,7 +222,7 @@ EOF
     [ ! -e "/run/netns/$NS" ] || { say "namespace $NS still exists"; exit 1; }
 }
 
-# ---- 5. galaxy-importer --------------------------------------------------------------------------------
+# ---- 6. galaxy-importer --------------------------------------------------------------------------------
 step_importer() {
     # Built once (about 30 s), reused while requirements-importer.txt is unchanged.  pip's
     # per-package lines go to a log that is shown only when it fails.
@@ -282,7 +270,7 @@ print("galaxy-importer %s with ansible-core %s, ansible-lint %s, flake8 %s"
     [ $rc -eq 0 ] || { say "FAILED: galaxy-importer exited $rc"; exit 1; }
 }
 
-# ---- 6. changelog --------------------------------------------------------------------------------------
+# ---- 7. changelog --------------------------------------------------------------------------------------
 step_changelog() {
     cd "$root"
     say "\$ antsibull-changelog lint   ($(find changelogs/fragments -type f | wc -l) fragments)"
@@ -303,6 +291,6 @@ run_step changelog "antsibull-changelog lint"                                   
 
 say ""
 say "======== release-check summary ========"
-printf '%s\n' "${results[@]}"
-say "======== release-check: $passed passed, $failed failed in $((SECONDS - start_all))s ========"
-[ "$failed" -eq 0 ]
+pg_steps_rows
+say "======== release-check: $PG_PASSED passed, $PG_FAILED failed in $((SECONDS - start_all))s ========"
+[ "$PG_FAILED" -eq 0 ]

@@ -16,6 +16,8 @@ Subcommands (each exits non-zero with a message naming what is wrong):
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import argparse
 import fnmatch
 import hashlib
@@ -27,10 +29,10 @@ import subprocess
 import sys
 import tarfile
 
-# Top-level names that belong to the development tree and must never be shipped.
-FORBIDDEN_TOP = ('.venv', '.cache', '.build', '.git', '.ci', '.github', 'bench', 'molecule', 'scripts',
-                 'Makefile', 'reports', '.tox', '.ansible', 'importer_result.json', 'tests/output')
-FORBIDDEN_TOP_GLOBS = ('requirements*.txt', '*.tar.gz')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What must never be shipped: galaxy.yml's build_ignore (paths and fnmatch patterns, as ansible-galaxy
+# reads them), and development-tree names this checkout does not have but a contributor's may.
+DEV_ONLY = ('.github', '.tox')
 # Names that must not appear at any depth.
 FORBIDDEN_ANYWHERE = ('__pycache__', '.pytest_cache', '.hypothesis', '.git', '.ansible', '.mypy_cache')
 FORBIDDEN_SUFFIXES = ('.pyc', '.pyo', '.retry', '.orig', '.rej', '.swp', '~')
@@ -84,27 +86,29 @@ def human(size):
 
 # ---- tarball -----------------------------------------------------------------------------------------
 
-def cmd_tarball(args):
-    size = os.path.getsize(args.tarball)
-    problems = []
-    with tarfile.open(args.tarball, 'r:gz') as tar:
-        members = tar.getmembers()
-        manifest = json.load(tar.extractfile('MANIFEST.json'))
-    files = [m for m in members if m.isfile() or m.issym()]
-    dirs = [m for m in members if m.isdir()]
-    names = set(m.name for m in members)
-    info = manifest['collection_info']
-    print('tarball: %s' % os.path.basename(args.tarball))
+def forbidden_patterns(repo):
+    """galaxy.yml's build_ignore, plus DEV_ONLY."""
+    import yaml  # pylint: disable=import-outside-toplevel  (read-sysctl and snapshot run without PyYAML)
+    with open(os.path.join(repo, 'galaxy.yml')) as handle:
+        return list(yaml.safe_load(handle).get('build_ignore') or []) + list(DEV_ONLY)
+
+
+def show_tarball(path, files, dirs, info):
+    size = os.path.getsize(path)
+    print('tarball: %s' % os.path.basename(path))
     print('collection: %s.%s %s  license: %s' % (info['namespace'], info['name'], info['version'],
                                                  ', '.join(info.get('license') or [info.get('license_file')])))
     print('size: %s (%d bytes)  files: %d  directories: %d' % (human(size), size, len(files), len(dirs)))
-
     top = {}
     for member in files:
         head = member.name.split('/', 1)[0]
         top[head] = top.get(head, 0) + 1
     print('contents (files per top-level entry): ' + ', '.join('%s=%d' % item for item in sorted(top.items())))
 
+
+def member_problems(members, forbidden):
+    """Paths that leave the collection, links out of it, development-tree, cache and editor files."""
+    problems = []
     for member in members:
         name = member.name
         parts = name.split('/')
@@ -114,34 +118,50 @@ def cmd_tarball(args):
             target = os.path.normpath(os.path.join(os.path.dirname(name), member.linkname))
             if target.startswith('..') or os.path.isabs(member.linkname):
                 problems.append('%s: link to %s outside the collection' % (name, member.linkname))
-        if any(name == bad or name.startswith(bad + '/') for bad in FORBIDDEN_TOP):
-            problems.append('%s: development-tree content (add it to build_ignore in galaxy.yml)' % name)
-        if len(parts) == 1 and any(fnmatch.fnmatch(name, glob) for glob in FORBIDDEN_TOP_GLOBS):
-            problems.append('%s: development-tree content (add it to build_ignore in galaxy.yml)' % name)
+        # ansible-galaxy leaves out each file or directory whose path matches a pattern.
+        prefixes = ['/'.join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+        if any(fnmatch.fnmatch(prefix, pattern) for prefix in prefixes for pattern in forbidden):
+            problems.append('%s: development-tree content (build_ignore in galaxy.yml or DEV_ONLY names it)' % name)
         if any(part in FORBIDDEN_ANYWHERE for part in parts):
             problems.append('%s: cache or VCS directory (add it to build_ignore in galaxy.yml)' % name)
         if name.endswith(FORBIDDEN_SUFFIXES):
             problems.append('%s: build or editor leftover' % name)
+    return problems
 
+
+def git_ignored(repo, files):
+    """Everything shipped must be something git would commit: a file that .gitignore names (test
+    output, caches, local junk) is in the tarball only because build_ignore misses it."""
+    problems = []
+    shipped = [m.name for m in files if m.name not in ('MANIFEST.json', 'FILES.json')]
+    proc = subprocess.run(['git', '-C', repo, 'check-ignore', '--stdin', '-z'],
+                          input='\0'.join(shipped).encode(), stdout=subprocess.PIPE, check=False)
+    if proc.returncode not in (0, 1):
+        problems.append('git check-ignore failed (rc %d)' % proc.returncode)
+    for name in filter(None, proc.stdout.decode().split('\0')):
+        problems.append('%s: ignored by .gitignore, yet shipped (add it to build_ignore in galaxy.yml)' % name)
+    return problems
+
+
+def cmd_tarball(args):
+    with tarfile.open(args.tarball, 'r:gz') as tar:
+        members = tar.getmembers()
+        manifest = json.load(tar.extractfile('MANIFEST.json'))
+    files = [m for m in members if m.isfile() or m.issym()]
+    dirs = [m for m in members if m.isdir()]
+    info = manifest['collection_info']
+    show_tarball(args.tarball, files, dirs, info)
+    problems = member_problems(members, forbidden_patterns(args.repo or REPO))
+
+    names = set(m.name for m in members)
     required = ['MANIFEST.json', 'FILES.json', 'meta/runtime.yml']
     if info.get('readme'):
         required.append(info['readme'])
     required.extend(args.require or [])
     required = list(dict.fromkeys(required))
-    for name in required:
-        if name not in names:
-            problems.append('%s: missing from the tarball' % name)
-
-    # Everything shipped must be something git would commit: a file that .gitignore names
-    # (test output, caches, local junk) is in the tarball only because build_ignore misses it.
-    if args.repo and os.path.isdir(os.path.join(args.repo, '.git')):
-        shipped = [m.name for m in files if m.name not in ('MANIFEST.json', 'FILES.json')]
-        proc = subprocess.run(['git', '-C', args.repo, 'check-ignore', '--stdin', '-z'],
-                              input='\0'.join(shipped).encode(), stdout=subprocess.PIPE, check=False)
-        if proc.returncode not in (0, 1):
-            problems.append('git check-ignore failed (rc %d)' % proc.returncode)
-        for name in filter(None, proc.stdout.decode().split('\0')):
-            problems.append('%s: ignored by .gitignore, yet shipped (add it to build_ignore in galaxy.yml)' % name)
+    problems.extend('%s: missing from the tarball' % name for name in required if name not in names)
+    if args.repo and os.path.exists(os.path.join(args.repo, '.git')):  # a directory, or a file in a worktree
+        problems.extend(git_ignored(args.repo, files))
 
     if problems:
         raise CheckFailed('the tarball is not clean:\n  ' + '\n  '.join(sorted(set(problems))))
@@ -219,16 +239,8 @@ def tree_plugins(coll_dir, fqcn):
     return found
 
 
-def cmd_docs(args):
-    fqcn = args.fqcn
-    coll_dir = os.path.join(args.dir, 'ansible_collections', *fqcn.split('.'))
-    coll_real = os.path.realpath(coll_dir) + os.sep
-    if not os.path.isdir(coll_dir):
-        raise CheckFailed('%s is not installed under %s' % (fqcn, args.dir))
-    problems = Problems()
-
-    from_tree = tree_plugins(coll_dir, fqcn)
-    types = sorted(set(t for t, _n in from_tree) | set(r.split(':', 1)[0] for r in args.require))
+def docs_listed(fqcn, types, problems):
+    """{(type, fqcn.name)} that ansible-doc -t TYPE -l lists; UNDOCUMENTED ones are problems."""
     from_doc = set()
     for ptype in types:
         rc, out, err = ansible_doc(['-t', ptype, '-l', '--json', fqcn])
@@ -239,8 +251,75 @@ def cmd_docs(args):
             from_doc.add((ptype, name))
             if short in ('UNDOCUMENTED', '', None):
                 problems.append('%s %s: listed as UNDOCUMENTED' % (ptype, name))
-    everything = from_tree | from_doc
+    return from_doc
 
+
+def metadata_dump(fqcn, problems):
+    """One --metadata-dump of the whole collection (what antsibull-docs and the docs site use): every
+    plugin's and role's documentation as JSON, with the file it came from; {type: {name: entry}}."""
+    rc, out, err = ansible_doc(['--metadata-dump', fqcn])
+    if rc != 0:
+        problems.append('ansible-doc --metadata-dump %s failed (rc %d): %s' % (fqcn, rc, err.strip()))
+        return {}
+    for line in noise_free(err):
+        # "[WARNING]: filter ns.coll.name Missing documentation ..." -> filed under that plugin.
+        match = re.match(r'\[(?:WARNING|ERROR)\]: (\w+) (%s\.\S+) (.*)' % re.escape(fqcn), line)
+        if match:
+            problems.append('%s %s: ansible-doc --metadata-dump: %s' % match.groups())
+        else:
+            problems.append('ansible-doc --metadata-dump: %s' % line)
+    return json.loads(out)['all']
+
+
+def check_dumped(ptype, names, docs, coll_dir, problems):
+    """Each name has documentation in the dump, read from the installed copy (roles: a main entry point)."""
+    coll_real = os.path.realpath(coll_dir) + os.sep
+    for name in names:
+        entry = docs.get(name)
+        if not entry:
+            # Ask for this one alone, to show ansible-doc's own error.
+            rc1, out1, err1 = ansible_doc(['-t', ptype, '--json', name])
+            detail = err1.strip() or ('rc %d, %s' % (rc1, 'empty' if not json.loads(out1 or '{}') else 'has docs'))
+            problems.append('%s %s: no documentation in ansible-doc --metadata-dump (%s)' % (ptype, name, detail))
+            continue
+        if ptype == 'role':
+            origin = entry.get('path', '')
+            if not entry.get('entry_points', {}).get('main'):
+                problems.append('role %s: no main entry point in meta/argument_specs.yml' % name)
+        else:
+            origin = (entry.get('doc') or {}).get('filename', '')
+        if not (os.path.realpath(origin) + os.sep).startswith(coll_real):
+            problems.append('%s %s: documented from %s, not from the installed copy %s'
+                            % (ptype, name, origin, coll_dir))
+
+
+def check_rendered(ptype, names, problems):
+    """ansible-doc renders the text, as a user reads it, of every name given."""
+    if not names:
+        return
+    rc, out, err = ansible_doc(['-t', ptype] + names)
+    if rc != 0:
+        problems.append('ansible-doc -t %s %s failed (rc %d): %s' % (ptype, ' '.join(names), rc, err.strip()))
+    for line in noise_free(err):
+        problems.append('ansible-doc -t %s: %s' % (ptype, line))
+    missing = [name for name in names if name not in out]
+    for name in missing:
+        problems.append('%s %s: not in the rendered text' % (ptype, name))
+    if rc == 0 and not missing:
+        print('rendered %-7s %s (%d lines of text)' % (ptype, ', '.join(names), len(out.splitlines())))
+
+
+def cmd_docs(args):
+    fqcn = args.fqcn
+    coll_dir = os.path.join(args.dir, 'ansible_collections', *fqcn.split('.'))
+    if not os.path.isdir(coll_dir):
+        raise CheckFailed('%s is not installed under %s' % (fqcn, args.dir))
+    problems = Problems()
+
+    from_tree = tree_plugins(coll_dir, fqcn)
+    types = sorted(set(t for t, _n in from_tree) | set(r.split(':', 1)[0] for r in args.require))
+    from_doc = docs_listed(fqcn, types, problems)
+    everything = from_tree | from_doc
     for ptype, name in sorted(from_tree - from_doc):
         problems.append('%s %s: in the installed files but not listed by ansible-doc -t %s -l' % (ptype, name, ptype))
     for ptype, name in sorted(from_doc - from_tree):
@@ -251,55 +330,12 @@ def cmd_docs(args):
             problems.append('%s %s.%s: REQUIRED, but the collection does not have it' % (ptype, fqcn, short))
             everything.add((ptype, '%s.%s' % (fqcn, short)))
 
-    # One --metadata-dump of the whole collection (what antsibull-docs and the docs site use): every
-    # plugin's and role's documentation as JSON, with the file it came from.
-    rc, out, err = ansible_doc(['--metadata-dump', fqcn])
-    dump = {}
-    if rc != 0:
-        problems.append('ansible-doc --metadata-dump %s failed (rc %d): %s' % (fqcn, rc, err.strip()))
-    else:
-        dump = json.loads(out)['all']
-        for line in noise_free(err):
-            # "[WARNING]: filter ns.coll.name Missing documentation ..." -> filed under that plugin.
-            match = re.match(r'\[(?:WARNING|ERROR)\]: (\w+) (%s\.\S+) (.*)' % re.escape(fqcn), line)
-            if match:
-                problems.append('%s %s: ansible-doc --metadata-dump: %s' % match.groups())
-            else:
-                problems.append('ansible-doc --metadata-dump: %s' % line)
-
+    dump = metadata_dump(fqcn, problems)
     for ptype in sorted(set(t for t, _n in everything)):
         names = sorted(n for t, n in everything if t == ptype)
         docs = dict((name, entry) for name, entry in dump.get(ptype, {}).items() if name in names)
-        for name in names:
-            entry = docs.get(name)
-            if not entry:
-                # Ask for this one alone, to show ansible-doc's own error.
-                rc1, out1, err1 = ansible_doc(['-t', ptype, '--json', name])
-                detail = err1.strip() or ('rc %d, %s' % (rc1, 'empty' if not json.loads(out1 or '{}') else 'has docs'))
-                problems.append('%s %s: no documentation in ansible-doc --metadata-dump (%s)' % (ptype, name, detail))
-                continue
-            if ptype == 'role':
-                origin = entry.get('path', '')
-                if not entry.get('entry_points', {}).get('main'):
-                    problems.append('role %s: no main entry point in meta/argument_specs.yml' % name)
-            else:
-                origin = (entry.get('doc') or {}).get('filename', '')
-            if not (os.path.realpath(origin) + os.sep).startswith(coll_real):
-                problems.append('%s %s: documented from %s, not from the installed copy %s'
-                                % (ptype, name, origin, coll_dir))
-        # Text, as a user reads it, for each name that has documentation.
-        good = [name for name in names if docs.get(name)]
-        for chunk in ([good] if good else []):
-            rc, out, err = ansible_doc(['-t', ptype] + chunk)
-            if rc != 0:
-                problems.append('ansible-doc -t %s %s failed (rc %d): %s' % (ptype, ' '.join(chunk), rc, err.strip()))
-            for line in noise_free(err):
-                problems.append('ansible-doc -t %s: %s' % (ptype, line))
-            missing = [name for name in chunk if name not in out]
-            for name in missing:
-                problems.append('%s %s: not in the rendered text' % (ptype, name))
-            if rc == 0 and not missing:
-                print('rendered %-7s %s (%d lines of text)' % (ptype, ', '.join(chunk), len(out.splitlines())))
+        check_dumped(ptype, names, docs, coll_dir, problems)
+        check_rendered(ptype, [name for name in names if docs.get(name)], problems)
 
     if problems:
         raise CheckFailed('ansible-doc:\n' + problems.render())

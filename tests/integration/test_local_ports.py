@@ -375,9 +375,8 @@ def _playbook_from_host(lab, extra_vars):
     home = tempfile.mkdtemp(prefix='portguard-netns-')
     guard = ('me=$(readlink /proc/self/ns/net); echo "decoy netns: $me" >&2; [ "$me" != "$1" ] || '
              '{ echo "refusing: in the host network namespace" >&2; exit 97; }; shift; exec "$@"')
-    argv = ['unshare', '--net', 'sh', '-c', guard, 'guard', nslab.host_ns_link(),
-            os.path.join(nslab.VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-            '-e', 'ansible_python_interpreter=%s' % nslab.TARGET_PYTHON, '-e', json.dumps(extra_vars), ONE]
+    argv = (['unshare', '--net', 'sh', '-c', guard, 'guard', nslab.host_ns_link()]
+            + nslab.playbook_argv(ONE, ['localhost,'], extra_vars, local=True, python=nslab.TARGET_PYTHON))
     env = dict(os.environ, **nslab.ansible_env(home))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)

@@ -501,8 +501,8 @@ def test_one_host_under_eight_inventory_names_through_ansible(lab):
     lab.put('play.yml', '- hosts: all\n  gather_facts: false\n  tasks:\n'
                         '    - name: Apply\n      portguard.ephemeral.local_ports:\n        reserved: "{{ ports }}"\n')
     env = nslab.ansible_env(os.path.join(lab.root, '.ansible'))
-    proc = lab.run([os.path.join(nslab.VENV_BIN, 'ansible-playbook'), '-f', '8', '-i', lab.file('inventory.json'),
-                    lab.file('play.yml')], check=False, env=env)
+    proc = lab.run(nslab.playbook_argv(lab.file('play.yml'), [lab.file('inventory.json')], args=['-f', '8']),
+                   check=False, env=env)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
     live = live_set(lab)
     ours = live - frozenset([5000])

@@ -174,11 +174,7 @@ class SocketHolder(object):
         return answer
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=30)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            stream.close()
+        nslab.end_process(self.proc)
 
 
 @pytest.fixture
@@ -220,14 +216,6 @@ def bind_result(lab, port, family='4'):
 def local_ports(lab, playbooks, expect_rc=0, args=(), **options):
     return lab.playbook(os.path.join(playbooks, 'local_ports.yml'), {'lp': options} if options else None,
                         args=args, expect_rc=expect_rc)
-
-
-def kernel_set(text):
-    ports = set()
-    for piece in filter(None, text.strip().split(',')):
-        low, _sep, high = piece.partition('-')
-        ports.update(range(int(low), int(high or low) + 1))
-    return ports
 
 
 def test_classic_clash(lab, holder, playbooks):
@@ -273,7 +261,7 @@ def test_classic_clash(lab, holder, playbooks):
 
     # Reserve P with local_ports: the kernel stops choosing it, but the TIME_WAIT still holds it.
     local_ports(lab, playbooks, reserved=[port], min_ephemeral_ports=1)
-    assert port in kernel_set(lab.reserved())
+    assert port in nslab.kernel_set(lab.reserved())
     result = info(lab, playbooks, ports=[port])
     entry = port_entry(result, port)
     assert entry['reserved_live'] is True and entry['reserved_boot'] is True
@@ -414,7 +402,7 @@ def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):
     assert len(worst) > 4095
     vars_file = lab.put('vars/worst.json', json.dumps({'lp': {'reserved': worst}}))
     local_ports(lab, playbooks, args=('-e', '@' + vars_file))
-    applied = kernel_set(lab.reserved())
+    applied = nslab.kernel_set(lab.reserved())
     assert len(applied) == 32256
 
     before = info(lab, playbooks, ports=[60001])
@@ -424,7 +412,7 @@ def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):
 
     # What a later "sysctl --system" does to the value: one write(), the rest silently dropped.
     lab.run(['sysctl', '-q', '-p', OWN_FILE], check=False)
-    kept = kernel_set(lab.reserved())
+    kept = nslab.kernel_set(lab.reserved())
     assert 0 < len(kept) < 32256, len(kept)
 
     result = info(lab, playbooks, ports=[1025, 60001, 60002])
@@ -432,7 +420,7 @@ def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):
     assert drift['detected'] is True and drift['range'] is None
     assert drift['reserved']['missing_count'] == 32256 - len(kept)
     assert drift['reserved']['extra_count'] == 0 and drift['reserved']['extra'] == ''
-    assert kernel_set(drift['reserved']['missing']) == set(range(1025, 65536, 2)) - kept
+    assert nslab.kernel_set(drift['reserved']['missing']) == set(range(1025, 65536, 2)) - kept
     assert result['reserved']['count'] == len(kept)
     lost = port_entry(result, 60001)
     assert (lost['reserved_live'], lost['reserved_boot'], lost['at_risk'], lost['reason']) == (

@@ -49,14 +49,6 @@ FLEET_RESERVED = {
 }
 
 
-def kernel_set(text):
-    ports = set()
-    for piece in filter(None, text.strip().split(',')):
-        low, _sep, high = piece.partition('-')
-        ports.update(range(int(low), int(high or low) + 1))
-    return ports
-
-
 # --------------------------------------------------------------------------- running the role
 
 class Run(nslab.PlaybookRun):
@@ -88,18 +80,8 @@ class Run(nslab.PlaybookRun):
 
 def run_playbook(lab, inventories, extra_vars=None, check=False, diff=False, args=(), home=None,
                  playbook=PLAYBOOK, keep_netns=False, env_extra=None):
-    argv = [os.path.join(nslab.VENV_BIN, 'ansible-playbook')]
-    for inventory in inventories:
-        argv += ['-i', inventory]
-    if extra_vars:
-        argv += ['-e', json.dumps(extra_vars)]
-    if check:
-        argv.append('--check')
-    if diff:
-        argv.append('--diff')
-    argv += list(args) + [playbook]
+    argv = nslab.playbook_argv(playbook, inventories, extra_vars, check, diff, args)
     env = nslab.ansible_env(home or os.path.join(lab.root, '.ansible'))
-    env['ANSIBLE_RETRY_FILES_ENABLED'] = 'false'
     env.update(env_extra or {})
     return Run(lab.run(argv, check=False, env=env, keep_netns=keep_netns))
 
@@ -187,11 +169,7 @@ class HeldPort(object):
             raise AssertionError('could not hold port %d: %s' % (port, self.proc.stderr.read()))
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=30)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            stream.close()
+        nslab.end_process(self.proc)
 
     def __enter__(self):
         return self
@@ -214,7 +192,7 @@ def test_seed_clones_fail_without_the_role_and_start_with_it(lab, tmp_path):
 
     run = seed_run(lab, tmp_path)
     assert run.rc == 0, run
-    assert kernel_set(lab.reserved()) == set(CLONES)
+    assert nslab.kernel_set(lab.reserved()) == set(CLONES)
 
     with lab.hold_ephemeral_ports() as hold:
         # Every free port is taken by outgoing connections, except the reserved ones.
@@ -260,7 +238,7 @@ def test_tags_select_apply_or_audit(lab, tmp_path):
     assert apply_only.rc == 0, apply_only
     assert apply_only.host_results(AUDIT_TASK) == {}
     assert apply_only.host_results(APPLY_TASK)['target']['changed'] is True
-    assert kernel_set(lab.reserved()) == set(CLONES)
+    assert nslab.kernel_set(lab.reserved()) == set(CLONES)
 
 
 # --------------------------------------------------------------------------- move_range
@@ -503,7 +481,7 @@ def test_misspelled_variables_warn_once_per_host_and_can_fail(lab, tmp_path):
         'did you mean reserved_ports_services_db? (reserved_ports_on_unknown_vars: fail makes this an error)',
         'host target: variable reserved_ports_service_web is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
         'did you mean reserved_ports_services_web? (reserved_ports_on_unknown_vars: fail makes this an error)']
-    assert kernel_set(lab.reserved()) == set(CLONES)
+    assert nslab.kernel_set(lab.reserved()) == set(CLONES)
     before = lab.snapshot()
     failing = seed_run(lab, tmp_path, dict(typos, reserved_ports_on_unknown_vars='fail'))
     assert failing.rc != 0, failing

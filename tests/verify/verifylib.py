@@ -247,10 +247,11 @@ class Expectation(object):
 # --------------------------------------------------------------------------- shipping probes
 
 def script_command(name, python='python3'):
-    """A shell command template that runs probes/NAME with its arguments, no file copied.
+    """The pieces of a command that runs probes/NAME, no file copied: (python, loader, code).
 
-    Returns (template, args) for testinfra's ``host.run(template, *args)``
-    (which quotes the arguments).
+    Run as ``PYTHON -c LOADER CODE ARGS...``: LOADER takes CODE (the probe, base64)
+    from its argv and runs it with the rest as the probe's arguments.  Pass all of
+    them as arguments to testinfra's ``host.run(template, *args)``, which quotes them.
     """
     with open(os.path.join(PROBES, name), 'rb') as handle:
         code = base64.b64encode(handle.read()).decode('ascii')
