@@ -14,6 +14,7 @@ import json
 import os
 import sys
 
+from bench_results import load_results, ordered_runs  # bench/bench_results.py
 from bench_targets import compute_targets  # bench/bench_targets.py
 
 NAMES = {
@@ -24,7 +25,6 @@ NAMES = {
     'role_no_audit': 'diagnostic: role second run, `--skip-tags reserved_ports_audit`',
     'module_only': 'diagnostic: the `local_ports` task alone, second run',
 }
-ORDER = ('floor', 'role_first', 'role_rerun', 'baseline', 'role_no_audit', 'module_only')
 TARGETS = {
     'role_rerun_over_floor': ('podman: role second run / floor', 'at most {max}x', 'x'),
     'role_first_over_floor': ('podman: role first run / floor', 'at most {max}x', 'x'),
@@ -52,8 +52,7 @@ def main(argv):
     if len(argv) != 3:
         sys.stderr.write(__doc__)
         return 2
-    with open(argv[1]) as handle:
-        r = json.load(handle)
+    r = load_results(argv[1])
     m = r['machine']
     parts = dict(r.get('parts', {}))
     if not parts and 'hosts' in r:  # written before results.json had parts: the podman part alone
@@ -120,7 +119,7 @@ def main(argv):
 
 def render_podman(r, add):
     hosts, floor = r['hosts'], r['summary']['floor']['median_s']
-    kinds = [k for k in ORDER if k in r['summary']]
+    kinds = ordered_runs(r['summary'])
     add('## Over the podman connection')
     add('')
     add('%d hosts, forks %d, %d repetitions of each command, alternated (run at %s).'
