@@ -318,11 +318,16 @@ def render_reproduce(r, add):
             'reset first reads both keys and must find the values the previous role or baseline run set;')
         add('- timing: %s.' % setup['timing'])
         add('')
-        add('Commands:')
-        add('')
-        for kind, command in setup['commands'].items():
-            add('- %s: `%s`' % (kind, command))
-        add('')
+        render_commands('Commands:', setup['commands'], add)
+
+
+def render_commands(intro, commands, add):
+    """The commands of a part, one list item each, after ``intro``."""
+    add(intro)
+    add('')
+    for kind, command in commands.items():
+        add('- %s: `%s`' % (kind, command))
+    add('')
 
 
 def render_scale(r, add):
@@ -413,11 +418,7 @@ def render_ssh(r, add):
         for index in range(len(raw['floor'])):
             add('| %d | %d | %s |' % (n, index + 1, ' | '.join('%.2f' % raw[k][index]['wall_s'] for k in ('floor', 'role_first', 'role_rerun'))))
     add('')
-    add('Commands (the inventory of each N is generated in the work directory):')
-    add('')
-    for kind, command in ssh['commands'].items():
-        add('- %s: `%s`' % (kind, command))
-    add('')
+    render_commands('Commands (the inventory of each N is generated in the work directory):', ssh['commands'], add)
 
 
 if __name__ == '__main__':
