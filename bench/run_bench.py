@@ -63,6 +63,7 @@ import tempfile
 import time
 
 import part_scale  # bench/part_scale.py, next to this file
+from bench_common import command_text, write_ansible_cfg  # bench/bench_common.py
 from bench_targets import compute_targets  # bench/bench_targets.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -88,16 +89,21 @@ KINDS = ('floor', 'role_first', 'role_rerun', 'baseline')
 # Diagnostics, run right after role_rerun (nothing to change): where the role's time goes.
 VARIANTS = ('role_no_audit', 'module_only')
 
+# The start of every script run inside a container (python3 - HOST_NETNS ...), after
+# its imports (json, os, sys at least): refuse (exit 3) in the controller's namespace.
+# No newline at its end: the script goes on with r'''\n...'''.
+NETNS_GUARD = r'''host = sys.argv[1]
+mine = os.readlink('/proc/self/ns/net')
+if not host.startswith('net:[') or mine == host:
+    print(json.dumps({'error': 'refusing: namespace %s is the controller\'s (%s)' % (mine, host)}))
+    sys.exit(3)'''
+
 # Runs inside a container (python3 - HOST_NETNS): check the namespace, read both
 # keys, put them back to the kernel defaults, remove what the role and the
 # baseline persisted, read back.  Refuses (exit 3) in the controller's namespace.
 RESET_SCRIPT = r'''
 import json, os, shutil, sys
-host = sys.argv[1]
-mine = os.readlink('/proc/self/ns/net')
-if not host.startswith('net:[') or mine == host:
-    print(json.dumps({'error': 'refusing: namespace %s is the controller\'s (%s)' % (mine, host)}))
-    sys.exit(3)
+''' + NETNS_GUARD + r'''
 RES = '/proc/sys/net/ipv4/ip_local_reserved_ports'
 RNG = '/proc/sys/net/ipv4/ip_local_port_range'
 def read(path):
@@ -132,11 +138,7 @@ print(json.dumps({'netns': mine, 'before': before, 'files_before': files, 'after
 # report the child's peak RSS (ru_maxrss of RUSAGE_CHILDREN, KiB on Linux).
 RSS_SCRIPT = r'''
 import json, os, resource, subprocess, sys, time
-host = sys.argv[1]
-mine = os.readlink('/proc/self/ns/net')
-if not host.startswith('net:[') or mine == host:
-    print(json.dumps({'error': 'refusing: namespace %s is the controller\'s (%s)' % (mine, host)}))
-    sys.exit(3)
+''' + NETNS_GUARD + r'''
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
 wall = time.perf_counter() - start
@@ -234,18 +236,8 @@ def write_inventory(workdir, containers, forks):
     with open(inv, 'w') as handle:
         json.dump(inventory, handle, indent=2)  # JSON is YAML
     cfg = os.path.join(workdir, 'ansible.cfg')
-    with open(cfg, 'w') as handle:
-        handle.write('\n'.join([
-            '# Written by bench/run_bench.py; the same settings for all four commands.',
-            '[defaults]',
-            'forks = %d' % forks,
-            'host_key_checking = False',
-            'retry_files_enabled = False',
-            'deprecation_warnings = False',
-            'roles_path = %s' % os.path.join(BENCH, 'baseline', 'roles'),
-            'collections_path = %s' % COLLECTIONS,
-            '',
-        ]))
+    write_ansible_cfg(cfg, '# Written by bench/run_bench.py; the same settings for all four commands.', forks,
+                      defaults=['roles_path = %s' % os.path.join(BENCH, 'baseline', 'roles')])
     return inv, cfg
 
 
@@ -622,7 +614,7 @@ def podman_part(containers, args, workdir, logdir):
         'module_memory': memory,
         'micro': micro,
         'setup': {
-            'commands': {k: ' '.join(os.path.relpath(a, REPO) if a.startswith(REPO) else a for a in v) for k, v in cmds.items()},
+            'commands': {k: command_text(v) for k, v in cmds.items()},
             'order': 'per repetition: %s; every container is reset (kernel defaults for both keys, persisted files '
                      'and /run/portguard-ephemeral removed) before role_first and before baseline' % ', '.join(run_order(variants)),
             'variants': {
@@ -666,21 +658,8 @@ def write_ssh_files(directory, targets, key, forks):
     with open(inv, 'w') as handle:
         json.dump(inventory, handle, indent=2)
     cfg = os.path.join(directory, 'ansible.cfg')
-    with open(cfg, 'w') as handle:
-        handle.write('\n'.join([
-            '# Written by bench/run_bench.py (part ssh); the same settings for the floor and the role.',
-            '[defaults]',
-            'forks = %d' % forks,
-            'host_key_checking = False',
-            'retry_files_enabled = False',
-            'deprecation_warnings = False',
-            'collections_path = %s' % COLLECTIONS,
-            '',
-            '[ssh_connection]',
-            'pipelining = True',
-            'ssh_args = %s' % SSH_ARGS,
-            '',
-        ]))
+    write_ansible_cfg(cfg, '# Written by bench/run_bench.py (part ssh); the same settings for the floor and the role.', forks,
+                      sections=['[ssh_connection]', 'pipelining = True', 'ssh_args = %s' % SSH_ARGS, ''])
     return inv, cfg
 
 
@@ -795,7 +774,7 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
             'repetitions': reps,
             'by_hosts': by_hosts,
             'raw': raw_all,
-            'commands': {k: ' '.join(os.path.relpath(a, REPO) if a.startswith(REPO) else a for a in cmds[k]) for k in SSH_KINDS},
+            'commands': {k: command_text(cmds[k]) for k in SSH_KINDS},
             'connection': 'ansible.builtin.ssh to 127.0.0.1:PORT, one container per host (localhost/portguard-debian:'
                           'bookworm-sshd, sshd -D as PID 1, --network slirp4netns with -p 127.0.0.1::22), root with an '
                           'ed25519 key generated in the bench work directory, pipelining = True, ssh_args = %s' % SSH_ARGS,
