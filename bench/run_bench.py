@@ -556,34 +556,44 @@ def podman_part(containers, args, workdir, logdir):
     env_mem = dict(env)
     env_mem['BENCH_INVENTORY'] = inv
     memory = module_memory(containers[0], env_mem, logdir)
-    runs = memory['runs']
+    log_module_memory(memory['runs'])
+    micro = {} if args.skip_micro else run_micros(logdir)
+    summary = summarize(raw, len(containers))
+    keys = podman_ratio_keys(summary, len(containers), args)
+    keys.update(micro_keys(micro))
+    keys.update(memory_keys(memory['runs']))
+    keys.update({
+        'summary': summary,
+        'raw': raw,
+        'profile': shape,
+        'module_memory': memory,
+        'micro': micro,
+        'setup': podman_setup(cmds, variants),
+    })
+    return keys
+
+
+def log_module_memory(runs):
     log('peak RSS: local_ports %.1f MB first / %.1f MB rerun; local_ports_info %.1f MB (service ports) / %.1f MB '
         '(ports 1-65535); ping %.1f MB; python3 alone %.1f MB'
         % (runs['local_ports_first']['maxrss_mb'], runs['local_ports_rerun']['maxrss_mb'], runs['local_ports_info']['maxrss_mb'],
            runs['local_ports_info_all_ports']['maxrss_mb'], runs['ping']['maxrss_mb'], runs['python_startup']['maxrss_mb']))
-    micro = {}
-    if not args.skip_micro:
-        micro['bench_plan'] = run_micro([os.path.join(VENV_BIN, 'python'), os.path.join(BENCH, 'bench_plan.py')], 'bench_plan', logdir)
-        micro['bench_info'] = run_micro(['/usr/bin/python3', os.path.join(BENCH, 'bench_info.py')], 'bench_info', logdir)
 
-    hosts = len(containers)
-    summary = summarize(raw, hosts)
-    floor, first, rerun, base = (summary[k]['median_s'] for k in KINDS)
-    plan = (micro.get('bench_plan') or {}).get('output') or {}
-    info = (micro.get('bench_info') or {}).get('output') or {}
-    plan_ms = plan.get('results', {}).get('plan_step', {}).get('median_ms')
-    plan_ms = round(plan_ms, 1) if plan_ms is not None else None
-    info_case = info.get('cases', {}).get('ports_given_10', {})
-    info_ms = round(info_case['median_s'] * 1000, 1) if 'median_s' in info_case else None
-    info_cpu_ms = round(info_case['cpu_median_s'] * 1000, 1) if 'cpu_median_s' in info_case else None
-    # The full listener scan with process names (50,000 sockets, 2,000 processes, simulated /proc).
-    scan_case = info.get('cases', {}).get('listeners_with_processes', {})
-    scan_ms = round(scan_case['median_s'] * 1000, 1) if 'median_s' in scan_case else None
-    scan_cpu_ms = round(scan_case['cpu_median_s'] * 1000, 1) if 'cpu_median_s' in scan_case else None
-    rss_mb = max(memory['runs'][k]['maxrss_mb'] for k in ('local_ports_first', 'local_ports_rerun'))
+
+def run_micros(logdir):
+    """bench_plan.py (project venv) and bench_info.py (the system's python3, as root), logged; their run_micro()s."""
+    micro = {}
+    micro['bench_plan'] = run_micro([os.path.join(VENV_BIN, 'python'), os.path.join(BENCH, 'bench_plan.py')], 'bench_plan', logdir)
+    micro['bench_info'] = run_micro(['/usr/bin/python3', os.path.join(BENCH, 'bench_info.py')], 'bench_info', logdir)
     failed = [n for n, m in micro.items() if m['rc'] != 0]
     if failed:
         log('micro-benchmarks with a non-zero exit: %s (see %s)' % (failed, os.path.relpath(logdir, REPO)))
+    return micro
+
+
+def podman_ratio_keys(summary, hosts, args):
+    """Sizes of the podman part, the medians of its four runs and their ratios."""
+    floor, first, rerun, base = (summary[k]['median_s'] for k in KINDS)
     return {
         'hosts': hosts,
         'forks': args.forks,
@@ -597,38 +607,61 @@ def podman_part(containers, args, workdir, logdir):
         # Information only since issue 10: the baseline's ratio to the floor is
         # bounded by what facts + two sysctl tasks cost, whatever the role does.
         'baseline_over_role_first': round(base / first, 2),
+    }
+
+
+def _case_ms(case, key):
+    """A bench_info.py case's ``key`` (seconds) in milliseconds, or None when the case has none."""
+    return round(case[key] * 1000, 1) if key in case else None
+
+
+def micro_keys(micro):
+    """The results.json keys taken from the micro-benchmarks' output (None where they gave none)."""
+    plan = (micro.get('bench_plan') or {}).get('output') or {}
+    info = (micro.get('bench_info') or {}).get('output') or {}
+    plan_ms = plan.get('results', {}).get('plan_step', {}).get('median_ms')
+    plan_ms = round(plan_ms, 1) if plan_ms is not None else None
+    info_case = info.get('cases', {}).get('ports_given_10', {})
+    # The full listener scan with process names (50,000 sockets, 2,000 processes, simulated /proc).
+    scan_case = info.get('cases', {}).get('listeners_with_processes', {})
+    return {
         'plan_worst_case_ms': plan_ms,
         'plan_worst_case_rerun_ms': plan.get('results', {}).get('rerun_step', {}).get('median_ms'),
-        'info_50k_sockets_ms': info_ms,
-        'info_50k_sockets_cpu_ms': info_cpu_ms,
-        'info_listeners_with_processes_ms': scan_ms,
-        'info_listeners_with_processes_cpu_ms': scan_cpu_ms,
-        'module_peak_rss_mb': rss_mb,
-        'module_info_peak_rss_mb': memory['runs']['local_ports_info']['maxrss_mb'],
-        'module_info_all_ports_peak_rss_mb': memory['runs']['local_ports_info_all_ports']['maxrss_mb'],
-        'ping_module_peak_rss_mb': memory['runs']['ping']['maxrss_mb'],
-        'python_startup_rss_mb': memory['runs']['python_startup']['maxrss_mb'],
-        'summary': summary,
-        'raw': raw,
-        'profile': shape,
-        'module_memory': memory,
-        'micro': micro,
-        'setup': {
-            'commands': {k: command_text(v) for k, v in cmds.items()},
-            'order': 'per repetition: %s; every container is reset (kernel defaults for both keys, persisted files '
-                     'and /run/portguard-ephemeral removed) before role_first and before baseline' % ', '.join(run_order(variants)),
-            'variants': {
-                'role_no_audit': 'the role with --skip-tags reserved_ports_audit (no local_ports_info call), nothing to change',
-                'module_only': 'bench/playbooks/module_only.yml: the local_ports task alone with the values the role passes, '
-                               'nothing to change',
-            } if variants else {},
-            'connection': 'containers.podman.podman, ansible_python_interpreter=/usr/bin/python3, podman --network none --privileged',
-            'services': SERVICES,
-            'reserved_ports_range': RANGE,
-            'expected_reserved': EXPECTED_RESERVED,
-            'timing': 'wall clock of the whole ansible / ansible-playbook process (start-up included); '
-                      'controller_cpu_s = user+system CPU of the controller-side child processes (ansible, podman)',
-        },
+        'info_50k_sockets_ms': _case_ms(info_case, 'median_s'),
+        'info_50k_sockets_cpu_ms': _case_ms(info_case, 'cpu_median_s'),
+        'info_listeners_with_processes_ms': _case_ms(scan_case, 'median_s'),
+        'info_listeners_with_processes_cpu_ms': _case_ms(scan_case, 'cpu_median_s'),
+    }
+
+
+def memory_keys(runs):
+    """The results.json keys of the peak memory on the target (module_memory()'s runs)."""
+    return {
+        'module_peak_rss_mb': max(runs[k]['maxrss_mb'] for k in ('local_ports_first', 'local_ports_rerun')),
+        'module_info_peak_rss_mb': runs['local_ports_info']['maxrss_mb'],
+        'module_info_all_ports_peak_rss_mb': runs['local_ports_info_all_ports']['maxrss_mb'],
+        'ping_module_peak_rss_mb': runs['ping']['maxrss_mb'],
+        'python_startup_rss_mb': runs['python_startup']['maxrss_mb'],
+    }
+
+
+def podman_setup(cmds, variants):
+    """How the podman part ran, as results.json's ``setup`` records it."""
+    return {
+        'commands': {k: command_text(v) for k, v in cmds.items()},
+        'order': 'per repetition: %s; every container is reset (kernel defaults for both keys, persisted files '
+                 'and /run/portguard-ephemeral removed) before role_first and before baseline' % ', '.join(run_order(variants)),
+        'variants': {
+            'role_no_audit': 'the role with --skip-tags reserved_ports_audit (no local_ports_info call), nothing to change',
+            'module_only': 'bench/playbooks/module_only.yml: the local_ports task alone with the values the role passes, '
+                           'nothing to change',
+        } if variants else {},
+        'connection': 'containers.podman.podman, ansible_python_interpreter=/usr/bin/python3, podman --network none --privileged',
+        'services': SERVICES,
+        'reserved_ports_range': RANGE,
+        'expected_reserved': EXPECTED_RESERVED,
+        'timing': 'wall clock of the whole ansible / ansible-playbook process (start-up included); '
+                  'controller_cpu_s = user+system CPU of the controller-side child processes (ansible, podman)',
     }
 
 
