@@ -759,41 +759,7 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
     by_hosts, raw_all, cmds = {}, {}, {}
     wait_for_sshd(targets[:max(hosts_list)], key)
     for hosts in hosts_list:
-        subset = targets[:hosts]
-        names = [name for name, _port in subset]
-        directory = os.path.join(workdir, 'ssh-%d' % hosts)
-        logdir = os.path.join(directory, 'logs')
-        os.makedirs(logdir, exist_ok=True)
-        inv, cfg = write_ssh_files(directory, subset, key, forks)
-        env = base_env(cfg)
-        cmds = commands(inv)
-        log('ssh: %d hosts, forks %d, %d repetitions; load average %s' % (hosts, forks, reps, loadavg()))
-        # Untimed, with -vvv: every sshd answers, every host's Python is warm
-        # before the first timed run, and the transport is what the page says.
-        _result, output = ssh_run_one('floor', cmds['floor'] + ['-vvv'], env, logdir, 'warmup-vvv', names, '')
-        transport = check_ssh_transport(output, subset)
-        raw = {kind: [] for kind in SSH_KINDS}
-        expected_state = {'reserved': EXPECTED_RESERVED, 'range': EXPECTED_RANGE}
-        reset_all(names)
-        ran_role = False
-        for rep in range(1, reps + 1):
-            for kind in SSH_KINDS:
-                if kind == 'role_first':
-                    reset_all(names, expect=expected_state if ran_role else None)
-                result, _out = ssh_run_one(kind, cmds[kind], env, logdir, rep, names, '')
-                result['rep'] = rep
-                raw[kind].append(result)
-                ran_role = ran_role or kind != 'floor'
-                log('ssh %d hosts rep %d %-10s %7.2f s wall, %6.2f s controller CPU, load %.1f'
-                    % (hosts, rep, kind, result['wall_s'], result['controller_cpu_s'], result['loadavg_1m_before']))
-        reset_all(names, expect=expected_state)
-        summary = summarize(raw, hosts)
-        floor = summary['floor']['median_s']
-        summary['role_first_over_floor'] = round(summary['role_first']['median_s'] / floor, 2)
-        summary['role_rerun_over_floor'] = round(summary['role_rerun']['median_s'] / floor, 2)
-        summary['transport_check'] = transport
-        by_hosts[str(hosts)] = summary
-        raw_all[str(hosts)] = raw
+        by_hosts[str(hosts)], raw_all[str(hosts)], cmds = ssh_at(targets[:hosts], key, reps, forks, workdir)
     largest = by_hosts[str(max(hosts_list))]
     return {
         'ssh_hosts': list(hosts_list),
@@ -818,6 +784,51 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
             'reserved_ports_range': RANGE,
         },
     }
+
+
+def ssh_at(subset, key, reps, forks, workdir):
+    """The ssh part at one N (the hosts of ``subset``): checked transport, then the timed runs; (summary, raw, commands)."""
+    hosts = len(subset)
+    names = [name for name, _port in subset]
+    directory = os.path.join(workdir, 'ssh-%d' % hosts)
+    logdir = os.path.join(directory, 'logs')
+    os.makedirs(logdir, exist_ok=True)
+    inv, cfg = write_ssh_files(directory, subset, key, forks)
+    env = base_env(cfg)
+    cmds = commands(inv)
+    log('ssh: %d hosts, forks %d, %d repetitions; load average %s' % (hosts, forks, reps, loadavg()))
+    # Untimed, with -vvv: every sshd answers, every host's Python is warm
+    # before the first timed run, and the transport is what the page says.
+    _result, output = ssh_run_one('floor', cmds['floor'] + ['-vvv'], env, logdir, 'warmup-vvv', names, '')
+    transport = check_ssh_transport(output, subset)
+    raw = ssh_timed_runs(names, cmds, env, logdir, reps)
+    summary = summarize(raw, hosts)
+    floor = summary['floor']['median_s']
+    summary['role_first_over_floor'] = round(summary['role_first']['median_s'] / floor, 2)
+    summary['role_rerun_over_floor'] = round(summary['role_rerun']['median_s'] / floor, 2)
+    summary['transport_check'] = transport
+    return summary, raw, cmds
+
+
+def ssh_timed_runs(names, cmds, env, logdir, reps):
+    """``reps`` repetitions of SSH_KINDS on the hosts ``names``, each role_first after a reset; the runs per kind."""
+    hosts = len(names)
+    raw = {kind: [] for kind in SSH_KINDS}
+    expected_state = {'reserved': EXPECTED_RESERVED, 'range': EXPECTED_RANGE}
+    reset_all(names)
+    ran_role = False
+    for rep in range(1, reps + 1):
+        for kind in SSH_KINDS:
+            if kind == 'role_first':
+                reset_all(names, expect=expected_state if ran_role else None)
+            result, _out = ssh_run_one(kind, cmds[kind], env, logdir, rep, names, '')
+            result['rep'] = rep
+            raw[kind].append(result)
+            ran_role = ran_role or kind != 'floor'
+            log('ssh %d hosts rep %d %-10s %7.2f s wall, %6.2f s controller CPU, load %.1f'
+                % (hosts, rep, kind, result['wall_s'], result['controller_cpu_s'], result['loadavg_1m_before']))
+    reset_all(names, expect=expected_state)
+    return raw
 
 
 # ---- results ------------------------------------------------------------------
