@@ -858,7 +858,7 @@ def split_int_list(text, name):
     return values
 
 
-def main():
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--parts', default='podman', help='comma-separated: podman, ssh, scale')
     parser.add_argument('--containers', help='podman part: comma-separated container names')
@@ -880,7 +880,11 @@ def main():
                         help='scale part: numbers of synthetic hosts (default 100,1000,3000)')
     parser.add_argument('--scale-reps', default='',
                         help='scale part: repetitions, one number for every N or one per N (default 3, and 1 from 3000 hosts)')
-    args = parser.parse_args()
+    return parser
+
+
+def checked_parts(parser, args):
+    """The parts asked for, after the checks of their options that need nothing else (parser.error otherwise)."""
     parts = [p.strip() for p in args.parts.split(',') if p.strip()]
     unknown = sorted(set(parts) - {'podman', 'ssh', 'scale'})
     if unknown or not parts:
@@ -895,8 +899,88 @@ def main():
             parser.error('the ssh part needs --ssh-containers and --ssh-key')
         if args.ssh_reps < 1:
             parser.error('--ssh-reps must be at least 1')
+    return parts
+
+
+def ssh_targets(parser, args):
+    """--ssh-containers as (name, port) pairs and --ssh-hosts as numbers, checked against each other."""
+    targets = []
+    for item in args.ssh_containers.split(','):
+        name, _sep, port = item.partition('=')
+        if not port.isdigit():
+            parser.error('--ssh-containers: NAME=PORT expected, got %r' % item)
+        targets.append((name, int(port)))
+    hosts_list = split_int_list(args.ssh_hosts, '--ssh-hosts')
+    if max(hosts_list) > len(targets):
+        parser.error('--ssh-hosts asks for %d hosts, %d sshd containers given' % (max(hosts_list), len(targets)))
+    return targets, hosts_list
+
+
+def scale_sizes(parser, args):
+    """--scale-hosts and the repetitions at each of them (--scale-reps, or part_scale's defaults)."""
+    hosts_list = split_int_list(args.scale_hosts, '--scale-hosts')
+    if args.scale_reps:
+        reps_list = split_int_list(args.scale_reps, '--scale-reps')
+        if len(reps_list) == 1:
+            reps_list = reps_list * len(hosts_list)
+        elif len(reps_list) != len(hosts_list):
+            parser.error('--scale-reps: one number, or one per --scale-hosts entry')
+    else:
+        reps_list = [part_scale.default_reps(n) for n in hosts_list]
+    return hosts_list, reps_list
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def run_part(results, part, run):
+    """Run one part (``run()`` returns its keys) into results, with its date, duration and load averages in parts."""
+    t0, at, load_start = time.perf_counter(), now_iso(), loadavg()
+    results.update(run())
+    results['parts'][part] = {'started_at': at, 'duration_s': round(time.perf_counter() - t0, 1),
+                              'loadavg_start': load_start, 'loadavg_end': loadavg()}
+
+
+def scale_part(args, hosts_list, reps_list):
+    try:
+        return part_scale.run(args.workdir, hosts_list, reps_list, args.forks, log)
+    except part_scale.ScaleError as exc:
+        raise BenchError('scale: %s' % exc)
+
+
+def run_parts(parser, args, parts, results, logdir):
+    """The parts asked for, in the order podman, ssh, scale (each one's own options checked when it starts)."""
+    if 'podman' in parts:
+        run_part(results, 'podman', lambda: podman_part(args.containers.split(','), args, args.workdir, logdir))
+    if 'ssh' in parts:
+        targets, hosts_list = ssh_targets(parser, args)
+        run_part(results, 'ssh', lambda: ssh_part(targets, os.path.abspath(args.ssh_key), hosts_list, args.ssh_reps,
+                                                  args.forks, args.workdir))
+    if 'scale' in parts:
+        hosts_list, reps_list = scale_sizes(parser, args)
+        run_part(results, 'scale', lambda: scale_part(args, hosts_list, reps_list))
+
+
+def write_results(path, results, parts):
+    """results.json, replaced in one step; then its targets in the log."""
+    # Keys in a stable order: the podman part's first (as before), then the new parts, then the rest.
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as handle:
+        json.dump(results, handle, indent=2, sort_keys=False)
+        handle.write('\n')
+    os.replace(tmp, path)
+    log('wrote %s (parts run: %s)' % (os.path.relpath(path, REPO) if path.startswith(REPO) else path, ', '.join(parts)))
+    for name, target in results['targets'].items():
+        log('  %-26s %-8s %s' % (name, target['value'], {True: 'met', False: 'MISSED', None: 'not measured'}[target['met']]))
+
+
+def main():
+    parser = build_parser()
+    args = parser.parse_args()
+    parts = checked_parts(parser, args)
     started = time.perf_counter()
-    started_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    started_at = now_iso()
     os.makedirs(args.workdir, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     logdir = os.path.join(args.workdir, 'logs')
@@ -908,45 +992,7 @@ def main():
     results.setdefault('parts', {})
     results.pop('targets', None)
     load_start = loadavg()
-
-    def record(part, t0, at, keys):
-        results.update(keys)
-        results['parts'][part] = {'started_at': at, 'duration_s': round(time.perf_counter() - t0, 1),
-                                  'loadavg_start': load_at[part], 'loadavg_end': loadavg()}
-
-    load_at = {}
-    if 'podman' in parts:
-        t0, at, load_at['podman'] = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(), loadavg()
-        record('podman', t0, at, podman_part(args.containers.split(','), args, args.workdir, logdir))
-    if 'ssh' in parts:
-        targets = []
-        for item in args.ssh_containers.split(','):
-            name, _sep, port = item.partition('=')
-            if not port.isdigit():
-                parser.error('--ssh-containers: NAME=PORT expected, got %r' % item)
-            targets.append((name, int(port)))
-        hosts_list = split_int_list(args.ssh_hosts, '--ssh-hosts')
-        if max(hosts_list) > len(targets):
-            parser.error('--ssh-hosts asks for %d hosts, %d sshd containers given' % (max(hosts_list), len(targets)))
-        t0, at, load_at['ssh'] = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(), loadavg()
-        record('ssh', t0, at, ssh_part(targets, os.path.abspath(args.ssh_key), hosts_list, args.ssh_reps, args.forks, args.workdir))
-    if 'scale' in parts:
-        hosts_list = split_int_list(args.scale_hosts, '--scale-hosts')
-        if args.scale_reps:
-            reps_list = split_int_list(args.scale_reps, '--scale-reps')
-            if len(reps_list) == 1:
-                reps_list = reps_list * len(hosts_list)
-            elif len(reps_list) != len(hosts_list):
-                parser.error('--scale-reps: one number, or one per --scale-hosts entry')
-        else:
-            reps_list = [part_scale.default_reps(n) for n in hosts_list]
-        t0, at, load_at['scale'] = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(), loadavg()
-        try:
-            keys = part_scale.run(args.workdir, hosts_list, reps_list, args.forks, log)
-        except part_scale.ScaleError as exc:
-            raise BenchError('scale: %s' % exc)
-        record('scale', t0, at, keys)
-
+    run_parts(parser, args, parts, results, logdir)
     results['targets'] = compute_targets(results)
     results.update({
         'machine': machine_info(),
@@ -956,15 +1002,7 @@ def main():
         'bench_duration_s': round(time.perf_counter() - started, 1),
         'parts_this_run': parts,
     })
-    # Keys in a stable order: the podman part's first (as before), then the new parts, then the rest.
-    tmp = args.out + '.tmp'
-    with open(tmp, 'w') as handle:
-        json.dump(results, handle, indent=2, sort_keys=False)
-        handle.write('\n')
-    os.replace(tmp, args.out)
-    log('wrote %s (parts run: %s)' % (os.path.relpath(args.out, REPO) if args.out.startswith(REPO) else args.out, ', '.join(parts)))
-    for name, target in results['targets'].items():
-        log('  %-26s %-8s %s' % (name, target['value'], {True: 'met', False: 'MISSED', None: 'not measured'}[target['met']]))
+    write_results(args.out, results, parts)
     return 0
 
 
