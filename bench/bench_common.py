@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How every part of make bench configures its Ansible runs: the ansible.cfg it writes and the commands it records.
+"""Configure the Ansible runs of every part of make bench alike: the ansible.cfg each writes and how it records its commands.
 
 Shared by bench/run_bench.py (parts podman and ssh) and bench/part_scale.py
 (part scale), so the settings the floor and the role are compared under are

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: portguard.ephemeral.local_ports_info reading a namespace with 50,000 sockets.
+"""Time portguard.ephemeral.local_ports_info reading a namespace with 50,000 sockets (a make bench micro-benchmark).
 
 Run as root:  python3 bench/bench_info.py [--sockets 50000] [--runs 5] [--target 0.5]
 

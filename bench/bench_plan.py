@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Micro-benchmark of the planning work for the worst-case reservation list.
+"""Time the planning work for the worst-case reservation list (a make bench micro-benchmark).
 
 The worst case is every other port from 1025 to 65535 (32256 ports, no two
 adjacent, about 190 KB in the kernel's syntax).  Each step is timed with

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading bench/results.json for the page and the charts: the loader and the order of the podman part's runs.
+"""Read bench/results.json for the page and the charts: one loader, one order of the podman part's runs.
 
 Shared by bench/render_docs.py (docs/benchmarks.md) and bench/chart.py (the
 charts), so both read the file the same way and show the runs in one order.

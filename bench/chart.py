@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Charts of make bench from bench/results.json.
+"""Draw the charts of make bench (docs/benchmarks.png, docs/benchmarks-scale.png) from bench/results.json.
 
 1. podman part: seconds per host for each run (bars);
 2. scale part: seconds per host against the number of hosts, role and floor, and

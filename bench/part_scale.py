@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""make bench, part "scale": the role's controller-side work against one set_fact per host, at N hosts.
+"""Run part "scale" of make bench: time the role's controller-side work against one set_fact per host, at N hosts.
 
 Used by bench/run_bench.py (BENCH_PARTS=scale).  Nothing connects anywhere and
 nothing is applied: every host is ``ansible_connection=local``, the role runs

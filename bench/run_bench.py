@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""make bench: cost of the reserved_ports role against Ansible's floor, over podman, over SSH, and at scale.
+"""Run the parts of make bench (podman, ssh, scale) and write bench/results.json: the reserved_ports role against Ansible's floor.
 
 Called by scripts/bench.sh, which starts the containers (and removes them on
 exit) and passes their names.  ``--parts`` selects what runs (podman, ssh,
