@@ -945,8 +945,8 @@ def run_part(results, part, run):
 def scale_part(args, hosts_list, reps_list):
     try:
         return part_scale.run(args.workdir, hosts_list, reps_list, args.forks, log)
-    except part_scale.ScaleError as exc:
-        raise BenchError('scale: %s' % exc)
+    except part_scale.ScaleError as error:
+        raise BenchError('scale: %s' % error)
 
 
 def run_parts(parser, args, parts, results, logdir):
