@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: portguard.ephemeral.local_ports_info reading a namespace with 50,000 sockets.
+"""Time portguard.ephemeral.local_ports_info reading a namespace with 50,000 sockets (a make bench micro-benchmark).
 
 Run as root:  python3 bench/bench_info.py [--sockets 50000] [--runs 5] [--target 0.5]
 
@@ -270,7 +270,7 @@ def simulated_case(impl, sockets, processes, runs, netns_link):
         shutil.rmtree(top, ignore_errors=True)
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--sockets', type=int, default=50000)
     parser.add_argument('--runs', type=int, default=5)
@@ -279,17 +279,13 @@ def main():
                         help='processes of the simulated /proc for the listener scan with process names')
     parser.add_argument('--only-simulated', action='store_true',
                         help='run only the simulated /proc case (no namespace, no workers)')
-    args = parser.parse_args()
-    impl = _import_impl()
-    if args.only_simulated:
-        case = simulated_case(impl, args.sockets, args.processes, args.runs, os.readlink('/proc/self/ns/net'))
-        print(json.dumps({'cases': {'listeners_with_processes': case}}, indent=2))
-        return 0
+    return parser.parse_args()
 
-    load_before = _loadavg()
-    host, mine = enter_private_netns()
+
+def namespace_cases(impl, sockets, runs):
+    """Workers holding ``sockets`` sockets in this process's namespace, and the cases that read it; (setup, cases)."""
     started = time.perf_counter()
-    pids, control_w, setup = start_workers(args.sockets)
+    pids, control_w, setup = start_workers(sockets)
     setup['setup_s'] = round(time.perf_counter() - started, 2)
     try:
         # A few service ports: some listeners, some client ends, some unused.
@@ -298,12 +294,26 @@ def main():
         client_ports = [int(h['remote'].rsplit(':', 1)[1]) for h in probe['ports'][0]['holders'][:4]]
         some_ports = setup['listen_ports'][:3] + client_ports + [8080, 8443, 40001]
         cases = {
-            'ports_given_10': time_case(impl, {'ports': some_ports}, args.runs),
-            'ports_omitted_all_listeners': time_case(impl, {}, args.runs),
-            'ports_1024_65535': time_case(impl, {'ports': '1024-65535'}, args.runs),
+            'ports_given_10': time_case(impl, {'ports': some_ports}, runs),
+            'ports_omitted_all_listeners': time_case(impl, {}, runs),
+            'ports_1024_65535': time_case(impl, {'ports': '1024-65535'}, runs),
         }
     finally:
         stop_workers(pids, control_w)
+    return setup, cases
+
+
+def main():
+    args = parse_args()
+    impl = _import_impl()
+    if args.only_simulated:
+        case = simulated_case(impl, args.sockets, args.processes, args.runs, os.readlink('/proc/self/ns/net'))
+        print(json.dumps({'cases': {'listeners_with_processes': case}}, indent=2))
+        return 0
+
+    load_before = _loadavg()
+    host, mine = enter_private_netns()
+    setup, cases = namespace_cases(impl, args.sockets, args.runs)
     # The full listener scan with process names: 50,000 sockets and 2,000
     # processes (real ones would cost more to set up than to measure), read
     # through run()'s net_directory and proc_root.  Measured, not gated.

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Micro-benchmark of the planning work for the worst-case reservation list.
+"""Time the planning work for the worst-case reservation list (a make bench micro-benchmark).
 
 The worst case is every other port from 1025 to 65535 (32256 ports, no two
 adjacent, about 190 KB in the kernel's syntax).  Each step is timed with
@@ -69,7 +69,7 @@ def build_inputs():
     return ports, ','.join('%d' % port for port in ports)
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeat', type=int, default=9)
     parser.add_argument('--number', type=int, default=1)
@@ -77,11 +77,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.repeat < 5:
         parser.error('--repeat must be at least 5')
+    return args
 
-    user_list, user_string = build_inputs()
-    desired = _ports.parse_ports(user_list)
-    assert _ports.parse_ports(user_string) == desired
-    first = _plan.plan(RANGE, frozenset(), desired)
+
+def build_steps(user_list, user_string, desired, first):
+    """The timed steps (see the module docstring) as (name, function) pairs, in the order they run."""
     live_text = _ports.format_ports(first.reserved_after) + '\n'
     owned_text = _ports.format_ports(first.owned_after)
     file_value = _ports.format_ports(first.reserved_after)
@@ -113,7 +113,7 @@ def main(argv=None):
         assert not result.live_changed and not differs
         return result
 
-    steps = [
+    return [
         ('parse_list', lambda: _ports.parse_ports(user_list)),
         ('parse_string', lambda: _ports.parse_ports(user_string)),
         ('plan_fresh', plan_fresh),
@@ -123,19 +123,34 @@ def main(argv=None):
         ('plan_step', plan_step),
         ('rerun_step', rerun_step),
     ]
-    load = os.getloadavg()
+
+
+def time_steps(steps, repeat, number):
+    """Each step warmed up once, then timed (wall and CPU): median, min and max ms per call."""
     results = {}
     for name, func in steps:
         func()  # warm up
-        times = timeit.Timer(func).repeat(repeat=args.repeat, number=args.number)
-        cpu_times = timeit.Timer(func, timer=time.process_time).repeat(repeat=args.repeat, number=args.number)
-        per_call = sorted(t * 1000.0 / args.number for t in times)
+        times = timeit.Timer(func).repeat(repeat=repeat, number=number)
+        cpu_times = timeit.Timer(func, timer=time.process_time).repeat(repeat=repeat, number=number)
+        per_call = sorted(t * 1000.0 / number for t in times)
         results[name] = {
             'median_ms': round(statistics.median(per_call), 3),
             'min_ms': round(per_call[0], 3),
             'max_ms': round(per_call[-1], 3),
-            'cpu_median_ms': round(statistics.median(t * 1000.0 / args.number for t in cpu_times), 3),
+            'cpu_median_ms': round(statistics.median(t * 1000.0 / number for t in cpu_times), 3),
         }
+    return results
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    user_list, user_string = build_inputs()
+    desired = _ports.parse_ports(user_list)
+    assert _ports.parse_ports(user_string) == desired
+    first = _plan.plan(RANGE, frozenset(), desired)
+    steps = build_steps(user_list, user_string, desired, first)
+    load = os.getloadavg()
+    results = time_steps(steps, args.repeat, args.number)
     ok = all(results[name]['median_ms'] < args.target_ms for name in ('plan_step', 'rerun_step'))
     report = {
         'benchmark': 'bench_plan',

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The targets of make bench (issue 10), computed from the values in results.json.
+"""Compute the targets of make bench (issue 10) from the values in results.json.
 
 Shared by bench/run_bench.py (which writes them into results.json) and
 bench/render_docs.py (which recomputes them, so the page follows this file even

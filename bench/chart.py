@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Charts of make bench from bench/results.json.
+"""Draw the charts of make bench (docs/benchmarks.png, docs/benchmarks-scale.png) from bench/results.json.
 
 1. podman part: seconds per host for each run (bars);
 2. scale part: seconds per host against the number of hosts, role and floor, and
@@ -15,13 +15,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import sys
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
+
+from bench_results import load_results, ordered_runs  # noqa: E402  bench/bench_results.py
 
 LABELS = {
     'floor': 'floor\nansible -m ping',
@@ -31,7 +32,6 @@ LABELS = {
     'role_no_audit': 'role second run\nwithout the audit\n(diagnostic)',
     'module_only': 'local_ports task\nalone, second run\n(diagnostic)',
 }
-ORDER = ('floor', 'role_first', 'role_rerun', 'baseline', 'role_no_audit', 'module_only')
 COLORS = {'floor': '#7f7f7f', 'role_first': '#1f77b4', 'role_rerun': '#4fa3e0', 'baseline': '#d62728',
           'role_no_audit': '#b9d7ee', 'module_only': '#b9d7ee'}
 
@@ -85,15 +85,14 @@ def main(argv):
     if len(argv) not in (3, 4):
         sys.stderr.write(__doc__)
         return 2
-    with open(argv[1]) as handle:
-        results = json.load(handle)
+    results = load_results(argv[1])
     if len(argv) == 4 and results.get('scale_role_over_floor'):
         scale_chart(results, argv[3])
     if 'summary' not in results:
         print('no podman part in %s: %s not written' % (argv[1], argv[2]))
         return 0
     hosts = results['hosts']
-    kinds = [k for k in ORDER if k in results['raw']]
+    kinds = ordered_runs(results['raw'])
     floor = results['summary']['floor']['median_s']
     fig, axis = plt.subplots(figsize=(10, 5.2), dpi=110)
     for index, kind in enumerate(kinds):

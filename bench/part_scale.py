@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""make bench, part "scale": the role's controller-side work against one set_fact per host, at N hosts.
+"""Run part "scale" of make bench: time the role's controller-side work against one set_fact per host, at N hosts.
 
 Used by bench/run_bench.py (BENCH_PARTS=scale).  Nothing connects anywhere and
 nothing is applied: every host is ``ansible_connection=local``, the role runs
@@ -44,6 +44,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from bench_common import command_text, write_ansible_cfg  # bench/bench_common.py
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts'))
 from portguard_tools.playbook import playbook_argv  # noqa: E402  pylint: disable=wrong-import-position,import-error
@@ -109,17 +111,7 @@ def write_inventory(directory, hosts):
 
 def write_cfg(directory, forks):
     path = os.path.join(directory, 'ansible.cfg')
-    with open(path, 'w') as handle:
-        handle.write('\n'.join([
-            '# Written by bench/part_scale.py; the same settings for the role and the floor.',
-            '[defaults]',
-            'forks = %d' % forks,
-            'host_key_checking = False',
-            'retry_files_enabled = False',
-            'deprecation_warnings = False',
-            'collections_path = %s' % COLLECTIONS,
-            '',
-        ]))
+    write_ansible_cfg(path, '# Written by bench/part_scale.py; the same settings for the role and the floor.', forks)
     return path
 
 
@@ -300,7 +292,7 @@ def summarize(raw, hosts_list, reps_list, forks, cmds):
             'forks': forks,
             'repetitions': {str(h): r for h, r in zip(hosts_list, reps_list)},
             'raw': raw,
-            'commands': {k: ' '.join(os.path.relpath(a, REPO) if a.startswith(REPO) else a for a in v) for k, v in cmds.items()},
+            'commands': {k: command_text(v) for k, v in cmds.items()},
             'inventory': 'ansible_connection=local, gather_facts false, report off; groups bench_tier_a/b (host index '
                          'even/odd) set reserved_ports_services_web (2 entries), groups bench_zone_0..4 (index mod 5) '
                          'set reserved_ports_services_app (2 entries, one templated from the host\'s inline '

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""make bench: cost of the reserved_ports role against Ansible's floor, over podman, over SSH, and at scale.
+"""Run the parts of make bench (podman, ssh, scale) and write bench/results.json: the reserved_ports role against Ansible's floor.
 
 Called by scripts/bench.sh, which starts the containers (and removes them on
 exit) and passes their names.  ``--parts`` selects what runs (podman, ssh,
@@ -63,6 +63,7 @@ import tempfile
 import time
 
 import part_scale  # bench/part_scale.py, next to this file (it puts scripts/ on sys.path)
+from bench_common import command_text, write_ansible_cfg  # bench/bench_common.py
 from bench_targets import compute_targets  # bench/bench_targets.py
 from portguard_tools.playbook import playbook_argv, tool  # scripts/portguard_tools  pylint: disable=import-error
 
@@ -89,16 +90,21 @@ KINDS = ('floor', 'role_first', 'role_rerun', 'baseline')
 # Diagnostics, run right after role_rerun (nothing to change): where the role's time goes.
 VARIANTS = ('role_no_audit', 'module_only')
 
+# The start of every script run inside a container (python3 - HOST_NETNS ...), after
+# its imports (json, os, sys at least): refuse (exit 3) in the controller's namespace.
+# No newline at its end: the script goes on with r'''\n...'''.
+NETNS_GUARD = r'''host = sys.argv[1]
+mine = os.readlink('/proc/self/ns/net')
+if not host.startswith('net:[') or mine == host:
+    print(json.dumps({'error': 'refusing: namespace %s is the controller\'s (%s)' % (mine, host)}))
+    sys.exit(3)'''
+
 # Runs inside a container (python3 - HOST_NETNS): check the namespace, read both
 # keys, put them back to the kernel defaults, remove what the role and the
 # baseline persisted, read back.  Refuses (exit 3) in the controller's namespace.
 RESET_SCRIPT = r'''
 import json, os, shutil, sys
-host = sys.argv[1]
-mine = os.readlink('/proc/self/ns/net')
-if not host.startswith('net:[') or mine == host:
-    print(json.dumps({'error': 'refusing: namespace %s is the controller\'s (%s)' % (mine, host)}))
-    sys.exit(3)
+''' + NETNS_GUARD + r'''
 RES = '/proc/sys/net/ipv4/ip_local_reserved_ports'
 RNG = '/proc/sys/net/ipv4/ip_local_port_range'
 def read(path):
@@ -133,11 +139,7 @@ print(json.dumps({'netns': mine, 'before': before, 'files_before': files, 'after
 # report the child's peak RSS (ru_maxrss of RUSAGE_CHILDREN, KiB on Linux).
 RSS_SCRIPT = r'''
 import json, os, resource, subprocess, sys, time
-host = sys.argv[1]
-mine = os.readlink('/proc/self/ns/net')
-if not host.startswith('net:[') or mine == host:
-    print(json.dumps({'error': 'refusing: namespace %s is the controller\'s (%s)' % (mine, host)}))
-    sys.exit(3)
+''' + NETNS_GUARD + r'''
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
 wall = time.perf_counter() - start
@@ -235,18 +237,8 @@ def write_inventory(workdir, containers, forks):
     with open(inv, 'w') as handle:
         json.dump(inventory, handle, indent=2)  # JSON is YAML
     cfg = os.path.join(workdir, 'ansible.cfg')
-    with open(cfg, 'w') as handle:
-        handle.write('\n'.join([
-            '# Written by bench/run_bench.py; the same settings for all four commands.',
-            '[defaults]',
-            'forks = %d' % forks,
-            'host_key_checking = False',
-            'retry_files_enabled = False',
-            'deprecation_warnings = False',
-            'roles_path = %s' % os.path.join(BENCH, 'baseline', 'roles'),
-            'collections_path = %s' % COLLECTIONS,
-            '',
-        ]))
+    write_ansible_cfg(cfg, '# Written by bench/run_bench.py; the same settings for all four commands.', forks,
+                      defaults=['roles_path = %s' % os.path.join(BENCH, 'baseline', 'roles')])
     return inv, cfg
 
 
@@ -563,34 +555,44 @@ def podman_part(containers, args, workdir, logdir):
     env_mem = dict(env)
     env_mem['BENCH_INVENTORY'] = inv
     memory = module_memory(containers[0], env_mem, logdir)
-    runs = memory['runs']
+    log_module_memory(memory['runs'])
+    micro = {} if args.skip_micro else run_micros(logdir)
+    summary = summarize(raw, len(containers))
+    keys = podman_ratio_keys(summary, len(containers), args)
+    keys.update(micro_keys(micro))
+    keys.update(memory_keys(memory['runs']))
+    keys.update({
+        'summary': summary,
+        'raw': raw,
+        'profile': shape,
+        'module_memory': memory,
+        'micro': micro,
+        'setup': podman_setup(cmds, variants),
+    })
+    return keys
+
+
+def log_module_memory(runs):
     log('peak RSS: local_ports %.1f MB first / %.1f MB rerun; local_ports_info %.1f MB (service ports) / %.1f MB '
         '(ports 1-65535); ping %.1f MB; python3 alone %.1f MB'
         % (runs['local_ports_first']['maxrss_mb'], runs['local_ports_rerun']['maxrss_mb'], runs['local_ports_info']['maxrss_mb'],
            runs['local_ports_info_all_ports']['maxrss_mb'], runs['ping']['maxrss_mb'], runs['python_startup']['maxrss_mb']))
-    micro = {}
-    if not args.skip_micro:
-        micro['bench_plan'] = run_micro([os.path.join(VENV_BIN, 'python'), os.path.join(BENCH, 'bench_plan.py')], 'bench_plan', logdir)
-        micro['bench_info'] = run_micro(['/usr/bin/python3', os.path.join(BENCH, 'bench_info.py')], 'bench_info', logdir)
 
-    hosts = len(containers)
-    summary = summarize(raw, hosts)
-    floor, first, rerun, base = (summary[k]['median_s'] for k in KINDS)
-    plan = (micro.get('bench_plan') or {}).get('output') or {}
-    info = (micro.get('bench_info') or {}).get('output') or {}
-    plan_ms = plan.get('results', {}).get('plan_step', {}).get('median_ms')
-    plan_ms = round(plan_ms, 1) if plan_ms is not None else None
-    info_case = info.get('cases', {}).get('ports_given_10', {})
-    info_ms = round(info_case['median_s'] * 1000, 1) if 'median_s' in info_case else None
-    info_cpu_ms = round(info_case['cpu_median_s'] * 1000, 1) if 'cpu_median_s' in info_case else None
-    # The full listener scan with process names (50,000 sockets, 2,000 processes, simulated /proc).
-    scan_case = info.get('cases', {}).get('listeners_with_processes', {})
-    scan_ms = round(scan_case['median_s'] * 1000, 1) if 'median_s' in scan_case else None
-    scan_cpu_ms = round(scan_case['cpu_median_s'] * 1000, 1) if 'cpu_median_s' in scan_case else None
-    rss_mb = max(memory['runs'][k]['maxrss_mb'] for k in ('local_ports_first', 'local_ports_rerun'))
+
+def run_micros(logdir):
+    """bench_plan.py (project venv) and bench_info.py (the system's python3, as root), logged; their run_micro()s."""
+    micro = {}
+    micro['bench_plan'] = run_micro([os.path.join(VENV_BIN, 'python'), os.path.join(BENCH, 'bench_plan.py')], 'bench_plan', logdir)
+    micro['bench_info'] = run_micro(['/usr/bin/python3', os.path.join(BENCH, 'bench_info.py')], 'bench_info', logdir)
     failed = [n for n, m in micro.items() if m['rc'] != 0]
     if failed:
         log('micro-benchmarks with a non-zero exit: %s (see %s)' % (failed, os.path.relpath(logdir, REPO)))
+    return micro
+
+
+def podman_ratio_keys(summary, hosts, args):
+    """Sizes of the podman part, the medians of its four runs and their ratios."""
+    floor, first, rerun, base = (summary[k]['median_s'] for k in KINDS)
     return {
         'hosts': hosts,
         'forks': args.forks,
@@ -604,38 +606,61 @@ def podman_part(containers, args, workdir, logdir):
         # Information only since issue 10: the baseline's ratio to the floor is
         # bounded by what facts + two sysctl tasks cost, whatever the role does.
         'baseline_over_role_first': round(base / first, 2),
+    }
+
+
+def _case_ms(case, key):
+    """A bench_info.py case's ``key`` (seconds) in milliseconds, or None when the case has none."""
+    return round(case[key] * 1000, 1) if key in case else None
+
+
+def micro_keys(micro):
+    """The results.json keys taken from the micro-benchmarks' output (None where they gave none)."""
+    plan = (micro.get('bench_plan') or {}).get('output') or {}
+    info = (micro.get('bench_info') or {}).get('output') or {}
+    plan_ms = plan.get('results', {}).get('plan_step', {}).get('median_ms')
+    plan_ms = round(plan_ms, 1) if plan_ms is not None else None
+    info_case = info.get('cases', {}).get('ports_given_10', {})
+    # The full listener scan with process names (50,000 sockets, 2,000 processes, simulated /proc).
+    scan_case = info.get('cases', {}).get('listeners_with_processes', {})
+    return {
         'plan_worst_case_ms': plan_ms,
         'plan_worst_case_rerun_ms': plan.get('results', {}).get('rerun_step', {}).get('median_ms'),
-        'info_50k_sockets_ms': info_ms,
-        'info_50k_sockets_cpu_ms': info_cpu_ms,
-        'info_listeners_with_processes_ms': scan_ms,
-        'info_listeners_with_processes_cpu_ms': scan_cpu_ms,
-        'module_peak_rss_mb': rss_mb,
-        'module_info_peak_rss_mb': memory['runs']['local_ports_info']['maxrss_mb'],
-        'module_info_all_ports_peak_rss_mb': memory['runs']['local_ports_info_all_ports']['maxrss_mb'],
-        'ping_module_peak_rss_mb': memory['runs']['ping']['maxrss_mb'],
-        'python_startup_rss_mb': memory['runs']['python_startup']['maxrss_mb'],
-        'summary': summary,
-        'raw': raw,
-        'profile': shape,
-        'module_memory': memory,
-        'micro': micro,
-        'setup': {
-            'commands': {k: ' '.join(os.path.relpath(a, REPO) if a.startswith(REPO) else a for a in v) for k, v in cmds.items()},
-            'order': 'per repetition: %s; every container is reset (kernel defaults for both keys, persisted files '
-                     'and /run/portguard-ephemeral removed) before role_first and before baseline' % ', '.join(run_order(variants)),
-            'variants': {
-                'role_no_audit': 'the role with --skip-tags reserved_ports_audit (no local_ports_info call), nothing to change',
-                'module_only': 'bench/playbooks/module_only.yml: the local_ports task alone with the values the role passes, '
-                               'nothing to change',
-            } if variants else {},
-            'connection': 'containers.podman.podman, ansible_python_interpreter=/usr/bin/python3, podman --network none --privileged',
-            'services': SERVICES,
-            'reserved_ports_range': RANGE,
-            'expected_reserved': EXPECTED_RESERVED,
-            'timing': 'wall clock of the whole ansible / ansible-playbook process (start-up included); '
-                      'controller_cpu_s = user+system CPU of the controller-side child processes (ansible, podman)',
-        },
+        'info_50k_sockets_ms': _case_ms(info_case, 'median_s'),
+        'info_50k_sockets_cpu_ms': _case_ms(info_case, 'cpu_median_s'),
+        'info_listeners_with_processes_ms': _case_ms(scan_case, 'median_s'),
+        'info_listeners_with_processes_cpu_ms': _case_ms(scan_case, 'cpu_median_s'),
+    }
+
+
+def memory_keys(runs):
+    """The results.json keys of the peak memory on the target (module_memory()'s runs)."""
+    return {
+        'module_peak_rss_mb': max(runs[k]['maxrss_mb'] for k in ('local_ports_first', 'local_ports_rerun')),
+        'module_info_peak_rss_mb': runs['local_ports_info']['maxrss_mb'],
+        'module_info_all_ports_peak_rss_mb': runs['local_ports_info_all_ports']['maxrss_mb'],
+        'ping_module_peak_rss_mb': runs['ping']['maxrss_mb'],
+        'python_startup_rss_mb': runs['python_startup']['maxrss_mb'],
+    }
+
+
+def podman_setup(cmds, variants):
+    """How the podman part ran, as results.json's ``setup`` records it."""
+    return {
+        'commands': {k: command_text(v) for k, v in cmds.items()},
+        'order': 'per repetition: %s; every container is reset (kernel defaults for both keys, persisted files '
+                 'and /run/portguard-ephemeral removed) before role_first and before baseline' % ', '.join(run_order(variants)),
+        'variants': {
+            'role_no_audit': 'the role with --skip-tags reserved_ports_audit (no local_ports_info call), nothing to change',
+            'module_only': 'bench/playbooks/module_only.yml: the local_ports task alone with the values the role passes, '
+                           'nothing to change',
+        } if variants else {},
+        'connection': 'containers.podman.podman, ansible_python_interpreter=/usr/bin/python3, podman --network none --privileged',
+        'services': SERVICES,
+        'reserved_ports_range': RANGE,
+        'expected_reserved': EXPECTED_RESERVED,
+        'timing': 'wall clock of the whole ansible / ansible-playbook process (start-up included); '
+                  'controller_cpu_s = user+system CPU of the controller-side child processes (ansible, podman)',
     }
 
 
@@ -665,21 +690,8 @@ def write_ssh_files(directory, targets, key, forks):
     with open(inv, 'w') as handle:
         json.dump(inventory, handle, indent=2)
     cfg = os.path.join(directory, 'ansible.cfg')
-    with open(cfg, 'w') as handle:
-        handle.write('\n'.join([
-            '# Written by bench/run_bench.py (part ssh); the same settings for the floor and the role.',
-            '[defaults]',
-            'forks = %d' % forks,
-            'host_key_checking = False',
-            'retry_files_enabled = False',
-            'deprecation_warnings = False',
-            'collections_path = %s' % COLLECTIONS,
-            '',
-            '[ssh_connection]',
-            'pipelining = True',
-            'ssh_args = %s' % SSH_ARGS,
-            '',
-        ]))
+    write_ansible_cfg(cfg, '# Written by bench/run_bench.py (part ssh); the same settings for the floor and the role.', forks,
+                      sections=['[ssh_connection]', 'pipelining = True', 'ssh_args = %s' % SSH_ARGS, ''])
     return inv, cfg
 
 
@@ -746,41 +758,7 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
     by_hosts, raw_all, cmds = {}, {}, {}
     wait_for_sshd(targets[:max(hosts_list)], key)
     for hosts in hosts_list:
-        subset = targets[:hosts]
-        names = [name for name, _port in subset]
-        directory = os.path.join(workdir, 'ssh-%d' % hosts)
-        logdir = os.path.join(directory, 'logs')
-        os.makedirs(logdir, exist_ok=True)
-        inv, cfg = write_ssh_files(directory, subset, key, forks)
-        env = base_env(cfg)
-        cmds = commands(inv)
-        log('ssh: %d hosts, forks %d, %d repetitions; load average %s' % (hosts, forks, reps, loadavg()))
-        # Untimed, with -vvv: every sshd answers, every host's Python is warm
-        # before the first timed run, and the transport is what the page says.
-        _result, output = ssh_run_one('floor', cmds['floor'] + ['-vvv'], env, logdir, 'warmup-vvv', names, '')
-        transport = check_ssh_transport(output, subset)
-        raw = {kind: [] for kind in SSH_KINDS}
-        expected_state = {'reserved': EXPECTED_RESERVED, 'range': EXPECTED_RANGE}
-        reset_all(names)
-        ran_role = False
-        for rep in range(1, reps + 1):
-            for kind in SSH_KINDS:
-                if kind == 'role_first':
-                    reset_all(names, expect=expected_state if ran_role else None)
-                result, _out = ssh_run_one(kind, cmds[kind], env, logdir, rep, names, '')
-                result['rep'] = rep
-                raw[kind].append(result)
-                ran_role = ran_role or kind != 'floor'
-                log('ssh %d hosts rep %d %-10s %7.2f s wall, %6.2f s controller CPU, load %.1f'
-                    % (hosts, rep, kind, result['wall_s'], result['controller_cpu_s'], result['loadavg_1m_before']))
-        reset_all(names, expect=expected_state)
-        summary = summarize(raw, hosts)
-        floor = summary['floor']['median_s']
-        summary['role_first_over_floor'] = round(summary['role_first']['median_s'] / floor, 2)
-        summary['role_rerun_over_floor'] = round(summary['role_rerun']['median_s'] / floor, 2)
-        summary['transport_check'] = transport
-        by_hosts[str(hosts)] = summary
-        raw_all[str(hosts)] = raw
+        by_hosts[str(hosts)], raw_all[str(hosts)], cmds = ssh_at(targets[:hosts], key, reps, forks, workdir)
     largest = by_hosts[str(max(hosts_list))]
     return {
         'ssh_hosts': list(hosts_list),
@@ -794,7 +772,7 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
             'repetitions': reps,
             'by_hosts': by_hosts,
             'raw': raw_all,
-            'commands': {k: ' '.join(os.path.relpath(a, REPO) if a.startswith(REPO) else a for a in cmds[k]) for k in SSH_KINDS},
+            'commands': {k: command_text(cmds[k]) for k in SSH_KINDS},
             'connection': 'ansible.builtin.ssh to 127.0.0.1:PORT, one container per host (localhost/portguard-debian:'
                           'bookworm-sshd, sshd -D as PID 1, --network slirp4netns with -p 127.0.0.1::22), root with an '
                           'ed25519 key generated in the bench work directory, pipelining = True, ssh_args = %s' % SSH_ARGS,
@@ -805,6 +783,51 @@ def ssh_part(targets, key, hosts_list, reps, forks, workdir):
             'reserved_ports_range': RANGE,
         },
     }
+
+
+def ssh_at(subset, key, reps, forks, workdir):
+    """The ssh part at one N (the hosts of ``subset``): checked transport, then the timed runs; (summary, raw, commands)."""
+    hosts = len(subset)
+    names = [name for name, _port in subset]
+    directory = os.path.join(workdir, 'ssh-%d' % hosts)
+    logdir = os.path.join(directory, 'logs')
+    os.makedirs(logdir, exist_ok=True)
+    inv, cfg = write_ssh_files(directory, subset, key, forks)
+    env = base_env(cfg)
+    cmds = commands(inv)
+    log('ssh: %d hosts, forks %d, %d repetitions; load average %s' % (hosts, forks, reps, loadavg()))
+    # Untimed, with -vvv: every sshd answers, every host's Python is warm
+    # before the first timed run, and the transport is what the page says.
+    _result, output = ssh_run_one('floor', cmds['floor'] + ['-vvv'], env, logdir, 'warmup-vvv', names, '')
+    transport = check_ssh_transport(output, subset)
+    raw = ssh_timed_runs(names, cmds, env, logdir, reps)
+    summary = summarize(raw, hosts)
+    floor = summary['floor']['median_s']
+    summary['role_first_over_floor'] = round(summary['role_first']['median_s'] / floor, 2)
+    summary['role_rerun_over_floor'] = round(summary['role_rerun']['median_s'] / floor, 2)
+    summary['transport_check'] = transport
+    return summary, raw, cmds
+
+
+def ssh_timed_runs(names, cmds, env, logdir, reps):
+    """``reps`` repetitions of SSH_KINDS on the hosts ``names``, each role_first after a reset; the runs per kind."""
+    hosts = len(names)
+    raw = {kind: [] for kind in SSH_KINDS}
+    expected_state = {'reserved': EXPECTED_RESERVED, 'range': EXPECTED_RANGE}
+    reset_all(names)
+    ran_role = False
+    for rep in range(1, reps + 1):
+        for kind in SSH_KINDS:
+            if kind == 'role_first':
+                reset_all(names, expect=expected_state if ran_role else None)
+            result, _out = ssh_run_one(kind, cmds[kind], env, logdir, rep, names, '')
+            result['rep'] = rep
+            raw[kind].append(result)
+            ran_role = ran_role or kind != 'floor'
+            log('ssh %d hosts rep %d %-10s %7.2f s wall, %6.2f s controller CPU, load %.1f'
+                % (hosts, rep, kind, result['wall_s'], result['controller_cpu_s'], result['loadavg_1m_before']))
+    reset_all(names, expect=expected_state)
+    return raw
 
 
 # ---- results ------------------------------------------------------------------
@@ -834,7 +857,7 @@ def split_int_list(text, name):
     return values
 
 
-def main():
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--parts', default='podman', help='comma-separated: podman, ssh, scale')
     parser.add_argument('--containers', help='podman part: comma-separated container names')
@@ -856,7 +879,11 @@ def main():
                         help='scale part: numbers of synthetic hosts (default 100,1000,3000)')
     parser.add_argument('--scale-reps', default='',
                         help='scale part: repetitions, one number for every N or one per N (default 3, and 1 from 3000 hosts)')
-    args = parser.parse_args()
+    return parser
+
+
+def checked_parts(parser, args):
+    """The parts asked for, after the checks of their options that need nothing else (parser.error otherwise)."""
     parts = [p.strip() for p in args.parts.split(',') if p.strip()]
     unknown = sorted(set(parts) - {'podman', 'ssh', 'scale'})
     if unknown or not parts:
@@ -871,8 +898,88 @@ def main():
             parser.error('the ssh part needs --ssh-containers and --ssh-key')
         if args.ssh_reps < 1:
             parser.error('--ssh-reps must be at least 1')
+    return parts
+
+
+def ssh_targets(parser, args):
+    """--ssh-containers as (name, port) pairs and --ssh-hosts as numbers, checked against each other."""
+    targets = []
+    for item in args.ssh_containers.split(','):
+        name, _sep, port = item.partition('=')
+        if not port.isdigit():
+            parser.error('--ssh-containers: NAME=PORT expected, got %r' % item)
+        targets.append((name, int(port)))
+    hosts_list = split_int_list(args.ssh_hosts, '--ssh-hosts')
+    if max(hosts_list) > len(targets):
+        parser.error('--ssh-hosts asks for %d hosts, %d sshd containers given' % (max(hosts_list), len(targets)))
+    return targets, hosts_list
+
+
+def scale_sizes(parser, args):
+    """--scale-hosts and the repetitions at each of them (--scale-reps, or part_scale's defaults)."""
+    hosts_list = split_int_list(args.scale_hosts, '--scale-hosts')
+    if args.scale_reps:
+        reps_list = split_int_list(args.scale_reps, '--scale-reps')
+        if len(reps_list) == 1:
+            reps_list = reps_list * len(hosts_list)
+        elif len(reps_list) != len(hosts_list):
+            parser.error('--scale-reps: one number, or one per --scale-hosts entry')
+    else:
+        reps_list = [part_scale.default_reps(n) for n in hosts_list]
+    return hosts_list, reps_list
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def run_part(results, part, run):
+    """Run one part (``run()`` returns its keys) into results, with its date, duration and load averages in parts."""
+    t0, at, load_start = time.perf_counter(), now_iso(), loadavg()
+    results.update(run())
+    results['parts'][part] = {'started_at': at, 'duration_s': round(time.perf_counter() - t0, 1),
+                              'loadavg_start': load_start, 'loadavg_end': loadavg()}
+
+
+def scale_part(args, hosts_list, reps_list):
+    try:
+        return part_scale.run(args.workdir, hosts_list, reps_list, args.forks, log)
+    except part_scale.ScaleError as error:
+        raise BenchError('scale: %s' % error)
+
+
+def run_parts(parser, args, parts, results, logdir):
+    """The parts asked for, in the order podman, ssh, scale (each one's own options checked when it starts)."""
+    if 'podman' in parts:
+        run_part(results, 'podman', lambda: podman_part(args.containers.split(','), args, args.workdir, logdir))
+    if 'ssh' in parts:
+        targets, hosts_list = ssh_targets(parser, args)
+        run_part(results, 'ssh', lambda: ssh_part(targets, os.path.abspath(args.ssh_key), hosts_list, args.ssh_reps,
+                                                  args.forks, args.workdir))
+    if 'scale' in parts:
+        hosts_list, reps_list = scale_sizes(parser, args)
+        run_part(results, 'scale', lambda: scale_part(args, hosts_list, reps_list))
+
+
+def write_results(path, results, parts):
+    """results.json, replaced in one step; then its targets in the log."""
+    # Keys in a stable order: the podman part's first (as before), then the new parts, then the rest.
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as handle:
+        json.dump(results, handle, indent=2, sort_keys=False)
+        handle.write('\n')
+    os.replace(tmp, path)
+    log('wrote %s (parts run: %s)' % (os.path.relpath(path, REPO) if path.startswith(REPO) else path, ', '.join(parts)))
+    for name, target in results['targets'].items():
+        log('  %-26s %-8s %s' % (name, target['value'], {True: 'met', False: 'MISSED', None: 'not measured'}[target['met']]))
+
+
+def main():
+    parser = build_parser()
+    args = parser.parse_args()
+    parts = checked_parts(parser, args)
     started = time.perf_counter()
-    started_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    started_at = now_iso()
     os.makedirs(args.workdir, exist_ok=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     logdir = os.path.join(args.workdir, 'logs')
@@ -884,45 +991,7 @@ def main():
     results.setdefault('parts', {})
     results.pop('targets', None)
     load_start = loadavg()
-
-    def record(part, t0, at, keys):
-        results.update(keys)
-        results['parts'][part] = {'started_at': at, 'duration_s': round(time.perf_counter() - t0, 1),
-                                  'loadavg_start': load_at[part], 'loadavg_end': loadavg()}
-
-    load_at = {}
-    if 'podman' in parts:
-        t0, at, load_at['podman'] = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(), loadavg()
-        record('podman', t0, at, podman_part(args.containers.split(','), args, args.workdir, logdir))
-    if 'ssh' in parts:
-        targets = []
-        for item in args.ssh_containers.split(','):
-            name, _sep, port = item.partition('=')
-            if not port.isdigit():
-                parser.error('--ssh-containers: NAME=PORT expected, got %r' % item)
-            targets.append((name, int(port)))
-        hosts_list = split_int_list(args.ssh_hosts, '--ssh-hosts')
-        if max(hosts_list) > len(targets):
-            parser.error('--ssh-hosts asks for %d hosts, %d sshd containers given' % (max(hosts_list), len(targets)))
-        t0, at, load_at['ssh'] = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(), loadavg()
-        record('ssh', t0, at, ssh_part(targets, os.path.abspath(args.ssh_key), hosts_list, args.ssh_reps, args.forks, args.workdir))
-    if 'scale' in parts:
-        hosts_list = split_int_list(args.scale_hosts, '--scale-hosts')
-        if args.scale_reps:
-            reps_list = split_int_list(args.scale_reps, '--scale-reps')
-            if len(reps_list) == 1:
-                reps_list = reps_list * len(hosts_list)
-            elif len(reps_list) != len(hosts_list):
-                parser.error('--scale-reps: one number, or one per --scale-hosts entry')
-        else:
-            reps_list = [part_scale.default_reps(n) for n in hosts_list]
-        t0, at, load_at['scale'] = time.perf_counter(), datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(), loadavg()
-        try:
-            keys = part_scale.run(args.workdir, hosts_list, reps_list, args.forks, log)
-        except part_scale.ScaleError as exc:
-            raise BenchError('scale: %s' % exc)
-        record('scale', t0, at, keys)
-
+    run_parts(parser, args, parts, results, logdir)
     results['targets'] = compute_targets(results)
     results.update({
         'machine': machine_info(),
@@ -932,15 +1001,7 @@ def main():
         'bench_duration_s': round(time.perf_counter() - started, 1),
         'parts_this_run': parts,
     })
-    # Keys in a stable order: the podman part's first (as before), then the new parts, then the rest.
-    tmp = args.out + '.tmp'
-    with open(tmp, 'w') as handle:
-        json.dump(results, handle, indent=2, sort_keys=False)
-        handle.write('\n')
-    os.replace(tmp, args.out)
-    log('wrote %s (parts run: %s)' % (os.path.relpath(args.out, REPO) if args.out.startswith(REPO) else args.out, ', '.join(parts)))
-    for name, target in results['targets'].items():
-        log('  %-26s %-8s %s' % (name, target['value'], {True: 'met', False: 'MISSED', None: 'not measured'}[target['met']]))
+    write_results(args.out, results, parts)
     return 0
 
 
