@@ -37,12 +37,15 @@ COLORS = {'floor': '#7f7f7f', 'role_first': '#1f77b4', 'role_rerun': '#4fa3e0', 
 
 
 def scale_chart(results, path):
-    """Seconds per host against N (log scale), role and floor, every repetition and the medians; the ratio beside."""
+    """Seconds per host against N (log scale), role, floor (and own), every repetition and the medians; the ratio beside."""
     scale = results['scale']
     hosts = sorted(int(n) for n in results['scale_role_over_floor'])
     fig, (axis, ratio_axis) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110, gridspec_kw={'width_ratios': [3, 2]})
-    for kind, color, label in (('role', '#1f77b4', 'role, --tags reserved_ports_validate'),
-                               ('floor', '#7f7f7f', 'floor: one set_fact per host')):
+    kinds = [('role', '#1f77b4', 'role, --tags reserved_ports_validate'),
+             ('floor', '#7f7f7f', 'floor: one set_fact per host')]
+    if results.get('scale_own_s'):
+        kinds.append(('own', '#2ca02c', 'role without ansible-core\'s argument-spec task'))
+    for kind, color, label in kinds:
         medians = [results['scale_%s_s' % kind][str(n)] / n for n in hosts]
         axis.plot(hosts, medians, marker='o', color=color, label=label)
         for n in hosts:

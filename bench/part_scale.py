@@ -21,9 +21,11 @@ For each N the inventory is generated in the work directory:
 So every host has four service entries from two ``reserved_ports_services_*``
 group variables, one of them different on every host.
 
-Per N, ``reps`` repetitions, alternated: floor then role on odd repetitions,
-role then floor on even ones (a slow drift of the machine's load then weighs on
-both).  Peak memory: the process tree of ansible-playbook (the main process and
+Three commands: the floor, the role, and the role without ansible-core's
+argument-spec task (``own``: ``--skip-tags always``, the role's own cost).
+Per N, ``reps`` repetitions, alternated: floor, role, own on odd repetitions,
+the reverse on even ones (a slow drift of the machine's load then weighs on
+all).  Peak memory: the process tree of ansible-playbook (the main process and
 its forked workers) is sampled from /proc every 0.2 s; the peak of the sum of
 RSS over the tree is reported (shared copy-on-write pages of the forks are
 counted once per process, so this over-counts), and the peak of the sum of PSS
@@ -119,7 +121,13 @@ def commands(inv):
     return {
         'floor': playbook_argv(os.path.join(BENCH, 'playbooks', 'scale_floor.yml'), [inv]),
         'role': playbook_argv(os.path.join(BENCH, 'playbooks', 'scale_role.yml'), [inv], args=['--tags', 'reserved_ports_validate']),
+        # The role's own part: the same run without ansible-core's argument-spec task (tagged always).
+        'own': playbook_argv(os.path.join(BENCH, 'playbooks', 'scale_role.yml'), [inv],
+                             args=['--tags', 'reserved_ports_validate', '--skip-tags', 'always']),
     }
+
+
+KINDS = ('floor', 'role', 'own')
 
 
 def _children(pid):
@@ -193,15 +201,20 @@ def check(kind, rc, output, hosts):
         match = RECAP_RE.match(line)
         if match:
             recap[match.group(1)] = tuple(int(x) for x in match.groups()[1:])
-    if len(recap) != hosts:
+    # own: only the host that ran the validation (run_once) appears in the recap.
+    if len(recap) != (1 if kind == 'own' else hosts):
         raise ScaleError('%s: %d hosts in the recap, expected %d' % (kind, len(recap), hosts))
     bad = [h for h, (_ok, changed, unreachable, failed, _skipped) in recap.items() if changed or unreachable or failed]
     if bad:
         raise ScaleError('%s: changed, unreachable or failed on %d hosts, e.g. %s %s' % (kind, len(bad), bad[0], recap[bad[0]]))
     shapes = sorted({(ok, skipped) for ok, _c, _u, _f, skipped in recap.values()})
-    want_ok = 1 if kind == 'floor' else 2
-    if any(ok < want_ok for ok, _skipped in shapes):
-        raise ScaleError('%s: a host ran fewer than %d tasks: ok/skipped %s' % (kind, want_ok, shapes))
+    # floor: a set_fact on every host; role: the argument-spec check on every host and the
+    # validation once (run_once: one host counts it); own: the validation once, nothing else.
+    oks = sorted(ok for ok, _c, _u, _f, _s in recap.values())
+    want = {'floor': [1] * hosts, 'role': [1] * (hosts - 1) + [2], 'own': [1]}[kind]
+    if oks != want:
+        raise ScaleError('%s: tasks per host (ok/skipped) %s, expected ok %s' % (
+            kind, shapes, sorted(set(want))))
     return {'tasks_per_host_ok_skipped': shapes}
 
 
@@ -260,9 +273,9 @@ def run(workdir, hosts_list, reps_list, forks, log):
         env = base_env(write_cfg(directory, forks))
         cmds = commands(inv)
         runs_cmds = cmds
-        raw[str(hosts)] = {'floor': [], 'role': []}
+        raw[str(hosts)] = dict((kind, []) for kind in KINDS)
         for rep in range(1, reps + 1):
-            order = ('floor', 'role') if rep % 2 else ('role', 'floor')
+            order = KINDS if rep % 2 else tuple(reversed(KINDS))
             for kind in order:
                 raw[str(hosts)][kind].append(run_one(kind, cmds[kind], env, logdir, hosts, rep, log))
     return summarize(raw, hosts_list, reps_list, forks, runs_cmds)
@@ -273,6 +286,7 @@ def summarize(raw, hosts_list, reps_list, forks, cmds):
     for key, kinds in raw.items():
         med[key] = {kind: round(statistics.median(r['wall_s'] for r in runs), 3) for kind, runs in kinds.items()}
     ratio = {key: round(m['role'] / m['floor'], 2) for key, m in med.items()}
+    own_ratio = {key: round(m['own'] / m['floor'], 2) for key, m in med.items() if 'own' in m}
     largest = str(max(hosts_list))
     # The growth compares the largest N with 1,000 hosts; a run without 1,000
     # (or with 1,000 as its largest N) compares with its smallest N.
@@ -283,6 +297,9 @@ def summarize(raw, hosts_list, reps_list, forks, cmds):
         'scale_role_over_floor': ratio,
         'scale_growth': growth,
         'scale_growth_reference_hosts': int(ref),
+        # Without ansible-core's argument-spec task (--skip-tags always): the role's own controller cost.
+        'scale_own_over_floor': own_ratio,
+        'scale_own_s': {key: m['own'] for key, m in med.items() if 'own' in m},
         'scale_peak_rss_mb': {key: max(r['peak_tree_rss_mb'] for r in kinds['role']) for key, kinds in raw.items()},
         'scale_peak_pss_mb': {key: max(r['peak_tree_pss_mb'] for r in kinds['role']) for key, kinds in raw.items()},
         'scale_floor_peak_rss_mb': {key: max(r['peak_tree_rss_mb'] for r in kinds['floor']) for key, kinds in raw.items()},
@@ -297,7 +314,7 @@ def summarize(raw, hosts_list, reps_list, forks, cmds):
                          'even/odd) set reserved_ports_services_web (2 entries), groups bench_zone_0..4 (index mod 5) '
                          'set reserved_ports_services_app (2 entries, one templated from the host\'s inline '
                          'bench_app_port = 20000 + index mod 10000): four service entries per host',
-            'order': 'per N, per repetition: floor then role on odd repetitions, role then floor on even ones',
+            'order': 'per N, per repetition: floor, role, own on odd repetitions, own, role, floor on even ones',
             'timing': 'wall clock of the whole ansible-playbook process, start-up and inventory parsing included; '
                       'controller_cpu_s = user+system CPU of the process and its forks',
             'memory': 'peak over samples every %.1f s of the sum over the ansible-playbook process tree (main process '

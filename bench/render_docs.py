@@ -393,16 +393,19 @@ def render_scale(r, add):
     add('')
     add('![seconds per host against the number of hosts](benchmarks-scale.png)')
     add('')
+    own = r.get('scale_own_over_floor') or {}
+    own_head = (' | role without the argument-spec task | that / floor', '|---|---') if own else ('', '')
     add('| hosts | repetitions | floor | role | floor per host | role per host | role / floor '
-        '| role peak RSS (tree) | role peak PSS (tree) | floor peak RSS (tree) |')
-    add('|---|---|---|---|---|---|---|---|---|---|')
+        '| role peak RSS (tree) | role peak PSS (tree) | floor peak RSS (tree)%s |' % own_head[0])
+    add('|---|---|---|---|---|---|---|---|---|---%s|' % own_head[1])
     for n in hosts:
         key = str(n)
         floor, role = r['scale_floor_s'][key], r['scale_role_s'][key]
-        add('| {:,} | {} | {:.2f} s | {:.2f} s | {:.4f} s | {:.4f} s | {:.2f}x | {} MB | {} MB | {} MB |'.format(
+        own_cells = ' | {:.2f} s | {:.2f}x'.format(r['scale_own_s'][key], own[key]) if key in own else ''
+        add('| {:,} | {} | {:.2f} s | {:.2f} s | {:.4f} s | {:.4f} s | {:.2f}x | {} MB | {} MB | {} MB{} |'.format(
             n, scale['repetitions'][key], floor, role, floor / n, role / n, r['scale_role_over_floor'][key],
             r['scale_peak_rss_mb'][key], r.get('scale_peak_pss_mb', {}).get(key, 'n/a'),
-            r.get('scale_floor_peak_rss_mb', {}).get(key, 'n/a')))
+            r.get('scale_floor_peak_rss_mb', {}).get(key, 'n/a'), own_cells))
     add('')
     if r.get('scale_growth') is not None:
         add('Growth: the ratio at %s hosts divided by the ratio at %s hosts is **%.2f** (Ansible\'s own per-host cost '
@@ -412,17 +415,18 @@ def render_scale(r, add):
         add('')
     add('Every run (wall seconds, controller CPU seconds, load average before):')
     add('')
-    add('| hosts | repetition | floor | role |')
-    add('|---|---|---|---|')
+    kinds = ('floor', 'role', 'own') if own else ('floor', 'role')
+    add('| hosts | repetition | %s |' % ' | '.join(kinds))
+    add('|---|---|%s' % ('---|' * len(kinds)))
     for n in hosts:
         runs = scale['raw'][str(n)]
         by_rep = {}
-        for kind in ('floor', 'role'):
+        for kind in kinds:
             for run in runs[kind]:
                 by_rep.setdefault(run['rep'], {})[kind] = run
         for rep in sorted(by_rep):
             cells = []
-            for kind in ('floor', 'role'):
+            for kind in kinds:
                 run = by_rep[rep].get(kind)
                 cells.append('%.2f s (CPU %.2f s, load %.1f)' % (run['wall_s'], run['controller_cpu_s'], run['loadavg_1m_before'])
                              if run else '')

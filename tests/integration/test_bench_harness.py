@@ -54,7 +54,7 @@ def test_scale_inventory_gives_each_host_four_entries_from_two_group_variables(t
 def test_scale_floor_and_role_pass_the_bench_checks(tmp_path):
     inv, env = scale_env(tmp_path)
     cmds = part_scale.commands(inv)
-    for kind in ('floor', 'role'):
+    for kind in part_scale.KINDS:
         proc = subprocess.run(cmds[kind], env=env, cwd=str(tmp_path), capture_output=True, text=True, check=False)
         # Raises part_scale.ScaleError with the reason unless rc 0, every host in the
         # recap, nothing changed or failed, and at least the expected tasks ran.
