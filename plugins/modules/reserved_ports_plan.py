@@ -15,7 +15,7 @@ version_added: 0.2.0
 description:
   - The first step of the role M(portguard.ephemeral.reserved_ports) (C(ansible-doc -t role)), usable on its own.
   - Runs once for the play (give the task C(run_once) and C(any_errors_fatal)) and reads each host's variables
-    once, as that host's own tasks see them (inventory, facts, play and role variables):
+    once, as that host's own tasks see them (inventory, facts, play and role variables), that is
     C(reserved_ports_services), every C(reserved_ports_services_*), the variables matched by
     C(reserved_ports_discover), and the role's settings. It validates them and plans each host's ports the way
     M(portguard.ephemeral.reserved_ports_apply) will.
@@ -31,26 +31,11 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
+  - portguard.ephemeral.controller_action
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  become:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Reads variables only; the same result in check mode.
-  connection:
-    support: none
-  delegation:
-    support: none
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 options: {}
 notes:
   - Without C(run_once) the task fails and says so (every host would check the whole play).
