@@ -165,11 +165,11 @@ def parse_options(params):
             raise TaskError('mode: exact needs reserved (give [] to clear every reservation)')
         examine = params.get('examine')
         examine = None if examine is None else _ports.parse_ports(examine, 'examine')
-        min_ports = params.get('min_ephemeral_ports')
+        min_ports = params.get('min_ephemeral')
         if min_ports is None:
             min_ports = DEFAULT_MIN_EPHEMERAL
         if min_ports < 0 or min_ports > 65535:
-            raise TaskError('min_ephemeral_ports: %r is outside 0-65535' % (min_ports,))
+            raise TaskError('min_ephemeral: %r is outside 0-65535' % (min_ports,))
     except _ports.PortSpecError as exc:
         raise TaskError(str(exc), option=exc.option)
     lock_timeout = params.get('lock_timeout')
@@ -184,7 +184,7 @@ def parse_options(params):
     return {
         'reserved': desired_reserved, 'range': params.get('range'), 'mode': mode, 'live': live,
         'persist': persist, 'path': os.path.normpath(path) if persist else None, 'netns': netns,
-        'on_override': params.get('on_override') or 'fail', 'min_ephemeral_ports': min_ports,
+        'on_override': params.get('on_override') or 'fail', 'min_ephemeral': min_ports,
         'examine': examine, 'lock_timeout': lock_timeout,
     }
 
@@ -445,12 +445,12 @@ def _plan_run(opts, now, warnings):
         if opts['reserved'] is None:
             # Leave the reservations alone: plan the range only, keep ownership as it is.
             plan = _plan.plan(live.port_range, live.reserved, frozenset(), now.desired_range, 'merge',
-                              frozenset(), frozenset(), opts['min_ephemeral_ports'])
+                              frozenset(), frozenset(), opts['min_ephemeral'])
             plan.owned_after = now.owned_before & live.reserved
             plan.foreign = live.reserved - plan.owned_after
         else:
             plan = _plan.plan(live.port_range, live.reserved, opts['reserved'], now.desired_range, opts['mode'],
-                              now.owned_before, declared, opts['min_ephemeral_ports'])
+                              now.owned_before, declared, opts['min_ephemeral'])
     except _plan.PlanError as exc:
         raise TaskError('%s; nothing was changed' % exc)
     warnings.extend(plan.warnings)

@@ -51,17 +51,17 @@ class TaskError(Exception):
 
 def parse_options(params):
     """Validate every option; raise TaskError naming the option and value."""
-    ports = params.get('ports')
-    if ports is not None:
+    examine = params.get('examine')
+    if examine is not None:
         try:
-            ports = _ports.parse_ports(ports, 'ports')
+            examine = _ports.parse_ports(examine, 'examine')
         except _ports.PortSpecError as exc:
-            raise TaskError(str(exc), option='ports')
+            raise TaskError(str(exc), option='examine')
     netns = params.get('netns')
     if netns is not None and not os.path.isabs(netns):
         raise TaskError('netns: %r is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net' % (netns,),
                         option='netns')
-    return {'ports': ports, 'netns': netns}
+    return {'examine': examine, 'netns': netns}
 
 
 def _hidden_entries(root, key):
@@ -370,10 +370,10 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
     boot_applies = (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
 
     try:
-        sockets = _sockets.read_sockets(opts['ports'], net_directory, listening_filter=exposed_filter(live))
+        sockets = _sockets.read_sockets(opts['examine'], net_directory, listening_filter=exposed_filter(live))
     except ValueError as exc:
         raise TaskError('cannot read the socket tables: %s' % exc)
-    examined = opts['ports'] if opts['ports'] is not None else sockets.listening_ports()
+    examined = opts['examine'] if opts['examine'] is not None else sockets.listening_ports()
 
     warnings = []
     boot, boot_values, system_values = boot_report(root, live.unprivileged_port_start, warnings)

@@ -136,7 +136,7 @@ options:
     type: str
     choices: [fail, warn]
     default: fail
-  min_ephemeral_ports:
+  min_ephemeral:
     description:
       - The least number of ports that must remain for automatic assignment (range size minus the
         reserved ports inside it). The task fails before writing when a change would leave fewer and
@@ -144,6 +144,9 @@ options:
         range) is applied with a warning.
       - The default, 8192, keeps a host able to open about 136 new connections per second to one
         destination with the 60 second TIME_WAIT, while allowing the common narrowed ranges.
+      - The role sets it from C(reserved_ports_min_ephemeral). Its old name O(min_ephemeral_ports) is a
+        deprecated alias, to be removed in 1.0.0.
+    aliases: [min_ephemeral_ports]
     type: int
     default: 8192
   examine:
@@ -373,7 +376,9 @@ def main():
             persist=dict(type='bool'),
             path=dict(type='path', default=impl.DEFAULT_PATH),
             on_override=dict(type='str', default='fail', choices=['fail', 'warn']),
-            min_ephemeral_ports=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL),
+            min_ephemeral=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL, aliases=['min_ephemeral_ports'],
+                               deprecated_aliases=[dict(name='min_ephemeral_ports', version='1.0.0',
+                                                        collection_name='portguard.ephemeral')]),
             netns=dict(type='path'),
             examine=dict(type='raw'),
             lock_timeout=dict(type='int', default=impl.DEFAULT_LOCK_TIMEOUT),

@@ -44,7 +44,7 @@ attributes:
   platform:
     platforms: linux
 options:
-  ports:
+  examine:
     description:
       - Service ports to examine. A list of ports (integers) and ranges (strings C("LOW-HIGH")), or a
         string in the kernel's syntax (C("8080-8082,9000")); the same syntax as
@@ -53,6 +53,9 @@ options:
         many sockets.
       - Omit it to examine every port that has a listener (a TCP socket in LISTEN or a bound, unconnected UDP
         socket). An empty list examines no port.
+      - The same option as O(portguard.ephemeral.local_ports#module:examine). Its old name O(ports) is a
+        deprecated alias, to be removed in 1.0.0.
+    aliases: [ports]
     type: raw
   netns:
     description:
@@ -85,7 +88,7 @@ seealso:
 EXAMPLES = r'''
 - name: Is anything holding the service ports, and are they protected?
   portguard.ephemeral.local_ports_info:
-    ports: [8080, 8443, "9000-9010"]
+    examine: [8080, 8443, "9000-9010"]
   register: ports_info
 
 - name: Fail when a service port can be taken by an outgoing connection
@@ -95,7 +98,7 @@ EXAMPLES = r'''
 
 - name: Detect reservations lost since boot (a truncating sysctl --system run)
   portguard.ephemeral.local_ports_info:
-    ports: []
+    examine: []
   register: drift_check
 
 - name: Show what is missing
@@ -368,7 +371,7 @@ ports:
 unreserved_listeners:
   description:
     - Every listener (TCP LISTEN, bound unconnected UDP) inside the live ephemeral range on a port that is not
-      reserved, whether or not O(ports) names it, ascending by port. These are the services nobody declared - an
+      reserved, whether or not O(examine) names it, ascending by port. These are the services nobody declared - an
       outgoing connection can take their port while they are stopped, and then they cannot start.
     - At most 200 are listed; RV(unreserved_listener_count) counts them all.
   returned: always
@@ -472,7 +475,9 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            ports=dict(type='raw'),
+            examine=dict(type='raw', aliases=['ports'],
+                         deprecated_aliases=[dict(name='ports', version='1.0.0',
+                                                  collection_name='portguard.ephemeral')]),
             netns=dict(type='path'),
         ),
         supports_check_mode=True,

@@ -300,7 +300,7 @@ FAILING = [
     ('range-single-number', {'range': '40000'}, ["range: '40000' ", 'not two numbers']),
     ('range-abc', {'range': 'abc'}, ["range: 'abc' ", 'not two numbers']),
     ('min-ephemeral-exceeded', {'reserved': ['32768-55000']},
-     ['only 5999 ports would remain', 'min_ephemeral_ports=8192']),
+     ['only 5999 ports would remain', 'min_ephemeral=8192']),
     ('exact-without-reserved', {'mode': 'exact', 'range': '40000 50001'}, ['mode: exact needs reserved']),
     ('netns-with-persist', {'reserved': [8080], 'netns': '/run/netns/pg-any', 'persist': True},
      ['netns: /run/netns/pg-any is live only', 'persist: false']),
@@ -477,7 +477,7 @@ def test_examine_reports_ports_in_the_same_call(lab):
     lab.write_sysctl(nslab.RANGE, '40000 40009\n')
     with lab.hold_ephemeral_ports() as hold:
         assert hold.held == 10
-        run = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': [40003, 41000], 'min_ephemeral_ports': 1}},
+        run = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': [40003, 41000], 'min_ephemeral': 1}},
                            expect_rc=0)
         ports = dict((entry['port'], entry) for entry in run.result('Apply')['ports'])
     # The reservation is in place, but an outgoing connection still holds 40003: a restart fails now.
@@ -492,7 +492,7 @@ def test_examine_reports_ports_in_the_same_call(lab):
     assert ports[41000]['reason'].startswith('outside the ephemeral range now, but after a reboot')
     # Once the connections are gone the port binds, and the kernel will not hand it out again.
     assert lab.try_listen([40003]) == {40003: None}
-    check = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': '40003', 'min_ephemeral_ports': 1}},
+    check = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': '40003', 'min_ephemeral': 1}},
                          check=True, expect_rc=0).result('Apply')
     assert not check['changed']
     assert check['ports'][0]['at_risk'] is False and check['ports'][0]['reason'] == 'reserved'

@@ -412,19 +412,19 @@ def test_empty_path_and_netns_are_refused_through_ansible(lab):
     assert (sysctl_files(lab), lab.reserved()) == before
 
 
-# ----------------------------------------------------------------------------- 7. min_ephemeral_ports
+# ----------------------------------------------------------------------------- 7. min_ephemeral
 
 def test_release_under_a_hand_narrowed_range_is_not_blocked(lab):
     lab.write_sysctl(nslab.RANGE, '50000 51000\n')
     results = scenario(lab,
-                       {'run': {'reserved': ['50000-50099'], 'min_ephemeral_ports': 0}},
+                       {'run': {'reserved': ['50000-50099'], 'min_ephemeral': 0}},
                        {'run': {'reserved': []}},
                        {'run': {'reserved': [50500]}})
     ok(results[0])
     released = ok(results[1])  # 901 -> 1001 free ports: better, though below 8192
     assert released['released'] == '50000-50099'
     assert released['ephemeral_ports'] == {'before': 901, 'after': 1001}
-    assert any('below min_ephemeral_ports=8192, as before this run' in w for w in released['warnings'])
+    assert any('below min_ephemeral=8192, as before this run' in w for w in released['warnings'])
     msg = failed(results[2])  # 1001 -> 1000: a reduction below the floor
     assert 'only 1000 ports would remain' in msg and 'nothing was changed' in msg, msg
     assert lab.reserved() == '\n'

@@ -154,10 +154,10 @@ def test_boot_report_invalid_value_falls_back_to_the_default(tmp_path):
 
 def test_parse_options_names_the_option():
     with pytest.raises(info.TaskError) as exc:
-        info.parse_options({'ports': 'abc'})
-    assert str(exc.value).startswith("ports: 'abc'")
+        info.parse_options({'examine': 'abc'})
+    assert str(exc.value).startswith("examine: 'abc'")
     with pytest.raises(info.TaskError) as exc:
         info.parse_options({'netns': 'run/netns/x'})
     assert 'netns' in str(exc.value)
-    assert info.parse_options({'ports': [80, '90-91']})['ports'] == frozenset([80, 90, 91])
-    assert info.parse_options({})['ports'] is None
+    assert info.parse_options({'examine': [80, '90-91']})['examine'] == frozenset([80, 90, 91])
+    assert info.parse_options({})['examine'] is None

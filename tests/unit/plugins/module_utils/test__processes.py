@@ -204,7 +204,7 @@ INCIDENT_PROCESSES = {
 
 def test_run_names_holders_and_unreserved_listeners(tmp_path):
     net, proc_sys, root = fake_host(tmp_path, INCIDENT, INCIDENT_PROCESSES)
-    result = info.run({'ports': [40601, 40602, 40700]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'),
+    result = info.run({'examine': [40601, 40602, 40700]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'),
                       net_directory=net, proc_root=root)
     held, waiting, listening = result['ports']
     assert held['at_risk'] and held['holders'][0]['state'] == 'ESTABLISHED'
@@ -239,7 +239,7 @@ def test_run_without_ports_examines_every_listener_and_caps_the_list(tmp_path, m
 def test_run_with_no_socket_of_interest_reads_no_process(tmp_path):
     net, proc_sys, root = fake_host(tmp_path, [('tcp', 8080, 0, '0A', 6000), ('tcp', 40602, 443, '06', 0)],
                                     {500: {'fds': [sock(6000)]}})
-    result = info.run({'ports': [40602]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'), net_directory=net,
+    result = info.run({'examine': [40602]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'), net_directory=net,
                       proc_root=root)
     assert result['unreserved_listeners'] == [] and result['unreserved_listener_count'] == 0
     assert result['process_scan']['looked_up'] is False

@@ -101,7 +101,7 @@ BAD_OPTIONS = [
     ('range-privileged', {'range': [80, 60999]}, 'range: [80, 60999] starts below net.ipv4.ip_unprivileged_port_start'),
     ('range-one-number', {'range': '32768'}, "range: '32768' is not two numbers"),
     ('exact-without-reserved', {'range': '32768 60999', 'mode': 'exact'}, 'mode: exact needs reserved'),
-    ('min-ports', {'reserved': [8080], 'min_ephemeral_ports': 70000}, 'min_ephemeral_ports: 70000 is outside 0-65535'),
+    ('min-ports', {'reserved': [8080], 'min_ephemeral': 70000}, 'min_ephemeral: 70000 is outside 0-65535'),
     ('relative-path', {'reserved': [8080], 'path': 'ports.conf'}, "path: 'ports.conf' is not absolute"),
     ('nothing-to-do', {'reserved': [8080], 'live': False, 'persist': False}, 'live and persist are both false'),
     ('capacity', {'reserved': ['32768-60000']}, 'only 999 ports would remain'),
@@ -214,11 +214,11 @@ def test_range_only_leaves_reservations_alone(kernel, root):
 
 def test_long_list_round_trips(kernel, root):
     ports = list(range(1025, 65536, 2))
-    result = run(root, reserved=ports, range='1024 65535', min_ephemeral_ports=0)
+    result = run(root, reserved=ports, range='1024 65535', min_ephemeral=0)
     assert kernel.reserved == frozenset(ports)
     assert _ports.parse_kernel_string(_sysctld.read_managed(PATH, root)['values'][RES]) == frozenset(ports)
     assert any('bytes long' in warning for warning in result['warnings'])
-    assert not run(root, reserved=ports, range='1024 65535', min_ephemeral_ports=0)['changed']
+    assert not run(root, reserved=ports, range='1024 65535', min_ephemeral=0)['changed']
 
 
 # --------------------------------------------------------------------------- boot winner
