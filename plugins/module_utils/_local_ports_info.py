@@ -206,9 +206,7 @@ def drift_report(live, boot_range, boot_reserved):
     missing = boot_reserved - live.reserved
     extra = live.reserved - boot_reserved
     if missing or extra:
-        result['reserved'] = {
-            'missing': _ports.format_ports(missing), 'missing_count': len(missing),
-            'extra': _ports.format_ports(extra), 'extra_count': len(extra)}
+        result['reserved'] = {'missing': _ports.port_set(missing), 'extra': _ports.port_set(extra)}
     result['detected'] = result['range'] is not None or result['reserved'] is not None
     return result
 
@@ -398,11 +396,9 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
     return {
         'changed': False,
         'range': list(live.port_range),
-        'reserved': {'canonical': _ports.format_ports(live.reserved),
-                     'ranges': _ports.format_runs(live.reserved),
-                     'count': len(live.reserved)},
+        'reserved': _ports.port_set(live.reserved),
         'ephemeral_ports': _ports.ephemeral_capacity(live.port_range, live.reserved),
-        'reserved_outside_range': _ports.format_ports(_plan.outside_range(live.port_range, live.reserved)),
+        'reserved_outside_range': _ports.port_set(_plan.outside_range(live.port_range, live.reserved)),
         'boot': boot,
         'drift': drift,
         'ports': entries,

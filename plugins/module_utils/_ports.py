@@ -257,6 +257,18 @@ def format_runs(ports):
     return [lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in port_runs(ports)]
 
 
+def port_set(ports):
+    """A port set as every module result carries it: {canonical, ranges, count}.
+
+    ``canonical`` is the kernel's canonical string, ``ranges`` the same as a
+    list (``format_runs``), ``count`` the number of ports.
+    """
+    runs = port_runs(ports)
+    return {'canonical': format_port_runs(runs),
+            'ranges': [lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in runs],
+            'count': sum(hi - lo + 1 for lo, hi in runs)}
+
+
 def parse_kernel_readback(text):
     """Parse what the kernel prints (trusted, canonical) into a port set."""
     body = text.strip()

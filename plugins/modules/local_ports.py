@@ -221,53 +221,75 @@ range:
   type: dict
   sample: {"before": [32768, 60999], "after": [32768, 60999]}
 reserved:
-  description: The reserved ports before and after, in the kernel's canonical form.
+  description:
+    - The reserved ports before and after, each a port set. Every port set in this result (and in
+      M(portguard.ephemeral.local_ports_info)'s) has the same three keys.
   returned: always
   type: dict
-  sample: {"before": "8080", "after": "8080,36601,37601,38601"}
+  sample: {"before": {"canonical": "8080", "ranges": [8080], "count": 1},
+           "after": {"canonical": "8080,36601,37601,38601", "ranges": [8080, 36601, 37601, 38601], "count": 4}}
+  contains:
+    before:
+      description: The port set before the run (every port set has these keys).
+      type: dict
+      contains:
+        canonical:
+          description: The kernel's canonical form (ascending, maximal runs as C(A-B)).
+          type: str
+        ranges:
+          description: The same as a list, integers for single ports and C("A-B") strings for runs.
+          type: list
+          elements: raw
+        count:
+          description: How many ports the set holds.
+          type: int
+    after:
+      description: The port set after the run (in check mode, the one it would leave), with the keys of
+        RV(reserved.before).
+      type: dict
 added:
-  description: Ports added to the reservations (canonical form).
+  description: Ports added to the reservations, a port set as in RV(reserved).
   returned: always
-  type: str
-  sample: "36601,37601,38601"
+  type: dict
+  sample: {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3}
 released:
-  description: Ports released from the reservations (canonical form).
+  description: Ports released from the reservations, a port set as in RV(reserved).
   returned: always
-  type: str
-  sample: ""
+  type: dict
+  sample: {"canonical": "", "ranges": [], "count": 0}
 owned:
-  description: Reserved ports this module owns after the run (canonical form); only these are
+  description: Reserved ports this module owns after the run, a port set as in RV(reserved); only these are
     released when they leave O(reserved) in C(merge) mode.
   returned: always
-  type: str
-  sample: "36601,37601,38601"
+  type: dict
+  sample: {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3}
 foreign:
   description: Reserved ports kept because someone else reserved them (in C(exact) mode, the asked-for
-    ports someone else had reserved). They are never released by a C(merge) run.
+    ports someone else had reserved), a port set as in RV(reserved). They are never released by a C(merge) run.
   returned: always
-  type: str
-  sample: "8080"
+  type: dict
+  sample: {"canonical": "8080", "ranges": [8080], "count": 1}
 reserved_outside_range:
   description:
-    - Reserved ports (after the run) that lie outside the ephemeral range, canonical form. They have no effect
-      until the range grows over them; with a moved range and the service ports kept reserved that is the
+    - Reserved ports (after the run) that lie outside the ephemeral range, a port set as in RV(reserved). They have
+      no effect until the range grows over them; with a moved range and the service ports kept reserved that is the
       point. A fact, not a warning.
   returned: always
-  type: str
-  sample: "9100"
+  type: dict
+  sample: {"canonical": "9100", "ranges": [9100], "count": 1}
 pending:
-  description: With O(live=false), ports the persisted file reserves that are not reserved live; they
-    become owned once a later boot has applied the file. Empty otherwise.
+  description: With O(live=false), ports the persisted file reserves that are not reserved live, a port set as in
+    RV(reserved); they become owned once a later boot has applied the file. Empty otherwise.
   returned: always
-  type: str
-  sample: ""
+  type: dict
+  sample: {"canonical": "", "ranges": [], "count": 0}
 declared_elsewhere:
   description: Reserved ports other sysctl files set for C(net.ipv4.ip_local_reserved_ports) (C(merge) mode
-    with O(persist)). Our file hides those lines at boot, so it carries these ports and they are reserved
-    live too; they stay foreign.
+    with O(persist)), a port set as in RV(reserved). Our file hides those lines at boot, so it carries these ports
+    and they are reserved live too; they stay foreign.
   returned: always
-  type: str
-  sample: ""
+  type: dict
+  sample: {"canonical": "", "ranges": [], "count": 0}
 removed_files:
   description: Managed files at an earlier O(path) that this run removed (in check mode, would remove);
     their settings and owned ports carried over to O(path).

@@ -133,7 +133,8 @@ range:
   elements: int
   sample: [32768, 60999]
 reserved:
-  description: The live reservations.
+  description: The live reservations, a port set. Every port set in this result (and in
+    M(portguard.ephemeral.local_ports)'s) has these three keys.
   returned: always
   type: dict
   contains:
@@ -151,11 +152,11 @@ reserved:
       type: int
       sample: 4
 reserved_outside_range:
-  description: Reserved ports that lie outside the live ephemeral range (canonical form); no effect until the
-    range grows over them.
+  description: Reserved ports that lie outside the live ephemeral range, a port set as in RV(reserved); no effect
+    until the range grows over them.
   returned: always
-  type: str
-  sample: "9100"
+  type: dict
+  sample: {"canonical": "9100", "ranges": [9100], "count": 1}
 ephemeral_ports:
   description: How many ports remain for automatic assignment (range size minus the reserved ports inside it).
   returned: always
@@ -250,7 +251,8 @@ drift:
   returned: always
   type: dict
   sample: {detected: true, range: null, note: null,
-           reserved: {missing: "2661,2663,...", missing_count: 31438, extra: "", extra_count: 0}}
+           reserved: {missing: {canonical: "2661,2663,...", ranges: [2661, 2663, "..."], count: 31438},
+                      extra: {canonical: "", ranges: [], count: 0}}}
   contains:
     detected:
       description: V(true) when the live values differ from the boot values; V(null) when O(netns) names another
@@ -261,7 +263,7 @@ drift:
       type: dict
     reserved:
       description: When the reservations differ, the ports reserved at boot but not live (C(missing)) and live
-        but not at boot (C(extra)), in canonical form with their counts; else C(null).
+        but not at boot (C(extra)), each a port set as in RV(reserved); else C(null).
       type: dict
     note:
       description: Why there is no comparison, or C(null).

@@ -358,7 +358,8 @@ def test_boot_precedence_override_mask_and_link(lab, playbooks):
     drift = result['drift']
     assert drift['detected'] is True
     assert drift['range'] == {'live': [32768, 60999], 'boot': [40000, 60999]}
-    assert drift['reserved'] == {'missing': '9090,9092', 'missing_count': 2, 'extra': '', 'extra_count': 0}
+    assert (drift['reserved']['missing']['canonical'], drift['reserved']['missing']['count'],
+            drift['reserved']['extra']['canonical'], drift['reserved']['extra']['count']) == ('9090,9092', 2, '', 0)
     assert port_entry(result, 9090)['reserved_boot'] is True
     assert port_entry(result, 9091)['reserved_boot'] is False
     assert port_entry(result, 8080)['reserved_boot'] is False     # overridden: not reserved at boot
@@ -430,9 +431,9 @@ def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):
     result = info(lab, playbooks, examine=[1025, 60001, 60002])
     drift = result['drift']
     assert drift['detected'] is True and drift['range'] is None
-    assert drift['reserved']['missing_count'] == 32256 - len(kept)
-    assert drift['reserved']['extra_count'] == 0 and drift['reserved']['extra'] == ''
-    assert kernel_set(drift['reserved']['missing']) == set(range(1025, 65536, 2)) - kept
+    assert drift['reserved']['missing']['count'] == 32256 - len(kept)
+    assert drift['reserved']['extra']['count'] == 0 and drift['reserved']['extra']['canonical'] == ''
+    assert kernel_set(drift['reserved']['missing']['canonical']) == set(range(1025, 65536, 2)) - kept
     assert result['reserved']['count'] == len(kept)
     lost = port_entry(result, 60001)
     assert (lost['reserved_live'], lost['reserved_boot'], lost['at_risk'], lost['reason']) == (
@@ -506,7 +507,8 @@ def test_check_mode_is_the_same_and_changes_nothing(lab, holder, playbooks):
     checked = info(lab, playbooks, check=True, examine=[9090, 9094])
     for key in ('range', 'reserved', 'ephemeral_ports', 'boot', 'drift', 'ports', 'netns'):
         assert checked[key] == normal[key], key
-    assert normal['drift']['reserved'] == {'missing': '', 'missing_count': 0, 'extra': '9094', 'extra_count': 1}
+    assert (normal['drift']['reserved']['missing']['canonical'], normal['drift']['reserved']['missing']['count'],
+            normal['drift']['reserved']['extra']['canonical'], normal['drift']['reserved']['extra']['count']) == ('', 0, '9094', 1)
     assert lab.snapshot() == before
 
 
