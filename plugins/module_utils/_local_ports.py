@@ -407,7 +407,7 @@ def _read(opts, identity, state, locks, check_mode, proc_sys, root, warnings):
             'namespace created with the same inode before the next run would inherit the record'
             % identity['link'])
     removed = [other for other, _info in others]
-    keys = [_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY] if path else []
+    keys = list(_sysctl.KEYS) if path else []
     boot_before = _without_files(_sysctld.boot_config(keys, root), removed) if path else {}
     return _State(boot_id=current_boot_id, live=live, desired_range=desired_range, path=path, managed=managed,
                   others=others, removed=removed, owned_before=frozenset(owned_before), record_stale=record_stale,
@@ -622,23 +622,27 @@ def _commit(opts, before, after, live_changed, path, managed, new_text, others, 
     except TaskError:
         raise
     except (IOError, OSError, _runstate.StateError) as exc:
-        done, failed = [], []
-        for what, attempt, function in reversed(undo):
-            try:
-                function()
-                done.append(what)
-            except (IOError, OSError, _sysctl.SysctlError) as undo_exc:
-                failed.append('%s failed: %s' % (attempt, undo_exc))
-        message = '%s failed: %s' % (step, exc)
-        if failed:
-            message += '. UNDO FAILED, check the host by hand: %s' % '; '.join(failed)
-            if done:
-                message += ' (undone: %s)' % ', '.join(done)
-        elif done:
-            message += '; everything this run changed was undone: %s' % ', '.join(done)
-        else:
-            message += '; nothing was changed'
-        raise TaskError(message)
+        raise TaskError(_undo('%s failed: %s' % (step, exc), undo))
+
+
+def _undo(message, undo):
+    """Run the ``undo`` steps of _commit in reverse; return ``message`` with what was (or could not be) undone."""
+    done, failed = [], []
+    for what, attempt, function in reversed(undo):
+        try:
+            function()
+            done.append(what)
+        except (IOError, OSError, _sysctl.SysctlError) as undo_exc:
+            failed.append('%s failed: %s' % (attempt, undo_exc))
+    if failed:
+        message += '. UNDO FAILED, check the host by hand: %s' % '; '.join(failed)
+        if done:
+            message += ' (undone: %s)' % ', '.join(done)
+    elif done:
+        message += '; everything this run changed was undone: %s' % ', '.join(done)
+    else:
+        message += '; nothing was changed'
+    return message
 
 
 def _mode_of(full):

@@ -17,7 +17,6 @@ import os
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sockets, _sysctl, _sysctld
 
-KEYS = (_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY)
 # What a network namespace (the host's included) holds when no file sets the key.
 KERNEL_DEFAULT_RANGE = (32768, 60999)
 KERNEL_DEFAULT_RESERVED = frozenset()
@@ -119,12 +118,12 @@ def boot_report(root, unprivileged_port_start, warnings):
     def accepts(key, value):
         return kernel_accepts(key, value, unprivileged_port_start)
 
-    config = _sysctld.boot_config(list(KEYS), root, accepts=accepts)
-    system = _sysctld.sysctl_system_config(list(KEYS), root, accepts=accepts)
+    config = _sysctld.boot_config(list(_sysctl.KEYS), root, accepts=accepts)
+    system = _sysctld.sysctl_system_config(list(_sysctl.KEYS), root, accepts=accepts)
     report = {}
     values = {}
     system_values = {}
-    for key in KEYS:
+    for key in _sysctl.KEYS:
         info = config[key]
         winner = info['winner']
         entries = []
@@ -349,15 +348,14 @@ def _warnings(live, boot_values, boot_applies):
     return warnings
 
 
-def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_root=_sockets.PROC_ROOT):
-    """One run of the module; return the result dict or raise TaskError."""
-    opts = parse_options(params)
+def _enter(netns, proc_sys):
+    """Enter ``netns`` (when given) and read its live values: (identity, live, whether the boot files apply)."""
     try:
         own = _sysctl.netns_identity()
-        if opts['netns']:
-            _sysctl.enter_netns(opts['netns'])
+        if netns:
+            _sysctl.enter_netns(netns)
         identity = _sysctl.netns_identity()
-        identity['path'] = opts['netns']
+        identity['path'] = netns
         live = _sysctl.read_live(proc_sys)
     except _sysctl.SysctlError as exc:
         raise TaskError(str(exc))
@@ -365,7 +363,13 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
         raise TaskError('cannot identify the network namespace: %s' % exc)
     # The boot files describe the namespace this module runs in; a namespace
     # entered through netns gets its values from whoever creates it.
-    boot_applies = (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
+    return identity, live, (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
+
+
+def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_root=_sockets.PROC_ROOT):
+    """One run of the module; return the result dict or raise TaskError."""
+    opts = parse_options(params)
+    identity, live, boot_applies = _enter(opts['netns'], proc_sys)
 
     try:
         sockets = _sockets.read_sockets(opts['examine'], net_directory, listening_filter=exposed_filter(live))

@@ -156,7 +156,7 @@ def warnings_for(port_range, reserved, requested=None):
                 'reserved block %d-%d (%d ports) inside the ephemeral range skews the kernel\'s port choice: '
                 'the first free port after it is picked far more often. Consider moving the range away '
                 'from the block instead.' % (run_low, run_high, size))
-    size = len(format_port_runs(runs)) + 1  # kernel_value_bytes(reserved)
+    size = len(format_port_runs(runs)) + 1  # the value as written to /proc, with its newline
     if size > KERNEL_WRITE_CHUNK:
         warnings.append(
             'net.ipv4.ip_local_reserved_ports is %d bytes long (over %d): procps "sysctl -p" and '

@@ -345,8 +345,3 @@ def ephemeral_capacity(port_range, reserved):
     low, high = port_range
     inside = len([port for port in reserved if low <= port <= high])
     return high - low + 1 - inside
-
-
-def kernel_value_bytes(ports):
-    """Length of the value as written to /proc (canonical form plus newline)."""
-    return len(format_ports(ports)) + 1

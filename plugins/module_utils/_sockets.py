@@ -84,12 +84,9 @@ def state_name(protocol, code):
     return name
 
 
-def is_listener(protocol, code):
-    """A TCP socket in LISTEN, or a UDP socket bound and not connected."""
-    code = code.upper()
-    if protocol.startswith('tcp'):
-        return code == TCP_LISTEN
-    return code == UDP_UNCONNECTED
+def listen_code(protocol):
+    """The state code of a listener: TCP in LISTEN, or UDP bound and not connected (the one "is it listening" test)."""
+    return TCP_LISTEN if protocol.startswith('tcp') else UDP_UNCONNECTED
 
 
 class Socket(object):
@@ -112,10 +109,6 @@ class Socket(object):
     @property
     def state(self):
         return state_name(self.protocol, self.state_code)
-
-    @property
-    def listening(self):
-        return is_listener(self.protocol, self.state_code)
 
     def as_dict(self):
         return {
@@ -170,8 +163,7 @@ def _body(data):
 
 def _listener_marker(protocol):
     """Text that only a listener's line holds: a zero remote end followed by the listening state."""
-    code = TCP_LISTEN if protocol.startswith('tcp') else UDP_UNCONNECTED
-    return (' %s:0000 %s ' % ('0' * _ADDR_LEN[protocol], code)).encode('ascii')
+    return (' %s:0000 %s ' % ('0' * _ADDR_LEN[protocol], listen_code(protocol))).encode('ascii')
 
 
 def listening_ports_in(protocol, data):
@@ -248,7 +240,7 @@ class PortSockets(object):
 
     def _split(self, want_listeners):
         for protocol, group in self.groups:
-            code = TCP_LISTEN if protocol.startswith('tcp') else UDP_UNCONNECTED
+            code = listen_code(protocol)
             for state, line in group:
                 if (state == code) == want_listeners:
                     yield protocol, state, line
@@ -256,10 +248,6 @@ class PortSockets(object):
     @property
     def listener_count(self):
         return sum(1 for _item in self._split(True))
-
-    @property
-    def holder_count(self):
-        return sum(len(group) for _protocol, group in self.groups) - self.listener_count
 
     def listeners(self, limit=None):
         return self._decode(self._split(True), limit)
@@ -280,7 +268,7 @@ class PortSockets(object):
         """{"tcp TIME_WAIT": n, ...}"""
         counts = {}
         for protocol, group in self.groups:
-            listen = TCP_LISTEN if protocol.startswith('tcp') else UDP_UNCONNECTED
+            listen = listen_code(protocol)
             codes = {}
             for state, _line in group:
                 codes[state] = codes.get(state, 0) + 1
@@ -513,38 +501,49 @@ def find_owners(inodes, netns_link=None, proc_root=PROC_ROOT):
         entries = os.listdir(proc_root)
     except OSError:
         return owners
-    found = owners.pids_by_inode
     for name in entries:
-        if not name.isdigit():
-            continue
-        base = os.path.join(proc_root, name)
-        if netns_link is not None:
-            link = _readlink(base + '/ns/net')
-            if link is None:
-                owners.skipped += 1
-                continue
-            if link != netns_link:
-                owners.other_netns += 1
-                continue
-        try:
-            targets = _fd_targets(base + '/fd')
-        except OSError:
+        if name.isdigit():
+            _scan_process(owners, wanted, name, netns_link, proc_root)
+    _name_processes(owners, proc_root)
+    return owners
+
+
+def _scan_process(owners, wanted, name, netns_link, proc_root):
+    """Record which of the ``wanted`` inodes process ``name`` holds (unless it is in another namespace)."""
+    base = os.path.join(proc_root, name)
+    if netns_link is not None:
+        link = _readlink(base + '/ns/net')
+        if link is None:
             owners.skipped += 1
+            return
+        if link != netns_link:
+            owners.other_netns += 1
+            return
+    try:
+        targets = _fd_targets(base + '/fd')
+    except OSError:
+        owners.skipped += 1
+        return
+    owners.scanned += 1
+    pid = int(name)
+    found = owners.pids_by_inode
+    for target in targets:
+        if not target.startswith(_SOCKET_PREFIX):
             continue
-        owners.scanned += 1
-        pid = int(name)
-        for target in targets:
-            if not target.startswith(_SOCKET_PREFIX):
-                continue
-            try:
-                inode = int(target[len(_SOCKET_PREFIX):-1])
-            except ValueError:
-                continue
-            if inode in wanted:
-                pids = found.get(inode)
-                if pids is None:
-                    found[inode] = pids = set()
-                pids.add(pid)
+        try:
+            inode = int(target[len(_SOCKET_PREFIX):-1])
+        except ValueError:
+            continue
+        if inode in wanted:
+            pids = found.get(inode)
+            if pids is None:
+                found[inode] = pids = set()
+            pids.add(pid)
+
+
+def _name_processes(owners, proc_root):
+    """Fill ``owners.processes`` for every pid found holding a socket; drop the ones that exited since."""
+    found = owners.pids_by_inode
     users = {}
     holding = set()
     for pids in found.values():
@@ -566,7 +565,6 @@ def find_owners(inodes, netns_link=None, proc_root=PROC_ROOT):
             'uid': uid,
             'user': _user_name(uid, users),
         }
-    return owners
 
 
 def binds_port_zero_likely(processes):
