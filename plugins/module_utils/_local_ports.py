@@ -37,19 +37,12 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _sysctl,
     _sysctld,
 )
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
 
 DEFAULT_PATH = _sysctld.DEFAULT_PATH
 DEFAULT_MIN_EPHEMERAL = _plan.DEFAULT_MIN_EPHEMERAL
 RUN_STATE_DIR = _runstate.DEFAULT_DIR
 DEFAULT_LOCK_TIMEOUT = 60
-
-
-class TaskError(Exception):
-    """Fail the task with this message; nothing was changed (or it was restored)."""
-
-    def __init__(self, msg, **details):
-        super(TaskError, self).__init__(msg)
-        self.details = details
 
 
 def _live_text(port_range, reserved):

@@ -16,6 +16,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sockets, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
 
 # What a network namespace (the host's included) holds when no file sets the key.
 KERNEL_DEFAULT_RANGE = (32768, 60999)
@@ -38,14 +39,6 @@ REASON_SYSCTL_SYSTEM = ('safe now and after a reboot, but a procps sysctl --syst
 NETNS_BOOT_NOTE = ('the sysctl.d files configure the namespace the host boots with, not %s; a namespace '
                    'starts at the kernel defaults and gets its values from whoever creates it, so there '
                    'is no boot value to compare with')
-
-
-class TaskError(Exception):
-    """Fail the task with this message; nothing was read into the result."""
-
-    def __init__(self, msg, **details):
-        super(TaskError, self).__init__(msg)
-        self.details = details
 
 
 def parse_options(params):

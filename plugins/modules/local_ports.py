@@ -63,6 +63,8 @@ author:
   - portguard maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - portguard.ephemeral.netns
+  - portguard.ephemeral.port_sysctls
 attributes:
   check_mode:
     support: full
@@ -70,8 +72,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the live values and the persisted file before and after.
-  platform:
-    platforms: linux
 options:
   reserved:
     description:
@@ -160,13 +160,6 @@ options:
       - Saves a second module call per host when applying and auditing together. Nothing is reported
         when omitted.
     type: raw
-  netns:
-    description:
-      - Path of a network namespace to apply to, such as C(/run/netns/NAME) or C(/proc/PID/ns/net),
-        for services that run in their own namespace (containers, pods). Live only.
-      - The module verifies that it really entered that namespace before writing.
-      - An empty string is refused (omit the option for the namespace the task runs in).
-    type: path
   lock_timeout:
     description:
       - Seconds to wait for another run of this module working on the same network namespace or the
@@ -185,9 +178,6 @@ notes:
     The module warns; prefer ranges or moving the ephemeral range.
 seealso:
   - module: portguard.ephemeral.local_ports_info
-  - name: ip-sysctl documentation
-    description: The kernel's description of ip_local_port_range and ip_local_reserved_ports.
-    link: https://docs.kernel.org/networking/ip-sysctl.html
 '''
 
 EXAMPLES = r'''
@@ -327,6 +317,12 @@ netns:
   returned: always
   type: dict
   sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "cookie": 1, "path": null}
+warnings:
+  description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
+    blocks, values over 4095 bytes, overrides), shown as the task's warnings.
+  returned: when there is something to warn about
+  type: list
+  elements: str
 ports:
   description:
     - One entry per port in O(examine), ascending, judged against the values after this run (in check
@@ -373,24 +369,15 @@ process_scan:
   returned: when O(examine) is given
   type: dict
   sample: {looked_up: true, scanned: 143, skipped: 0, other_netns: 12}
-warnings:
-  description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
-    blocks, values over 4095 bytes, overrides), shown as the task's warnings.
-  returned: when there is something to warn about
-  type: list
-  elements: str
 '''
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports as impl
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    run_module(
+        dict(
             reserved=dict(type='raw'),
             range=dict(type='raw'),
             mode=dict(type='str', default='merge', choices=['merge', 'exact']),
@@ -405,20 +392,10 @@ def main():
             examine=dict(type='raw'),
             lock_timeout=dict(type='int', default=impl.DEFAULT_LOCK_TIMEOUT),
         ),
+        'local_ports manages',
+        lambda module: impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff),
         required_one_of=[('reserved', 'range')],
-        supports_check_mode=True,
     )
-    if os.uname()[0] != 'Linux':
-        module.fail_json(msg='portguard.ephemeral.local_ports manages Linux sysctls; this host runs %s'
-                         % os.uname()[0])
-    try:
-        result = impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff)
-    except impl.TaskError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    # Warnings travel the standard way, as the task's `warnings`.
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    module.exit_json(**result)
 
 
 if __name__ == '__main__':

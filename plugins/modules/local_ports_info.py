@@ -35,14 +35,14 @@ author:
   - portguard maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - portguard.ephemeral.netns
+  - portguard.ephemeral.port_sysctls
 attributes:
   check_mode:
     support: full
     details: The module only reads; check mode returns the same result.
   diff_mode:
     support: none
-  platform:
-    platforms: linux
 options:
   examine:
     description:
@@ -57,13 +57,6 @@ options:
         deprecated alias, to be removed in 1.0.0.
     aliases: [ports]
     type: raw
-  netns:
-    description:
-      - Path of a network namespace to examine, such as C(/run/netns/NAME) or C(/proc/PID/ns/net).
-      - The module enters it (needs root) and verifies that it did before reading anything.
-      - The sysctl.d files describe the namespace the host boots with, so for another namespace RV(boot) still
-        lists them but RV(drift.detected) and the per-port RV(ports[].reserved_boot) are V(null).
-    type: path
 notes:
   - Needs root to enter another namespace with O(netns). Reading the current namespace needs no privileges.
   - A socket that is not a listener is listed as a holder of its local port. When a port has holders and no
@@ -80,9 +73,6 @@ notes:
     C(not_found) too. User names are resolved with this host's user database, which may not be a container's.
 seealso:
   - module: portguard.ephemeral.local_ports
-  - name: ip-sysctl documentation
-    description: The kernel's description of ip_local_port_range and ip_local_reserved_ports.
-    link: https://docs.kernel.org/networking/ip-sysctl.html
 '''
 
 EXAMPLES = r'''
@@ -467,34 +457,21 @@ warnings:
   elements: str
 '''
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info as impl
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    run_module(
+        dict(
             examine=dict(type='raw', aliases=['ports'],
                          deprecated_aliases=[dict(name='ports', version='1.0.0',
                                                   collection_name='portguard.ephemeral')]),
             netns=dict(type='path'),
         ),
-        supports_check_mode=True,
+        'local_ports_info reads',
+        lambda module: impl.run(module.params),
     )
-    if os.uname()[0] != 'Linux':
-        module.fail_json(msg='portguard.ephemeral.local_ports_info reads Linux sysctls; this host runs %s'
-                         % os.uname()[0])
-    try:
-        result = impl.run(module.params)
-    except impl.TaskError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    # Warnings travel the standard way, as the task's `warnings`.
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    module.exit_json(**result)
 
 
 if __name__ == '__main__':

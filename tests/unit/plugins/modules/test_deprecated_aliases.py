@@ -41,7 +41,6 @@ def _main(module, args, monkeypatch, capsys):
         deprecations.append((msg, kwargs.get('version', args[0] if args else None)))
 
     monkeypatch.setattr(module.impl, 'run', run)
-    monkeypatch.setattr(module.os, 'uname', lambda: ('Linux', 'host', '6.1', '#1', 'x86_64'))
     # AnsibleModule reports a deprecated alias through this function (on the controller it goes to Display).
     monkeypatch.setattr(arg_spec, 'deprecate', deprecate)
     with patch_module_args(args):
