@@ -32,6 +32,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _local_ports_info,
     _plan,
     _ports,
+    _processes,
     _runstate,
     _sockets,
     _sysctl,
@@ -291,7 +292,7 @@ def _read_record(state, identity, current_boot_id, warnings):
 
 
 def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, root='/',
-        proc_root=_sockets.PROC_ROOT, net_directory=None):
+        proc_root=_processes.PROC_ROOT, net_directory=None):
     """Do one run of the module; return the result dict or raise TaskError."""
     opts = parse_options(params)
     try:
@@ -341,7 +342,7 @@ class _State(object):
         self.__dict__.update(fields)
 
 
-def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root, proc_root=_sockets.PROC_ROOT,
+def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root, proc_root=_processes.PROC_ROOT,
                 net_directory=None):
     """read -> plan -> persisted file and boot check -> result -> examine -> commit, under the locks."""
     warnings = []
@@ -649,7 +650,7 @@ def _remove_file(full):
     os.unlink(full)
 
 
-def _examine(ports, state, live, boot, netns_link, proc_root=_sockets.PROC_ROOT, net_directory=None):
+def _examine(ports, state, live, boot, netns_link, proc_root=_processes.PROC_ROOT, net_directory=None):
     """The ports as local_ports_info reports them, judged against the state this run left.
 
     Saves the role a second module round trip per host.  ``boot`` is the boot

@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The work behind portguard.ephemeral.local_ports_info, without AnsibleModule.
+"""What portguard.ephemeral.local_ports_info reports (and local_ports' examine), without AnsibleModule.
 
 Read-only.  Order of a run: validate the options, enter the namespace (fails
 closed), read the two keys and the four socket tables once each, resolve the
-boot configuration with systemd-sysctl's rules, then judge every examined
-port.  Port sets are compared as sets, ranges as numbers.
+boot configuration with systemd-sysctl's (and procps') rules, judge every
+examined port, then name the processes behind the listed sockets.  Port sets
+are compared as sets, ranges as numbers.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,7 +16,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sockets, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _processes, _sockets, _sysctl, _sysctld
 from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
 
 # What a network namespace (the host's included) holds when no file sets the key.
@@ -258,7 +259,7 @@ def exposed_filter(state):
     return lambda port: low <= port <= high and port not in reserved
 
 
-def name_processes(entries, unreserved, netns_link, proc_root=_sockets.PROC_ROOT):
+def name_processes(entries, unreserved, netns_link, proc_root=_processes.PROC_ROOT):
     """Name the processes of every listed listener and holder, in one pass over the processes.
 
     Adds ``process``, ``processes``, ``process_count`` and ``no_process`` to each
@@ -271,11 +272,11 @@ def name_processes(entries, unreserved, netns_link, proc_root=_sockets.PROC_ROOT
         sockets.extend(entry['listeners'])
         sockets.extend(entry['holders'])
     sockets.extend(unreserved)
-    owners = _sockets.find_owners(set(item['inode'] for item in sockets), netns_link, proc_root)
+    owners = _processes.find_owners(set(item['inode'] for item in sockets), netns_link, proc_root)
     for item in sockets:
         owners.describe(item, item['inode'])
     for item in unreserved:
-        item['binds_port_zero_likely'] = _sockets.binds_port_zero_likely(item['processes'])
+        item['binds_port_zero_likely'] = _processes.binds_port_zero_likely(item['processes'])
     return owners.summary()
 
 
@@ -359,7 +360,7 @@ def _enter(netns, proc_sys):
     return identity, live, (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
 
 
-def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_root=_sockets.PROC_ROOT):
+def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_root=_processes.PROC_ROOT):
     """One run of the module; return the result dict or raise TaskError."""
     opts = parse_options(params)
     identity, live, boot_applies = _enter(opts['netns'], proc_sys)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which sysctl.d file sets a key at boot, and the file we persist to.
+"""The sysctl.d files: which line sets a key at boot or on ``sysctl --system``, and our managed file among them.
 
 Private to the collection; standard library only.
 
