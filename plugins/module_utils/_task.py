@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How the modules run a task: AnsibleModule around the work, TaskError as the failure, warnings as the task's.
+"""How the modules end a task: TaskError becomes the failure, the work's warnings the task's warnings.
 
-Private to the collection; standard library and AnsibleModule only.
+Private to the collection; standard library only (the work imports TaskError without Ansible).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -11,8 +11,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-
-from ansible.module_utils.basic import AnsibleModule
 
 
 class TaskError(Exception):
@@ -23,20 +21,17 @@ class TaskError(Exception):
         self.details = details
 
 
-def run_module(argument_spec, what, work, **module_kwargs):
-    """Build the AnsibleModule (check mode supported), run ``work(module)`` and exit with its result.
+def run_task(module, what, work):
+    """Run ``work()`` (the result dict, with ``warnings``) for the AnsibleModule ``module`` and exit; never returns.
 
-    ``work`` returns the result dict (with ``warnings``) or raises TaskError.
     ``what`` completes "portguard.ephemeral.<name> ... Linux sysctls", e.g.
     ``'local_ports manages'``, for the refusal on another operating system.
-    Never returns.
     """
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **module_kwargs)
     system = os.uname()[0]
     if system != 'Linux':
         module.fail_json(msg='portguard.ephemeral.%s Linux sysctls; this host runs %s' % (what, system))
     try:
-        result = work(module)
+        result = work()
     except TaskError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     # Warnings travel the standard way, as the task's `warnings`.

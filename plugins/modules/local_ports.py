@@ -371,13 +371,15 @@ process_scan:
   sample: {looked_up: true, scanned: 143, skipped: 0, other_netns: 12}
 '''
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports as impl
-from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_module
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_task
 
 
 def main():
-    run_module(
-        dict(
+    module = AnsibleModule(
+        argument_spec=dict(
             reserved=dict(type='raw'),
             range=dict(type='raw'),
             mode=dict(type='str', default='merge', choices=['merge', 'exact']),
@@ -392,10 +394,10 @@ def main():
             examine=dict(type='raw'),
             lock_timeout=dict(type='int', default=impl.DEFAULT_LOCK_TIMEOUT),
         ),
-        'local_ports manages',
-        lambda module: impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff),
         required_one_of=[('reserved', 'range')],
+        supports_check_mode=True,
     )
+    run_task(module, 'local_ports manages', lambda: impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff))
 
 
 if __name__ == '__main__':

@@ -457,21 +457,23 @@ warnings:
   elements: str
 '''
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info as impl
-from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_module
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_task
 
 
 def main():
-    run_module(
-        dict(
+    module = AnsibleModule(
+        argument_spec=dict(
             examine=dict(type='raw', aliases=['ports'],
                          deprecated_aliases=[dict(name='ports', version='1.0.0',
                                                   collection_name='portguard.ephemeral')]),
             netns=dict(type='path'),
         ),
-        'local_ports_info reads',
-        lambda module: impl.run(module.params),
+        supports_check_mode=True,
     )
+    run_task(module, 'local_ports_info reads', lambda: impl.run(module.params))
 
 
 if __name__ == '__main__':
