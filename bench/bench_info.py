@@ -289,14 +289,14 @@ def namespace_cases(impl, sockets, runs):
     setup['setup_s'] = round(time.perf_counter() - started, 2)
     try:
         # A few service ports: some listeners, some client ends, some unused.
-        probe = impl.run({'ports': setup['listen_ports'][:2]})
+        probe = impl.run({'examine': setup['listen_ports'][:2]})
         # The accepted ends on a listening port name the client ends' ports as their remote port.
         client_ports = [int(h['remote'].rsplit(':', 1)[1]) for h in probe['ports'][0]['holders'][:4]]
         some_ports = setup['listen_ports'][:3] + client_ports + [8080, 8443, 40001]
         cases = {
-            'ports_given_10': time_case(impl, {'ports': some_ports}, runs),
+            'ports_given_10': time_case(impl, {'examine': some_ports}, runs),
             'ports_omitted_all_listeners': time_case(impl, {}, runs),
-            'ports_1024_65535': time_case(impl, {'ports': '1024-65535'}, runs),
+            'ports_1024_65535': time_case(impl, {'examine': '1024-65535'}, runs),
         }
     finally:
         stop_workers(pids, control_w)

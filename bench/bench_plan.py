@@ -155,7 +155,7 @@ def main(argv=None):
     report = {
         'benchmark': 'bench_plan',
         'case': 'every other port 1025-65535 (%d ports, %d bytes as a kernel value), range %d-%d'
-                % (len(desired), _ports.kernel_value_bytes(desired), RANGE[0], RANGE[1]),
+                % (len(desired), len(_ports.format_ports(desired)) + 1, RANGE[0], RANGE[1]),
         'python': platform.python_version(),
         'loadavg_at_start': [round(x, 2) for x in load],
         'cpus': os.cpu_count(),

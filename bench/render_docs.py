@@ -298,7 +298,7 @@ def render_info_micro(info, add):
     add('`info_50k_sockets_ms` is the `ports_given_10` case (the role passes its service ports).')
     if 'listeners_with_processes' in info['cases']:
         shape = info['cases']['listeners_with_processes'].get('simulated') or {}
-        add('`info_listeners_with_processes_ms` is the `listeners_with_processes` case: no `ports` option, every '
+        add('`info_listeners_with_processes_ms` is the `listeners_with_processes` case: no `examine` option, every '
             'listener examined and every listed socket\'s process named, on a simulated /proc of %s processes '
             'holding %s sockets (%s descriptor links); measured, no target.'
             % (shape.get('processes'), shape.get('sockets'), shape.get('fd_links')))

@@ -35,7 +35,7 @@ class ActionModule(ActionBase):
         if audit:
             name = 'portguard.ephemeral.local_ports_info'
             args = dict((key, args[key]) for key in ('netns',) if key in args)
-            args['ports'] = plan['module_args']['examine']
+            args['examine'] = plan['module_args']['examine']
         else:
             name = 'portguard.ephemeral.local_ports'
         result.update(self._execute_module(module_name=name, module_args=args, task_vars=task_vars))

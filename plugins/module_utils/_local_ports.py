@@ -32,24 +32,18 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _local_ports_info,
     _plan,
     _ports,
+    _processes,
     _runstate,
     _sockets,
     _sysctl,
     _sysctld,
 )
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
 
 DEFAULT_PATH = _sysctld.DEFAULT_PATH
 DEFAULT_MIN_EPHEMERAL = _plan.DEFAULT_MIN_EPHEMERAL
 RUN_STATE_DIR = _runstate.DEFAULT_DIR
 DEFAULT_LOCK_TIMEOUT = 60
-
-
-class TaskError(Exception):
-    """Fail the task with this message; nothing was changed (or it was restored)."""
-
-    def __init__(self, msg, **details):
-        super(TaskError, self).__init__(msg)
-        self.details = details
 
 
 def _live_text(port_range, reserved):
@@ -165,11 +159,11 @@ def parse_options(params):
             raise TaskError('mode: exact needs reserved (give [] to clear every reservation)')
         examine = params.get('examine')
         examine = None if examine is None else _ports.parse_ports(examine, 'examine')
-        min_ports = params.get('min_ephemeral_ports')
+        min_ports = params.get('min_ephemeral')
         if min_ports is None:
             min_ports = DEFAULT_MIN_EPHEMERAL
         if min_ports < 0 or min_ports > 65535:
-            raise TaskError('min_ephemeral_ports: %r is outside 0-65535' % (min_ports,))
+            raise TaskError('min_ephemeral: %r is outside 0-65535' % (min_ports,))
     except _ports.PortSpecError as exc:
         raise TaskError(str(exc), option=exc.option)
     lock_timeout = params.get('lock_timeout')
@@ -184,7 +178,7 @@ def parse_options(params):
     return {
         'reserved': desired_reserved, 'range': params.get('range'), 'mode': mode, 'live': live,
         'persist': persist, 'path': os.path.normpath(path) if persist else None, 'netns': netns,
-        'on_override': params.get('on_override') or 'fail', 'min_ephemeral_ports': min_ports,
+        'on_override': params.get('on_override') or 'fail', 'min_ephemeral': min_ports,
         'examine': examine, 'lock_timeout': lock_timeout,
     }
 
@@ -298,7 +292,7 @@ def _read_record(state, identity, current_boot_id, warnings):
 
 
 def run(params, check_mode=False, want_diff=False, proc_sys=_sysctl.PROC_SYS, root='/',
-        proc_root=_sockets.PROC_ROOT, net_directory=None):
+        proc_root=_processes.PROC_ROOT, net_directory=None):
     """Do one run of the module; return the result dict or raise TaskError."""
     opts = parse_options(params)
     try:
@@ -348,7 +342,7 @@ class _State(object):
         self.__dict__.update(fields)
 
 
-def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root, proc_root=_sockets.PROC_ROOT,
+def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, root, proc_root=_processes.PROC_ROOT,
                 net_directory=None):
     """read -> plan -> persisted file and boot check -> result -> examine -> commit, under the locks."""
     warnings = []
@@ -407,7 +401,7 @@ def _read(opts, identity, state, locks, check_mode, proc_sys, root, warnings):
             'namespace created with the same inode before the next run would inherit the record'
             % identity['link'])
     removed = [other for other, _info in others]
-    keys = [_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY] if path else []
+    keys = list(_sysctl.KEYS) if path else []
     boot_before = _without_files(_sysctld.boot_config(keys, root), removed) if path else {}
     return _State(boot_id=current_boot_id, live=live, desired_range=desired_range, path=path, managed=managed,
                   others=others, removed=removed, owned_before=frozenset(owned_before), record_stale=record_stale,
@@ -445,12 +439,12 @@ def _plan_run(opts, now, warnings):
         if opts['reserved'] is None:
             # Leave the reservations alone: plan the range only, keep ownership as it is.
             plan = _plan.plan(live.port_range, live.reserved, frozenset(), now.desired_range, 'merge',
-                              frozenset(), frozenset(), opts['min_ephemeral_ports'])
+                              frozenset(), frozenset(), opts['min_ephemeral'])
             plan.owned_after = now.owned_before & live.reserved
             plan.foreign = live.reserved - plan.owned_after
         else:
             plan = _plan.plan(live.port_range, live.reserved, opts['reserved'], now.desired_range, opts['mode'],
-                              now.owned_before, declared, opts['min_ephemeral_ports'])
+                              now.owned_before, declared, opts['min_ephemeral'])
     except _plan.PlanError as exc:
         raise TaskError('%s; nothing was changed' % exc)
     warnings.extend(plan.warnings)
@@ -539,16 +533,16 @@ def _result(opts, identity, now, planned, persisted, warnings):
         'file_changed': bool(persisted.file_changed),
         'range': {'before': list(plan.range_before),
                   'after': list(plan.range_after if after else plan.range_before)},
-        'reserved': {'before': _ports.format_ports(plan.reserved_before),
-                     'after': _ports.format_ports(plan.reserved_after if after else plan.reserved_before)},
-        'added': _ports.format_ports(plan.added if after else frozenset()),
-        'released': _ports.format_ports(plan.released if after else frozenset()),
-        'owned': _ports.format_ports(planned.owned_after),
-        'pending': _ports.format_ports(planned.pending),
-        'reserved_outside_range': _ports.format_ports(_plan.outside_range(
+        'reserved': {'before': _ports.port_set(plan.reserved_before),
+                     'after': _ports.port_set(plan.reserved_after if after else plan.reserved_before)},
+        'added': _ports.port_set(plan.added if after else frozenset()),
+        'released': _ports.port_set(plan.released if after else frozenset()),
+        'owned': _ports.port_set(planned.owned_after),
+        'pending': _ports.port_set(planned.pending),
+        'reserved_outside_range': _ports.port_set(_plan.outside_range(
             *((plan.range_after, plan.reserved_after) if after else (plan.range_before, plan.reserved_before)))),
-        'foreign': _ports.format_ports(plan.foreign),
-        'declared_elsewhere': _ports.format_ports(planned.declared),
+        'foreign': _ports.port_set(plan.foreign),
+        'declared_elsewhere': _ports.port_set(planned.declared),
         'ephemeral_ports': {'before': plan.capacity_before,
                             'after': plan.capacity_after if after else plan.capacity_before},
         'boot': _boot_summary(persisted.boot_after, now.keys) if now.path else {},
@@ -622,23 +616,27 @@ def _commit(opts, before, after, live_changed, path, managed, new_text, others, 
     except TaskError:
         raise
     except (IOError, OSError, _runstate.StateError) as exc:
-        done, failed = [], []
-        for what, attempt, function in reversed(undo):
-            try:
-                function()
-                done.append(what)
-            except (IOError, OSError, _sysctl.SysctlError) as undo_exc:
-                failed.append('%s failed: %s' % (attempt, undo_exc))
-        message = '%s failed: %s' % (step, exc)
-        if failed:
-            message += '. UNDO FAILED, check the host by hand: %s' % '; '.join(failed)
-            if done:
-                message += ' (undone: %s)' % ', '.join(done)
-        elif done:
-            message += '; everything this run changed was undone: %s' % ', '.join(done)
-        else:
-            message += '; nothing was changed'
-        raise TaskError(message)
+        raise TaskError(_undo('%s failed: %s' % (step, exc), undo))
+
+
+def _undo(message, undo):
+    """Run the ``undo`` steps of _commit in reverse; return ``message`` with what was (or could not be) undone."""
+    done, failed = [], []
+    for what, attempt, function in reversed(undo):
+        try:
+            function()
+            done.append(what)
+        except (IOError, OSError, _sysctl.SysctlError) as undo_exc:
+            failed.append('%s failed: %s' % (attempt, undo_exc))
+    if failed:
+        message += '. UNDO FAILED, check the host by hand: %s' % '; '.join(failed)
+        if done:
+            message += ' (undone: %s)' % ', '.join(done)
+    elif done:
+        message += '; everything this run changed was undone: %s' % ', '.join(done)
+    else:
+        message += '; nothing was changed'
+    return message
 
 
 def _mode_of(full):
@@ -652,7 +650,7 @@ def _remove_file(full):
     os.unlink(full)
 
 
-def _examine(ports, state, live, boot, netns_link, proc_root=_sockets.PROC_ROOT, net_directory=None):
+def _examine(ports, state, live, boot, netns_link, proc_root=_processes.PROC_ROOT, net_directory=None):
     """The ports as local_ports_info reports them, judged against the state this run left.
 
     Saves the role a second module round trip per host.  ``boot`` is the boot

@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The work behind portguard.ephemeral.local_ports_info, without AnsibleModule.
+"""What portguard.ephemeral.local_ports_info reports (and local_ports' examine), without AnsibleModule.
 
 Read-only.  Order of a run: validate the options, enter the namespace (fails
 closed), read the two keys and the four socket tables once each, resolve the
-boot configuration with systemd-sysctl's rules, then judge every examined
-port.  Port sets are compared as sets, ranges as numbers.
+boot configuration with systemd-sysctl's (and procps') rules, judge every
+examined port, then name the processes behind the listed sockets.  Port sets
+are compared as sets, ranges as numbers.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,9 +16,9 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sockets, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _processes, _sockets, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
 
-KEYS = (_sysctl.RANGE_KEY, _sysctl.RESERVED_KEY)
 # What a network namespace (the host's included) holds when no file sets the key.
 KERNEL_DEFAULT_RANGE = (32768, 60999)
 KERNEL_DEFAULT_RESERVED = frozenset()
@@ -41,27 +42,19 @@ NETNS_BOOT_NOTE = ('the sysctl.d files configure the namespace the host boots wi
                    'is no boot value to compare with')
 
 
-class TaskError(Exception):
-    """Fail the task with this message; nothing was read into the result."""
-
-    def __init__(self, msg, **details):
-        super(TaskError, self).__init__(msg)
-        self.details = details
-
-
 def parse_options(params):
     """Validate every option; raise TaskError naming the option and value."""
-    ports = params.get('ports')
-    if ports is not None:
+    examine = params.get('examine')
+    if examine is not None:
         try:
-            ports = _ports.parse_ports(ports, 'ports')
+            examine = _ports.parse_ports(examine, 'examine')
         except _ports.PortSpecError as exc:
-            raise TaskError(str(exc), option='ports')
+            raise TaskError(str(exc), option='examine')
     netns = params.get('netns')
     if netns is not None and not os.path.isabs(netns):
         raise TaskError('netns: %r is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net' % (netns,),
                         option='netns')
-    return {'ports': ports, 'netns': netns}
+    return {'examine': examine, 'netns': netns}
 
 
 def _hidden_entries(root, key):
@@ -119,12 +112,12 @@ def boot_report(root, unprivileged_port_start, warnings):
     def accepts(key, value):
         return kernel_accepts(key, value, unprivileged_port_start)
 
-    config = _sysctld.boot_config(list(KEYS), root, accepts=accepts)
-    system = _sysctld.sysctl_system_config(list(KEYS), root, accepts=accepts)
+    config = _sysctld.boot_config(list(_sysctl.KEYS), root, accepts=accepts)
+    system = _sysctld.sysctl_system_config(list(_sysctl.KEYS), root, accepts=accepts)
     report = {}
     values = {}
     system_values = {}
-    for key in KEYS:
+    for key in _sysctl.KEYS:
         info = config[key]
         winner = info['winner']
         entries = []
@@ -206,9 +199,7 @@ def drift_report(live, boot_range, boot_reserved):
     missing = boot_reserved - live.reserved
     extra = live.reserved - boot_reserved
     if missing or extra:
-        result['reserved'] = {
-            'missing': _ports.format_ports(missing), 'missing_count': len(missing),
-            'extra': _ports.format_ports(extra), 'extra_count': len(extra)}
+        result['reserved'] = {'missing': _ports.port_set(missing), 'extra': _ports.port_set(extra)}
     result['detected'] = result['range'] is not None or result['reserved'] is not None
     return result
 
@@ -268,7 +259,7 @@ def exposed_filter(state):
     return lambda port: low <= port <= high and port not in reserved
 
 
-def name_processes(entries, unreserved, netns_link, proc_root=_sockets.PROC_ROOT):
+def name_processes(entries, unreserved, netns_link, proc_root=_processes.PROC_ROOT):
     """Name the processes of every listed listener and holder, in one pass over the processes.
 
     Adds ``process``, ``processes``, ``process_count`` and ``no_process`` to each
@@ -281,11 +272,11 @@ def name_processes(entries, unreserved, netns_link, proc_root=_sockets.PROC_ROOT
         sockets.extend(entry['listeners'])
         sockets.extend(entry['holders'])
     sockets.extend(unreserved)
-    owners = _sockets.find_owners(set(item['inode'] for item in sockets), netns_link, proc_root)
+    owners = _processes.find_owners(set(item['inode'] for item in sockets), netns_link, proc_root)
     for item in sockets:
         owners.describe(item, item['inode'])
     for item in unreserved:
-        item['binds_port_zero_likely'] = _sockets.binds_port_zero_likely(item['processes'])
+        item['binds_port_zero_likely'] = _processes.binds_port_zero_likely(item['processes'])
     return owners.summary()
 
 
@@ -351,15 +342,14 @@ def _warnings(live, boot_values, boot_applies):
     return warnings
 
 
-def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_root=_sockets.PROC_ROOT):
-    """One run of the module; return the result dict or raise TaskError."""
-    opts = parse_options(params)
+def _enter(netns, proc_sys):
+    """Enter ``netns`` (when given) and read its live values: (identity, live, whether the boot files apply)."""
     try:
         own = _sysctl.netns_identity()
-        if opts['netns']:
-            _sysctl.enter_netns(opts['netns'])
+        if netns:
+            _sysctl.enter_netns(netns)
         identity = _sysctl.netns_identity()
-        identity['path'] = opts['netns']
+        identity['path'] = netns
         live = _sysctl.read_live(proc_sys)
     except _sysctl.SysctlError as exc:
         raise TaskError(str(exc))
@@ -367,13 +357,19 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
         raise TaskError('cannot identify the network namespace: %s' % exc)
     # The boot files describe the namespace this module runs in; a namespace
     # entered through netns gets its values from whoever creates it.
-    boot_applies = (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
+    return identity, live, (identity['inode'], identity['dev']) == (own['inode'], own['dev'])
+
+
+def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_root=_processes.PROC_ROOT):
+    """One run of the module; return the result dict or raise TaskError."""
+    opts = parse_options(params)
+    identity, live, boot_applies = _enter(opts['netns'], proc_sys)
 
     try:
-        sockets = _sockets.read_sockets(opts['ports'], net_directory, listening_filter=exposed_filter(live))
+        sockets = _sockets.read_sockets(opts['examine'], net_directory, listening_filter=exposed_filter(live))
     except ValueError as exc:
         raise TaskError('cannot read the socket tables: %s' % exc)
-    examined = opts['ports'] if opts['ports'] is not None else sockets.listening_ports()
+    examined = opts['examine'] if opts['examine'] is not None else sockets.listening_ports()
 
     warnings = []
     boot, boot_values, system_values = boot_report(root, live.unprivileged_port_start, warnings)
@@ -398,11 +394,9 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
     return {
         'changed': False,
         'range': list(live.port_range),
-        'reserved': {'canonical': _ports.format_ports(live.reserved),
-                     'ranges': _ports.format_runs(live.reserved),
-                     'count': len(live.reserved)},
+        'reserved': _ports.port_set(live.reserved),
         'ephemeral_ports': _ports.ephemeral_capacity(live.port_range, live.reserved),
-        'reserved_outside_range': _ports.format_ports(_plan.outside_range(live.port_range, live.reserved)),
+        'reserved_outside_range': _ports.port_set(_plan.outside_range(live.port_range, live.reserved)),
         'boot': boot,
         'drift': drift,
         'ports': entries,

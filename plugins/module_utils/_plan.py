@@ -73,7 +73,7 @@ class Plan(object):
 
 def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='merge',
          owned_before=frozenset(), declared_elsewhere=frozenset(),
-         min_ephemeral_ports=DEFAULT_MIN_EPHEMERAL):
+         min_ephemeral=DEFAULT_MIN_EPHEMERAL):
     """Compute the target state.
 
     ``live_range``/``live_reserved``: what the kernel holds now.
@@ -84,7 +84,7 @@ def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='
     sysctl files set for the key, which our persisted file would hide at boot);
     'exact' makes the set equal to ``desired_reserved``.  In both modes a port
     reserved by someone else stays foreign even when it is asked for.
-    Raises PlanError when fewer than ``min_ephemeral_ports`` would remain and
+    Raises PlanError when fewer than ``min_ephemeral`` would remain and
     the change reduces the free ports; a change that keeps or raises them only
     warns.
     """
@@ -112,12 +112,12 @@ def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='
                   foreign=foreign, warnings=[])
     low, high = range_after
     capacity = result.capacity_after
-    if capacity < min_ephemeral_ports:
+    if capacity < min_ephemeral:
         what = ('only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
-                'reserved), below min_ephemeral_ports=%d' % (capacity, low, high, high - low + 1,
-                                                             high - low + 1 - capacity, min_ephemeral_ports))
+                'reserved), below min_ephemeral=%d' % (capacity, low, high, high - low + 1,
+                                                       high - low + 1 - capacity, min_ephemeral))
         if capacity < result.capacity_before:
-            raise PlanError('%s; reserve fewer ports, widen range, or lower min_ephemeral_ports' % what)
+            raise PlanError('%s; reserve fewer ports, widen range, or lower min_ephemeral' % what)
         # Not made worse by this run (there were %d before): never block an improvement.
         result.warnings.append('%s, as before this run (%d before); widen range or reserve fewer ports'
                                % (what, result.capacity_before))
@@ -156,7 +156,7 @@ def warnings_for(port_range, reserved, requested=None):
                 'reserved block %d-%d (%d ports) inside the ephemeral range skews the kernel\'s port choice: '
                 'the first free port after it is picked far more often. Consider moving the range away '
                 'from the block instead.' % (run_low, run_high, size))
-    size = len(format_port_runs(runs)) + 1  # kernel_value_bytes(reserved)
+    size = len(format_port_runs(runs)) + 1  # the value as written to /proc, with its newline
     if size > KERNEL_WRITE_CHUNK:
         warnings.append(
             'net.ipv4.ip_local_reserved_ports is %d bytes long (over %d): procps "sysctl -p" and '

@@ -257,6 +257,18 @@ def format_runs(ports):
     return [lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in port_runs(ports)]
 
 
+def port_set(ports):
+    """A port set as every module result carries it: {canonical, ranges, count}.
+
+    ``canonical`` is the kernel's canonical string, ``ranges`` the same as a
+    list (``format_runs``), ``count`` the number of ports.
+    """
+    runs = port_runs(ports)
+    return {'canonical': format_port_runs(runs),
+            'ranges': [lo if lo == hi else '%d-%d' % (lo, hi) for lo, hi in runs],
+            'count': sum(hi - lo + 1 for lo, hi in runs)}
+
+
 def parse_kernel_readback(text):
     """Parse what the kernel prints (trusted, canonical) into a port set."""
     body = text.strip()
@@ -333,8 +345,3 @@ def ephemeral_capacity(port_range, reserved):
     low, high = port_range
     inside = len([port for port in reserved if low <= port <= high])
     return high - low + 1 - inside
-
-
-def kernel_value_bytes(ports):
-    """Length of the value as written to /proc (canonical form plus newline)."""
-    return len(format_ports(ports)) + 1

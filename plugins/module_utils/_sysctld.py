@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which sysctl.d file sets a key at boot, and the file we persist to.
+"""The sysctl.d files: which line sets a key at boot or on ``sysctl --system``, and our managed file among them.
 
 Private to the collection; standard library only.
 
@@ -221,9 +221,33 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None):
     files, replace_real = _files_after(root, replace, dirs)
     result = dict((key, {'winner': None, 'entries': [], 'procps_override': None, 'masked': []})
                   for key in keys)
+    loaded_reals, explicit, patterns = _boot_assignments(files, keys, root, replace, replace_real, result)
+    _procps_override(keys, root, replace, replace_real, loaded_reals, result)
+    for key in keys:
+        if key in explicit:
+            result[key]['winner'] = explicit[key]
+            continue
+        placed = sorted((place, entry) for pattern, (place, entry) in patterns.items()
+                        if entry is not None and _glob_matches(pattern, key)
+                        and (accepts is None or accepts(key, entry['value'])))
+        result[key]['winner'] = placed[-1][1] if placed else None
+    return result
+
+
+def _entry(item, number, value, via, ignore, glob):
+    """One assignment as boot_config and sysctl_system_config list it."""
+    return {'file': item['path'], 'line': number, 'value': value, 'via': via, 'ignore_errors': ignore, 'glob': glob}
+
+
+def _boot_assignments(files, keys, root, replace, replace_real, result):
+    """Walk the files systemd-sysctl reads, in order, filling ``entries`` and ``masked`` of ``result``.
+
+    Returns (real paths read, {key: last explicit entry, None for an exclusion},
+    {glob pattern as written: (place, entry or None for an exclusion)}).
+    """
     loaded_reals = set()
     explicit = {}
-    patterns = {}   # pattern as written -> (place, entry or None for an exclusion)
+    patterns = {}
     for item in files:
         if item['masked']:
             for key in keys:
@@ -233,10 +257,7 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None):
         loaded_reals.add(real)
         for number, key, value, ignore in lines or ():
             glob = is_glob(key)
-            entry = None
-            if value is not None:
-                entry = {'file': item['path'], 'line': number, 'value': value,
-                         'via': via, 'ignore_errors': ignore, 'glob': glob}
+            entry = None if value is None else _entry(item, number, value, via, ignore, glob)
             if glob and any(_matches(key, wanted) for wanted in keys):
                 old = patterns.get(key)
                 same = old is not None and (old[1] or {}).get('value') == value
@@ -252,24 +273,18 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None):
                 result[wanted]['entries'].append(entry)
                 if not glob:
                     explicit[wanted] = entry
+    return loaded_reals, explicit, patterns
+
+
+def _procps_override(keys, root, replace, replace_real, loaded_reals, result):
+    """Set ``procps_override``: the key's line in /etc/sysctl.conf when no file systemd-sysctl reads reaches it."""
     conf = under_root(root, SYSCTL_CONF)
-    if os.path.realpath(conf) not in loaded_reals:
-        text = replace[1] if replace and os.path.realpath(conf) == replace_real else read_text(conf)
-        for number, key, value, ignore in parse_lines(text or ''):
-            for wanted in keys:
-                if key == wanted:
-                    result[wanted]['procps_override'] = {
-                        'file': SYSCTL_CONF, 'line': number, 'value': value, 'via': None,
-                        'ignore_errors': ignore, 'glob': False}
-    for key in keys:
-        if key in explicit:
-            result[key]['winner'] = explicit[key]
-            continue
-        placed = sorted((place, entry) for pattern, (place, entry) in patterns.items()
-                        if entry is not None and _glob_matches(pattern, key)
-                        and (accepts is None or accepts(key, entry['value'])))
-        result[key]['winner'] = placed[-1][1] if placed else None
-    return result
+    if os.path.realpath(conf) in loaded_reals:
+        return
+    text = replace[1] if replace and os.path.realpath(conf) == replace_real else read_text(conf)
+    for number, key, value, ignore in parse_lines(text or ''):
+        if key in result:
+            result[key]['procps_override'] = _entry({'path': SYSCTL_CONF}, number, value, None, ignore, False)
 
 
 def _next_place(patterns):
@@ -305,8 +320,7 @@ def sysctl_system_config(keys, root='/', replace=None, accepts=None):
                     if not glob:
                         excluded.add(wanted)   # keeps glob lines away; an explicit line still applies
                     continue
-                entry = {'file': item['path'], 'line': number, 'value': value,
-                         'via': via, 'ignore_errors': ignore, 'glob': glob}
+                entry = _entry(item, number, value, via, ignore, glob)
                 result[wanted]['entries'].append(entry)
                 (globs if glob else explicit)[wanted].append(entry)
     for key in keys:

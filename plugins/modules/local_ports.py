@@ -63,6 +63,8 @@ author:
   - portguard maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - portguard.ephemeral.netns
+  - portguard.ephemeral.port_sysctls
 attributes:
   check_mode:
     support: full
@@ -70,8 +72,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the live values and the persisted file before and after.
-  platform:
-    platforms: linux
 options:
   reserved:
     description:
@@ -136,7 +136,7 @@ options:
     type: str
     choices: [fail, warn]
     default: fail
-  min_ephemeral_ports:
+  min_ephemeral:
     description:
       - The least number of ports that must remain for automatic assignment (range size minus the
         reserved ports inside it). The task fails before writing when a change would leave fewer and
@@ -144,6 +144,9 @@ options:
         range) is applied with a warning.
       - The default, 8192, keeps a host able to open about 136 new connections per second to one
         destination with the 60 second TIME_WAIT, while allowing the common narrowed ranges.
+      - The role sets it from C(reserved_ports_min_ephemeral). Its old name O(min_ephemeral_ports) is a
+        deprecated alias, to be removed in 1.0.0.
+    aliases: [min_ephemeral_ports]
     type: int
     default: 8192
   examine:
@@ -157,13 +160,6 @@ options:
       - Saves a second module call per host when applying and auditing together. Nothing is reported
         when omitted.
     type: raw
-  netns:
-    description:
-      - Path of a network namespace to apply to, such as C(/run/netns/NAME) or C(/proc/PID/ns/net),
-        for services that run in their own namespace (containers, pods). Live only.
-      - The module verifies that it really entered that namespace before writing.
-      - An empty string is refused (omit the option for the namespace the task runs in).
-    type: path
   lock_timeout:
     description:
       - Seconds to wait for another run of this module working on the same network namespace or the
@@ -182,9 +178,6 @@ notes:
     The module warns; prefer ranges or moving the ephemeral range.
 seealso:
   - module: portguard.ephemeral.local_ports_info
-  - name: ip-sysctl documentation
-    description: The kernel's description of ip_local_port_range and ip_local_reserved_ports.
-    link: https://docs.kernel.org/networking/ip-sysctl.html
 '''
 
 EXAMPLES = r'''
@@ -218,53 +211,75 @@ range:
   type: dict
   sample: {"before": [32768, 60999], "after": [32768, 60999]}
 reserved:
-  description: The reserved ports before and after, in the kernel's canonical form.
+  description:
+    - The reserved ports before and after, each a port set. Every port set in this result (and in
+      M(portguard.ephemeral.local_ports_info)'s) has the same three keys.
   returned: always
   type: dict
-  sample: {"before": "8080", "after": "8080,36601,37601,38601"}
+  sample: {"before": {"canonical": "8080", "ranges": [8080], "count": 1},
+           "after": {"canonical": "8080,36601,37601,38601", "ranges": [8080, 36601, 37601, 38601], "count": 4}}
+  contains:
+    before:
+      description: The port set before the run (every port set has these keys).
+      type: dict
+      contains:
+        canonical:
+          description: The kernel's canonical form (ascending, maximal runs as C(A-B)).
+          type: str
+        ranges:
+          description: The same as a list, integers for single ports and C("A-B") strings for runs.
+          type: list
+          elements: raw
+        count:
+          description: How many ports the set holds.
+          type: int
+    after:
+      description: The port set after the run (in check mode, the one it would leave), with the keys of
+        RV(reserved.before).
+      type: dict
 added:
-  description: Ports added to the reservations (canonical form).
+  description: Ports added to the reservations, a port set as in RV(reserved).
   returned: always
-  type: str
-  sample: "36601,37601,38601"
+  type: dict
+  sample: {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3}
 released:
-  description: Ports released from the reservations (canonical form).
+  description: Ports released from the reservations, a port set as in RV(reserved).
   returned: always
-  type: str
-  sample: ""
+  type: dict
+  sample: {"canonical": "", "ranges": [], "count": 0}
 owned:
-  description: Reserved ports this module owns after the run (canonical form); only these are
+  description: Reserved ports this module owns after the run, a port set as in RV(reserved); only these are
     released when they leave O(reserved) in C(merge) mode.
   returned: always
-  type: str
-  sample: "36601,37601,38601"
+  type: dict
+  sample: {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3}
 foreign:
   description: Reserved ports kept because someone else reserved them (in C(exact) mode, the asked-for
-    ports someone else had reserved). They are never released by a C(merge) run.
+    ports someone else had reserved), a port set as in RV(reserved). They are never released by a C(merge) run.
   returned: always
-  type: str
-  sample: "8080"
+  type: dict
+  sample: {"canonical": "8080", "ranges": [8080], "count": 1}
 reserved_outside_range:
   description:
-    - Reserved ports (after the run) that lie outside the ephemeral range, canonical form. They have no effect
-      until the range grows over them; with a moved range and the service ports kept reserved that is the
+    - Reserved ports (after the run) that lie outside the ephemeral range, a port set as in RV(reserved). They have
+      no effect until the range grows over them; with a moved range and the service ports kept reserved that is the
       point. A fact, not a warning.
   returned: always
-  type: str
-  sample: "9100"
+  type: dict
+  sample: {"canonical": "9100", "ranges": [9100], "count": 1}
 pending:
-  description: With O(live=false), ports the persisted file reserves that are not reserved live; they
-    become owned once a later boot has applied the file. Empty otherwise.
+  description: With O(live=false), ports the persisted file reserves that are not reserved live, a port set as in
+    RV(reserved); they become owned once a later boot has applied the file. Empty otherwise.
   returned: always
-  type: str
-  sample: ""
+  type: dict
+  sample: {"canonical": "", "ranges": [], "count": 0}
 declared_elsewhere:
   description: Reserved ports other sysctl files set for C(net.ipv4.ip_local_reserved_ports) (C(merge) mode
-    with O(persist)). Our file hides those lines at boot, so it carries these ports and they are reserved
-    live too; they stay foreign.
+    with O(persist)), a port set as in RV(reserved). Our file hides those lines at boot, so it carries these ports
+    and they are reserved live too; they stay foreign.
   returned: always
-  type: str
-  sample: ""
+  type: dict
+  sample: {"canonical": "", "ranges": [], "count": 0}
 removed_files:
   description: Managed files at an earlier O(path) that this run removed (in check mode, would remove);
     their settings and owned ports carried over to O(path).
@@ -302,6 +317,12 @@ netns:
   returned: always
   type: dict
   sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "cookie": 1, "path": null}
+warnings:
+  description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
+    blocks, values over 4095 bytes, overrides), shown as the task's warnings.
+  returned: when there is something to warn about
+  type: list
+  elements: str
 ports:
   description:
     - One entry per port in O(examine), ascending, judged against the values after this run (in check
@@ -348,19 +369,12 @@ process_scan:
   returned: when O(examine) is given
   type: dict
   sample: {looked_up: true, scanned: 143, skipped: 0, other_netns: 12}
-warnings:
-  description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
-    blocks, values over 4095 bytes, overrides), shown as the task's warnings.
-  returned: when there is something to warn about
-  type: list
-  elements: str
 '''
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports as impl
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_task
 
 
 def main():
@@ -373,7 +387,9 @@ def main():
             persist=dict(type='bool'),
             path=dict(type='path', default=impl.DEFAULT_PATH),
             on_override=dict(type='str', default='fail', choices=['fail', 'warn']),
-            min_ephemeral_ports=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL),
+            min_ephemeral=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL, aliases=['min_ephemeral_ports'],
+                               deprecated_aliases=[dict(name='min_ephemeral_ports', version='1.0.0',
+                                                        collection_name='portguard.ephemeral')]),
             netns=dict(type='path'),
             examine=dict(type='raw'),
             lock_timeout=dict(type='int', default=impl.DEFAULT_LOCK_TIMEOUT),
@@ -381,17 +397,7 @@ def main():
         required_one_of=[('reserved', 'range')],
         supports_check_mode=True,
     )
-    if os.uname()[0] != 'Linux':
-        module.fail_json(msg='portguard.ephemeral.local_ports manages Linux sysctls; this host runs %s'
-                         % os.uname()[0])
-    try:
-        result = impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff)
-    except impl.TaskError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    # Warnings travel the standard way, as the task's `warnings`.
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_task(module, 'local_ports manages', lambda: impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff))
 
 
 if __name__ == '__main__':

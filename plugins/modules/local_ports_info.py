@@ -35,16 +35,16 @@ author:
   - portguard maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - portguard.ephemeral.netns
+  - portguard.ephemeral.port_sysctls
 attributes:
   check_mode:
     support: full
     details: The module only reads; check mode returns the same result.
   diff_mode:
     support: none
-  platform:
-    platforms: linux
 options:
-  ports:
+  examine:
     description:
       - Service ports to examine. A list of ports (integers) and ranges (strings C("LOW-HIGH")), or a
         string in the kernel's syntax (C("8080-8082,9000")); the same syntax as
@@ -53,14 +53,10 @@ options:
         many sockets.
       - Omit it to examine every port that has a listener (a TCP socket in LISTEN or a bound, unconnected UDP
         socket). An empty list examines no port.
+      - The same option as O(portguard.ephemeral.local_ports#module:examine). Its old name O(ports) is a
+        deprecated alias, to be removed in 1.0.0.
+    aliases: [ports]
     type: raw
-  netns:
-    description:
-      - Path of a network namespace to examine, such as C(/run/netns/NAME) or C(/proc/PID/ns/net).
-      - The module enters it (needs root) and verifies that it did before reading anything.
-      - The sysctl.d files describe the namespace the host boots with, so for another namespace RV(boot) still
-        lists them but RV(drift.detected) and the per-port RV(ports[].reserved_boot) are V(null).
-    type: path
 notes:
   - Needs root to enter another namespace with O(netns). Reading the current namespace needs no privileges.
   - A socket that is not a listener is listed as a holder of its local port. When a port has holders and no
@@ -77,15 +73,12 @@ notes:
     C(not_found) too. User names are resolved with this host's user database, which may not be a container's.
 seealso:
   - module: portguard.ephemeral.local_ports
-  - name: ip-sysctl documentation
-    description: The kernel's description of ip_local_port_range and ip_local_reserved_ports.
-    link: https://docs.kernel.org/networking/ip-sysctl.html
 '''
 
 EXAMPLES = r'''
 - name: Is anything holding the service ports, and are they protected?
   portguard.ephemeral.local_ports_info:
-    ports: [8080, 8443, "9000-9010"]
+    examine: [8080, 8443, "9000-9010"]
   register: ports_info
 
 - name: Fail when a service port can be taken by an outgoing connection
@@ -95,7 +88,7 @@ EXAMPLES = r'''
 
 - name: Detect reservations lost since boot (a truncating sysctl --system run)
   portguard.ephemeral.local_ports_info:
-    ports: []
+    examine: []
   register: drift_check
 
 - name: Show what is missing
@@ -130,7 +123,8 @@ range:
   elements: int
   sample: [32768, 60999]
 reserved:
-  description: The live reservations.
+  description: The live reservations, a port set. Every port set in this result (and in
+    M(portguard.ephemeral.local_ports)'s) has these three keys.
   returned: always
   type: dict
   contains:
@@ -148,11 +142,11 @@ reserved:
       type: int
       sample: 4
 reserved_outside_range:
-  description: Reserved ports that lie outside the live ephemeral range (canonical form); no effect until the
-    range grows over them.
+  description: Reserved ports that lie outside the live ephemeral range, a port set as in RV(reserved); no effect
+    until the range grows over them.
   returned: always
-  type: str
-  sample: "9100"
+  type: dict
+  sample: {"canonical": "9100", "ranges": [9100], "count": 1}
 ephemeral_ports:
   description: How many ports remain for automatic assignment (range size minus the reserved ports inside it).
   returned: always
@@ -247,7 +241,8 @@ drift:
   returned: always
   type: dict
   sample: {detected: true, range: null, note: null,
-           reserved: {missing: "2661,2663,...", missing_count: 31438, extra: "", extra_count: 0}}
+           reserved: {missing: {canonical: "2661,2663,...", ranges: [2661, 2663, "..."], count: 31438},
+                      extra: {canonical: "", ranges: [], count: 0}}}
   contains:
     detected:
       description: V(true) when the live values differ from the boot values; V(null) when O(netns) names another
@@ -258,7 +253,7 @@ drift:
       type: dict
     reserved:
       description: When the reservations differ, the ports reserved at boot but not live (C(missing)) and live
-        but not at boot (C(extra)), in canonical form with their counts; else C(null).
+        but not at boot (C(extra)), each a port set as in RV(reserved); else C(null).
       type: dict
     note:
       description: Why there is no comparison, or C(null).
@@ -368,7 +363,7 @@ ports:
 unreserved_listeners:
   description:
     - Every listener (TCP LISTEN, bound unconnected UDP) inside the live ephemeral range on a port that is not
-      reserved, whether or not O(ports) names it, ascending by port. These are the services nobody declared - an
+      reserved, whether or not O(examine) names it, ascending by port. These are the services nobody declared - an
       outgoing connection can take their port while they are stopped, and then they cannot start.
     - At most 200 are listed; RV(unreserved_listener_count) counts them all.
   returned: always
@@ -462,32 +457,23 @@ warnings:
   elements: str
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info as impl
+from ansible_collections.portguard.ephemeral.plugins.module_utils._task import run_task
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            ports=dict(type='raw'),
+            examine=dict(type='raw', aliases=['ports'],
+                         deprecated_aliases=[dict(name='ports', version='1.0.0',
+                                                  collection_name='portguard.ephemeral')]),
             netns=dict(type='path'),
         ),
         supports_check_mode=True,
     )
-    if os.uname()[0] != 'Linux':
-        module.fail_json(msg='portguard.ephemeral.local_ports_info reads Linux sysctls; this host runs %s'
-                         % os.uname()[0])
-    try:
-        result = impl.run(module.params)
-    except impl.TaskError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    # Warnings travel the standard way, as the task's `warnings`.
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_task(module, 'local_ports_info reads', lambda: impl.run(module.params))
 
 
 if __name__ == '__main__':

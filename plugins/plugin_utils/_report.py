@@ -158,17 +158,22 @@ def undeclared_listeners(plan, result):
     return sorted(found, key=lambda item: (item['port'], str(item['protocol']), str(item['local'])))
 
 
+def _canonical(port_set):
+    """The kernel's canonical string of a port set in a module result ({canonical, ranges, count}); '' if none."""
+    return (port_set.get('canonical') or '') if isinstance(port_set, dict) else ''
+
+
 def drift_problems(result):
     """The audit's drift in words: live values that differ from what the host gets at boot."""
     drift = result.get('drift') if _usable(result) else None
     if not isinstance(drift, dict) or not drift.get('detected'):
         return []
     problems = []
-    reserved = drift.get('reserved') or {}
-    if reserved.get('missing'):
+    missing = _canonical((drift.get('reserved') or {}).get('missing'))
+    if missing:
         problems.append('ports %s are reserved at boot but not live: something changed net.ipv4.ip_local_reserved_ports '
                         'since (another tool, sysctl -w or a truncating sysctl -p); rerun the role to restore them'
-                        % reserved['missing'])
+                        % missing)
     port_range = drift.get('range')
     if isinstance(port_range, dict) and port_range.get('live') != port_range.get('boot'):
         problems.append('the live ephemeral range %s differs from the range at boot %s'
@@ -196,9 +201,9 @@ def _kernel_after(result):
         port_range, reserved = result['range'], result.get('reserved')
         if isinstance(port_range, dict):  # local_ports: {before, after}
             port_range = port_range['after']
-        if isinstance(reserved, dict):  # local_ports {before, after}, local_ports_info {canonical, ...}
-            reserved = reserved['after'] if 'after' in reserved else reserved.get('canonical', '')
-        return tuple(port_range), parse_ports(reserved or [], 'reserved')
+        if isinstance(reserved, dict) and 'after' in reserved:  # local_ports: {before, after} of port sets
+            reserved = reserved['after']
+        return tuple(port_range), parse_ports(_canonical(reserved) or [], 'reserved')
     except (KeyError, TypeError, ValueError, PortSpecError):
         return None, None
 
@@ -282,7 +287,7 @@ def host_summary(host, plan, result, state):
         summary['reserved_outside_range'] = None
     summary['undeclared_listeners'] = undeclared_listeners(plan, result)
     drift = (result or {}).get('drift') or {}
-    summary['drift_missing'] = ((drift.get('reserved') or {}).get('missing') or None) if drift.get('detected') else None
+    summary['drift_missing'] = (_canonical((drift.get('reserved') or {}).get('missing')) or None) if drift.get('detected') else None
     rows = []
     if not plan:
         return summary, rows

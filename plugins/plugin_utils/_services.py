@@ -545,7 +545,7 @@ def _module_args(settings, ports, reserved, port_range):
         'persist': settings['persist'] and not settings['netns'],
         'path': settings['path'],
         'on_override': settings['on_override'],
-        'min_ephemeral_ports': settings['min_ephemeral'],
+        'min_ephemeral': settings['min_ephemeral'],
         'examine': format_runs(ports),
     }
     if port_range is not None:

@@ -479,7 +479,7 @@ EVERY_OTHER = frozenset(range(1025, 65536, 2))
 
 def test_worst_case_list_written_whole_by_write_key(kernel):
     value = _ports.format_ports(EVERY_OTHER)
-    assert len(value) + 1 == _ports.kernel_value_bytes(EVERY_OTHER) > 180000
+    assert len(value) + 1 > 180000
     kernel.reset()
     reply = kernel.call('write_key', key='reserved', data=value)
     assert reply['errno'] is None, reply

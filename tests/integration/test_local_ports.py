@@ -113,12 +113,12 @@ def test_changed_then_unchanged_and_kernel_rewritten_string(lab):
     )
     first = results[0]
     assert first['changed'] and first['live_changed'] and first['file_changed']
-    assert first['reserved'] == {'before': '', 'after': '8080-8081'}
-    assert first['added'] == '8080-8081' and first['owned'] == '8080-8081'
+    assert (first['reserved']['before']['canonical'], first['reserved']['after']['canonical']) == ('', '8080-8081')
+    assert first['added']['canonical'] == '8080-8081' and first['owned']['canonical'] == '8080-8081'
     for again in results[1:]:
         assert_unchanged(again)
-        assert again['reserved'] == {'before': '8080-8081', 'after': '8080-8081'}
-        assert again['added'] == '' and again['released'] == ''
+        assert (again['reserved']['before']['canonical'], again['reserved']['after']['canonical']) == ('8080-8081', '8080-8081')
+        assert again['added']['canonical'] == '' and again['released']['canonical'] == ''
     assert lab.reserved() == '8080-8081\n'
     assert file_value(lab, RESERVED_LINE) == '8080-8081'
 
@@ -165,9 +165,9 @@ def test_diff_and_check_mode_writes_nothing(lab):
     result = apply_once(lab, {'reserved': [8080, 9000], 'range': '40000 50001'}, check=True, diff=True)
     # Reports what would change...
     assert result['changed'] and result['live_changed'] and result['file_changed']
-    assert result['reserved'] == {'before': '8080', 'after': '8080,9000'}
+    assert (result['reserved']['before']['canonical'], result['reserved']['after']['canonical']) == ('8080', '8080,9000')
     assert result['range'] == {'before': [32768, 60999], 'after': [40000, 50001]}
-    assert result['added'] == '9000'
+    assert result['added']['canonical'] == '9000'
     live_diff, file_diff = result['diff']
     assert live_diff['before'].endswith('= 32768 60999\nnet.ipv4.ip_local_reserved_ports = 8080\n')
     assert live_diff['after'] == ('net.ipv4.ip_local_port_range = 40000 50001\n'
@@ -184,21 +184,21 @@ def test_diff_and_check_mode_writes_nothing(lab):
 def test_merge_keeps_foreign_releases_removed_exact_drops_foreign(lab):
     lab.write_sysctl(nslab.RESERVED, '5000\n')
     results, _warnings = apply_steps(lab, {'reserved': [8080, 8081]}, {'reserved': [8081, 8080]})
-    assert results[0]['reserved'] == {'before': '5000', 'after': '5000,8080-8081'}
-    assert results[0]['foreign'] == '5000' and results[0]['owned'] == '8080-8081'
+    assert (results[0]['reserved']['before']['canonical'], results[0]['reserved']['after']['canonical']) == ('5000', '5000,8080-8081')
+    assert results[0]['foreign']['canonical'] == '5000' and results[0]['owned']['canonical'] == '8080-8081'
     assert_unchanged(results[1])
     assert lab.reserved() == '5000,8080-8081\n'
     assert '# portguard-owned-reserved: 8080-8081\n' in file_text(lab)
 
     # The next run (a fresh process; ownership comes from the file) releases 8081, keeps 5000.
     result = apply_once(lab, {'reserved': [8080]})
-    assert result['changed'] and result['released'] == '8081' and result['foreign'] == '5000'
+    assert result['changed'] and result['released']['canonical'] == '8081' and result['foreign']['canonical'] == '5000'
     assert lab.reserved() == '5000,8080\n'
     assert file_value(lab, RESERVED_LINE) == '5000,8080'
 
     results, _warnings = apply_steps(lab, {'reserved': [8080], 'mode': 'exact'},
                                      {'reserved': [8080], 'mode': 'exact'})
-    assert results[0]['changed'] and results[0]['released'] == '5000' and results[0]['foreign'] == ''
+    assert results[0]['changed'] and results[0]['released']['canonical'] == '5000' and results[0]['foreign']['canonical'] == ''
     assert_unchanged(results[1])
     assert lab.reserved() == '8080\n'
     assert file_value(lab, RESERVED_LINE) == '8080'
@@ -300,7 +300,7 @@ FAILING = [
     ('range-single-number', {'range': '40000'}, ["range: '40000' ", 'not two numbers']),
     ('range-abc', {'range': 'abc'}, ["range: 'abc' ", 'not two numbers']),
     ('min-ephemeral-exceeded', {'reserved': ['32768-55000']},
-     ['only 5999 ports would remain', 'min_ephemeral_ports=8192']),
+     ['only 5999 ports would remain', 'min_ephemeral=8192']),
     ('exact-without-reserved', {'mode': 'exact', 'range': '40000 50001'}, ['mode: exact needs reserved']),
     ('netns-with-persist', {'reserved': [8080], 'netns': '/run/netns/pg-any', 'persist': True},
      ['netns: /run/netns/pg-any is live only', 'persist: false']),
@@ -400,7 +400,7 @@ def test_netns_applies_live_from_host_mount_namespace(lab):
         assert result['changed'] and result['live_changed'] and not result['file_changed']
         assert result['persisted_file'] is None
         assert result['netns']['link'] == lab.link and result['netns']['path'] == lab.path
-        assert result['reserved'] == {'before': '', 'after': '8443-8444'}
+        assert (result['reserved']['before']['canonical'], result['reserved']['after']['canonical']) == ('', '8443-8444')
         # The values are in the lab's namespace...
         assert lab.reserved() == '8443-8444\n'
         assert lab.port_range() == (40000, 50001)
@@ -476,7 +476,7 @@ def test_examine_reports_ports_in_the_same_call(lab):
     lab.write_sysctl(nslab.RANGE, '40000 40009\n')
     with lab.hold_ephemeral_ports() as hold:
         assert hold.held == 10
-        run = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': [40003, 41000], 'min_ephemeral_ports': 1}},
+        run = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': [40003, 41000], 'min_ephemeral': 1}},
                            expect_rc=0)
         ports = dict((entry['port'], entry) for entry in run.result('Apply')['ports'])
     # The reservation is in place, but an outgoing connection still holds 40003: a restart fails now.
@@ -491,7 +491,7 @@ def test_examine_reports_ports_in_the_same_call(lab):
     assert ports[41000]['reason'].startswith('outside the ephemeral range now, but after a reboot')
     # Once the connections are gone the port binds, and the kernel will not hand it out again.
     assert lab.try_listen([40003]) == {40003: None}
-    check = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': '40003', 'min_ephemeral_ports': 1}},
+    check = lab.playbook(ONE, {'lp': {'reserved': [40003], 'examine': '40003', 'min_ephemeral': 1}},
                          check=True, expect_rc=0).result('Apply')
     assert not check['changed']
     assert check['ports'][0]['at_risk'] is False and check['ports'][0]['reason'] == 'reserved'

@@ -221,7 +221,7 @@ def test_concurrent_runs_lose_and_steal_nothing(lab):
     assert not [name for name in results[1] if name.startswith('lock-')], results[1]
     # One more run changes nothing: everything agrees.
     again = ok(scenario(lab, {'run': {'reserved': sorted(ours)}})[0])
-    assert not again['changed'] and again['foreign'] == '5000', again
+    assert not again['changed'] and again['foreign']['canonical'] == '5000', again
 
 
 def test_lock_wait_times_out_naming_the_holder_and_changes_nothing(lab):
@@ -255,7 +255,7 @@ def test_without_cookie_live_only_ownership_is_kept_and_released(lab):
     name = 'owned-netns-ino%d-dev%d' % (first['netns']['inode'], first['netns']['dev'])
     assert json.loads(state[name])['owned'] == '8080-8081', state
     # Before issue 11 nothing was recorded: 8080 was "foreign" and never released.
-    assert second['released'] == '8080' and second['foreign'] == '', second
+    assert second['released']['canonical'] == '8080' and second['foreign']['canonical'] == '', second
     assert live_set(lab) == frozenset([8081])
 
 
@@ -286,7 +286,7 @@ out = sorted(os.listdir('/run/portguard-ephemeral'))
                        {'run': {'reserved': [], 'persist': False}}, {'py': READ_STATE}, {'py': complete})
     assert len(results[1]) == 3
     result = ok(results[2])
-    assert result['released'] == '' and result['foreign'] == '9000', result
+    assert result['released']['canonical'] == '' and result['foreign']['canonical'] == '9000', result
     assert live_set(lab) == frozenset([9000])
     # The other boot's record is gone, ours is rewritten, and the record of the namespace that
     # no longer exists is gone too -- when every process's namespace can be read.  Where some
@@ -314,7 +314,7 @@ def test_changing_path_keeps_ownership_and_removes_the_old_file(lab):
     assert check['removed_files'] == [old] and results[2] is True  # check mode removes nothing
     result = ok(results[3])
     # 8080 was ours (recorded in the old file): released.  5000 stays foreign.
-    assert result['released'] == '8080' and result['foreign'] == '5000', result
+    assert result['released']['canonical'] == '8080' and result['foreign']['canonical'] == '5000', result
     assert result['removed_files'] == [old]
     assert any('path changed' in w and old in w for w in result['warnings']), result['warnings']
     assert not os.path.exists(lab.file(old))
@@ -412,19 +412,19 @@ def test_empty_path_and_netns_are_refused_through_ansible(lab):
     assert (sysctl_files(lab), lab.reserved()) == before
 
 
-# ----------------------------------------------------------------------------- 7. min_ephemeral_ports
+# ----------------------------------------------------------------------------- 7. min_ephemeral
 
 def test_release_under_a_hand_narrowed_range_is_not_blocked(lab):
     lab.write_sysctl(nslab.RANGE, '50000 51000\n')
     results = scenario(lab,
-                       {'run': {'reserved': ['50000-50099'], 'min_ephemeral_ports': 0}},
+                       {'run': {'reserved': ['50000-50099'], 'min_ephemeral': 0}},
                        {'run': {'reserved': []}},
                        {'run': {'reserved': [50500]}})
     ok(results[0])
     released = ok(results[1])  # 901 -> 1001 free ports: better, though below 8192
-    assert released['released'] == '50000-50099'
+    assert released['released']['canonical'] == '50000-50099'
     assert released['ephemeral_ports'] == {'before': 901, 'after': 1001}
-    assert any('below min_ephemeral_ports=8192, as before this run' in w for w in released['warnings'])
+    assert any('below min_ephemeral=8192, as before this run' in w for w in released['warnings'])
     msg = failed(results[2])  # 1001 -> 1000: a reduction below the floor
     assert 'only 1000 ports would remain' in msg and 'nothing was changed' in msg, msg
     assert lab.reserved() == '\n'
@@ -467,8 +467,8 @@ def test_exact_listing_a_foreign_port_does_not_take_it_over(lab):
     lab.write_sysctl(nslab.RESERVED, '5000\n')
     results = scenario(lab, {'run': {'reserved': [5000, 8080], 'mode': 'exact'}}, {'run': {'reserved': []}})
     exact, merge = ok(results[0]), ok(results[1])
-    assert exact['owned'] == '8080' and exact['foreign'] == '5000'
-    assert merge['released'] == '8080'
+    assert exact['owned']['canonical'] == '8080' and exact['foreign']['canonical'] == '5000'
+    assert merge['released']['canonical'] == '8080'
     assert live_set(lab) == frozenset([5000])
 
 
@@ -477,15 +477,15 @@ def test_live_false_claims_no_port_it_did_not_reserve(lab):
                        {'write': [nslab.RESERVED, '8080\n']},  # an admin reserves it by hand
                        {'run': {'reserved': []}})
     persisted, released = ok(results[0]), ok(results[2])
-    assert persisted['owned'] == '' and persisted['pending'] == '8080'
-    assert released['released'] == '' and released['foreign'] == '8080', released
+    assert persisted['owned']['canonical'] == '' and persisted['pending']['canonical'] == '8080'
+    assert released['released']['canonical'] == '' and released['foreign']['canonical'] == '8080', released
     assert live_set(lab) == frozenset([8080])
 
 
 def test_ports_declared_by_other_files_are_reported(lab):
     lab.put('etc/sysctl.d/10-vendor.conf', 'net.ipv4.ip_local_reserved_ports = 7000\n')
     result = ok(scenario(lab, {'run': {'reserved': [8080]}})[0])
-    assert result['declared_elsewhere'] == '7000' and result['foreign'] == '7000'
+    assert result['declared_elsewhere']['canonical'] == '7000' and result['foreign']['canonical'] == '7000'
     assert any('reserved 7000 live although this run did not ask for them' in w for w in result['warnings'])
     assert live_set(lab) == frozenset([7000, 8080])
 

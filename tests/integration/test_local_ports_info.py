@@ -226,7 +226,7 @@ def test_classic_clash(lab, holder, playbooks):
     port = holder.do('connect', 'c1', 4, '127.0.0.1', server, 'srv')['port']
     assert 40000 <= port <= 40009
 
-    result = info(lab, playbooks, ports=[port, server])
+    result = info(lab, playbooks, examine=[port, server])
     assert result['range'] == [40000, 40009]
     assert result['netns']['link'] == lab.link
     entry = port_entry(result, port)
@@ -250,7 +250,7 @@ def test_classic_clash(lab, holder, playbooks):
 
     # Client closes first: its end stays in TIME_WAIT, owned by no process.
     assert holder.do('close', 'c1')['states'] == ['06']
-    result = info(lab, playbooks, ports=[port])
+    result = info(lab, playbooks, examine=[port])
     entry = port_entry(result, port)
     assert [(h['state'], h['remote'], h['inode']) for h in entry['holders']] == [
         ('TIME_WAIT', '127.0.0.1:%d' % server, 0)]
@@ -260,9 +260,9 @@ def test_classic_clash(lab, holder, playbooks):
     assert bind_result(lab, port) == 'EADDRINUSE'
 
     # Reserve P with local_ports: the kernel stops choosing it, but the TIME_WAIT still holds it.
-    local_ports(lab, playbooks, reserved=[port], min_ephemeral_ports=1)
+    local_ports(lab, playbooks, reserved=[port], min_ephemeral=1)
     assert port in nslab.kernel_set(lab.reserved())
-    result = info(lab, playbooks, ports=[port])
+    result = info(lab, playbooks, examine=[port])
     entry = port_entry(result, port)
     assert entry['reserved_live'] is True and entry['reserved_boot'] is True
     assert entry['at_risk'] is True and 'TIME_WAIT' in entry['reason']
@@ -271,14 +271,14 @@ def test_classic_clash(lab, holder, playbooks):
     # A second outgoing connection gets another port Q (P is reserved); reserve Q while it is held.
     other = holder.do('connect', 'c2', 4, '127.0.0.1', server, 'srv')['port']
     assert other != port and 40000 <= other <= 40009
-    local_ports(lab, playbooks, reserved=[port, other], min_ephemeral_ports=1)
-    entry = port_entry(info(lab, playbooks, ports=[other]), other)
+    local_ports(lab, playbooks, reserved=[port, other], min_ephemeral=1)
+    entry = port_entry(info(lab, playbooks, examine=[other]), other)
     assert entry['reserved_live'] is True
     assert (entry['at_risk'], entry['reason']) == (
         True, 'held by an outgoing connection in ESTABLISHED: a restart would fail now')
     # Reset it (SO_LINGER 0: no TIME_WAIT): nothing holds Q, it is reserved, the service can bind.
     assert holder.do('reset', 'c2')['states'] == []
-    result = info(lab, playbooks, ports=[port, other])
+    result = info(lab, playbooks, examine=[port, other])
     entry = port_entry(result, other)
     assert entry['holders'] == [] and entry['holder_count'] == 0
     assert (entry['at_risk'], entry['reason']) == (False, 'reserved')
@@ -293,7 +293,7 @@ def test_classic_clash(lab, holder, playbooks):
 
 def test_unreserved_port_in_range_without_sockets(lab, playbooks):
     lab.write_sysctl(RANGE, '40000 40999')
-    result = info(lab, playbooks, ports='40500,41000,2000-2001')
+    result = info(lab, playbooks, examine='40500,41000,2000-2001')
     assert [e['port'] for e in result['ports']] == [2000, 2001, 40500, 41000]
     assert (port_entry(result, 40500)['at_risk'], port_entry(result, 40500)['reason']) == (
         True, 'in the ephemeral range and not reserved')
@@ -319,7 +319,7 @@ def test_boot_precedence_override_mask_and_link(lab, playbooks):
     os.symlink('../sysctl.conf', lab.file('etc/sysctl.d/99-sysctl.conf'))
     before = lab.snapshot()
 
-    result = info(lab, playbooks, ports=[8080, 9090, 9091, 7070])
+    result = info(lab, playbooks, examine=[8080, 9090, 9091, 7070])
     reserved = result['boot']['net.ipv4.ip_local_reserved_ports']
     assert (reserved['file'], reserved['line'], reserved['value'], reserved['source']) == (
         '/etc/sysctl.d/60-later.conf', 3, '9090,9092', 'file')
@@ -346,7 +346,8 @@ def test_boot_precedence_override_mask_and_link(lab, playbooks):
     drift = result['drift']
     assert drift['detected'] is True
     assert drift['range'] == {'live': [32768, 60999], 'boot': [40000, 60999]}
-    assert drift['reserved'] == {'missing': '9090,9092', 'missing_count': 2, 'extra': '', 'extra_count': 0}
+    assert (drift['reserved']['missing']['canonical'], drift['reserved']['missing']['count'],
+            drift['reserved']['extra']['canonical'], drift['reserved']['extra']['count']) == ('9090,9092', 2, '', 0)
     assert port_entry(result, 9090)['reserved_boot'] is True
     assert port_entry(result, 9091)['reserved_boot'] is False
     assert port_entry(result, 8080)['reserved_boot'] is False     # overridden: not reserved at boot
@@ -361,7 +362,7 @@ def test_procps_override_and_invalid_boot_value(lab, playbooks):
     lab.put('etc/sysctl.conf', 'net.ipv4.ip_local_reserved_ports = 8080\n')
     # Quoted values are EINVAL at boot: the key keeps its default.
     lab.put('etc/sysctl.d/50-quoted.conf', 'net.ipv4.ip_local_port_range = "40000 60999"\n')
-    result = info(lab, playbooks, ports=[8080])
+    result = info(lab, playbooks, examine=[8080])
     reserved = result['boot']['net.ipv4.ip_local_reserved_ports']
     assert reserved['source'] == 'kernel default' and reserved['value'] == '' and reserved['file'] is None
     assert reserved['procps_override'] == {'file': '/etc/sysctl.conf', 'line': 1, 'value': '8080'}
@@ -378,7 +379,7 @@ def test_sysctl_system_winner_and_risk_when_sysctl_conf_is_linked(lab, playbooks
     local_ports(lab, playbooks, reserved=[40000])
     lab.put('etc/sysctl.conf', '# admin\nnet.ipv4.ip_local_reserved_ports = 7000\n')
     os.symlink('../sysctl.conf', lab.file('etc/sysctl.d/99-sysctl.conf'))
-    result = info(lab, playbooks, ports=[40000, 7000])
+    result = info(lab, playbooks, examine=[40000, 7000])
     reserved = result['boot']['net.ipv4.ip_local_reserved_ports']
     assert (reserved['file'], reserved['value']) == (OWN_FILE, '40000')
     assert reserved['procps_override'] is None          # reached through the link: the old check saw nothing
@@ -405,7 +406,7 @@ def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):
     applied = nslab.kernel_set(lab.reserved())
     assert len(applied) == 32256
 
-    before = info(lab, playbooks, ports=[60001])
+    before = info(lab, playbooks, examine=[60001])
     assert before['drift']['detected'] is False
     assert before['reserved']['count'] == 32256
     assert before['boot']['net.ipv4.ip_local_reserved_ports']['file'] == OWN_FILE
@@ -415,12 +416,12 @@ def test_drift_after_procps_truncates_the_worst_case_list(lab, playbooks):
     kept = nslab.kernel_set(lab.reserved())
     assert 0 < len(kept) < 32256, len(kept)
 
-    result = info(lab, playbooks, ports=[1025, 60001, 60002])
+    result = info(lab, playbooks, examine=[1025, 60001, 60002])
     drift = result['drift']
     assert drift['detected'] is True and drift['range'] is None
-    assert drift['reserved']['missing_count'] == 32256 - len(kept)
-    assert drift['reserved']['extra_count'] == 0 and drift['reserved']['extra'] == ''
-    assert nslab.kernel_set(drift['reserved']['missing']) == set(range(1025, 65536, 2)) - kept
+    assert drift['reserved']['missing']['count'] == 32256 - len(kept)
+    assert drift['reserved']['extra']['count'] == 0 and drift['reserved']['extra']['canonical'] == ''
+    assert nslab.kernel_set(drift['reserved']['missing']['canonical']) == set(range(1025, 65536, 2)) - kept
     assert result['reserved']['count'] == len(kept)
     lost = port_entry(result, 60001)
     assert (lost['reserved_live'], lost['reserved_boot'], lost['at_risk'], lost['reason']) == (
@@ -440,7 +441,7 @@ def test_ipv6_and_udp_sockets_are_seen(lab, holder, playbooks):
     udp_client = holder.do('udp-connect', 'uc', 4, '127.0.0.1', udp4)['port']
     dual = holder.do('listen', 'dual', 6, '::', 7004)['port']
 
-    result = info(lab, playbooks, ports=[tcp6, client6, udp4, udp6, udp_client, dual])
+    result = info(lab, playbooks, examine=[tcp6, client6, udp4, udp6, udp_client, dual])
     assert where(port_entry(result, tcp6)['listeners']) == [{'protocol': 'tcp6', 'address': '::1'}]
     assert where(port_entry(result, dual)['listeners']) == [{'protocol': 'tcp6', 'address': '::'}]
     entry = port_entry(result, client6)
@@ -490,19 +491,20 @@ def test_check_mode_is_the_same_and_changes_nothing(lab, holder, playbooks):
     lab.write_sysctl(RESERVED, '9090,9094')
     holder.do('listen', 'srv', 4, '127.0.0.1', 9090)
     before = lab.snapshot()
-    normal = info(lab, playbooks, ports=[9090, 9094])
-    checked = info(lab, playbooks, check=True, ports=[9090, 9094])
+    normal = info(lab, playbooks, examine=[9090, 9094])
+    checked = info(lab, playbooks, check=True, examine=[9090, 9094])
     for key in ('range', 'reserved', 'ephemeral_ports', 'boot', 'drift', 'ports', 'netns'):
         assert checked[key] == normal[key], key
-    assert normal['drift']['reserved'] == {'missing': '', 'missing_count': 0, 'extra': '9094', 'extra_count': 1}
+    assert (normal['drift']['reserved']['missing']['canonical'], normal['drift']['reserved']['missing']['count'],
+            normal['drift']['reserved']['extra']['canonical'], normal['drift']['reserved']['extra']['count']) == ('', 0, '9094', 1)
     assert lab.snapshot() == before
 
 
 @pytest.mark.parametrize('options, words', [
-    ({'ports': '8080, 9090'}, ["ports: ' 9090'", 'white space']),
-    ({'ports': [0]}, ['ports: 0', 'port 0']),
-    ({'ports': ['9090-8080']}, ["ports: '9090-8080'", 'reversed']),
-    ({'ports': ['010']}, ["ports: '010'", 'octal']),
+    ({'examine': '8080, 9090'}, ["examine: ' 9090'", 'white space']),
+    ({'examine': [0]}, ['examine: 0', 'port 0']),
+    ({'examine': ['9090-8080']}, ["examine: '9090-8080'", 'reversed']),
+    ({'examine': ['010']}, ["examine: '010'", 'octal']),
     ({'netns': '/nonexistent/netns'}, ['netns /nonexistent/netns', 'No such file']),
 ])
 def test_bad_input_fails_clearly(lab, playbooks, options, words):
@@ -547,9 +549,9 @@ def test_processes_of_a_held_service_port_and_an_undeclared_listener(lab, playbo
             assert result['unreserved_listener_count'] == 1
             assert result['process_scan']['looked_up'] is True and result['process_scan']['scanned'] >= 2
 
-        check(info(lab, playbooks, ports=[port]))
+        check(info(lab, playbooks, examine=[port]))
         # local_ports reserves the port (that does not free it) and reports the same in its examine result.
-        check(local_ports(lab, playbooks, reserved=[port], examine=[port], min_ephemeral_ports=1).result('Apply'))
+        check(local_ports(lab, playbooks, reserved=[port], examine=[port], min_ephemeral=1).result('Apply'))
         # local_ports_info without ports: the listeners are examined, with their processes.
         everything = info(lab, playbooks)
         assert [(e['port'], [l['process']['comm'] for l in e['listeners']]) for e in everything['ports']] == sorted(
@@ -557,7 +559,7 @@ def test_processes_of_a_held_service_port_and_an_undeclared_listener(lab, playbo
 
         # The client closes first: its end stays in TIME_WAIT, which no process owns, and the result says so.
         assert client.do('close', 'c1')['states'] == ['06']
-        entry = port_entry(info(lab, playbooks, ports=[port]), port)
+        entry = port_entry(info(lab, playbooks, examine=[port]), port)
         waiting = entry['holders'][0]
         assert (waiting['state'], waiting['inode'], waiting['process'], waiting['processes'], waiting['no_process']) == (
             'TIME_WAIT', 0, None, [], 'kernel_only')

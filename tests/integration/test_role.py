@@ -206,7 +206,7 @@ def test_idempotent_check_mode_and_diff(lab, tmp_path):
     check = seed_run(lab, tmp_path, check=True, diff=True)
     assert check.rc == 0, check
     applied = check.host_results(APPLY_TASK)['target']
-    assert applied['changed'] is True and applied['reserved']['after'] == '36601,37601,38601'
+    assert applied['changed'] is True and applied['reserved']['after']['canonical'] == '36601,37601,38601'
     assert 'diff' in applied and '36601,37601,38601' in json.dumps(applied['diff'])
     assert lab.snapshot() == before, 'check mode changed the lab'
 
@@ -263,7 +263,7 @@ def test_move_range_picks_the_largest_gap_with_different_parity(lab, tmp_path):
     # Back to move_range alone: the role's own reservations are released, the range stays.
     back = seed_run(lab, tmp_path, {'reserved_ports_services_app': services, 'reserved_ports_strategy': 'move_range'})
     assert back.rc == 0, back
-    assert back.host_results(APPLY_TASK)['target']['released'] == '33000,40000,52000'
+    assert back.host_results(APPLY_TASK)['target']['released']['canonical'] == '33000,40000,52000'
     assert (lab.port_range(), lab.reserved()) == ((40001, 51998), '\n')
 
 
@@ -613,7 +613,7 @@ def test_examples_inventory_validates_and_plans_every_host(lab, tmp_path):
                        playbook=os.path.join(EXAMPLES, 'site.yml'))
     assert run.rc == 0, run
     applied = run.host_results(APPLY_TASK)
-    assert dict((host, result['reserved']['after']) for host, result in applied.items()) == EXAMPLES_PLANNED
+    assert dict((host, result['reserved']['after']['canonical']) for host, result in applied.items()) == EXAMPLES_PLANNED
     assert lab.snapshot() == before
     # Check mode writes a preview beside the report, never the report itself.
     assert not os.path.exists(report + '.json') and not os.path.exists(report + '.md')

@@ -195,7 +195,7 @@ class Target(object):
         """portguard.ephemeral.local_ports_info on the host, through Ansible (read-only)."""
         if self._info is None:
             ports = sorted(self.expected.ports)
-            args = json.dumps({'ports': verifylib.format_ports(ports)} if ports else {'ports': []})
+            args = json.dumps({'examine': verifylib.format_ports(ports)} if ports else {'examine': []})
             self._info = self.host.ansible('portguard.ephemeral.local_ports_info', args)
         return self._info
 

@@ -178,10 +178,10 @@ def test_audit_reports_the_drift_and_the_ports_at_risk(target, coexist_steps, co
     drift = audit['drift']
     assert drift['detected'] is True and drift['range'] is None, drift
     lost = target.expected.ports | neighbours.admin
-    assert kernel_ports(drift['reserved']['missing']) == lost, '%s: drift names %s missing, expected %s' % (
-        target.name, drift['reserved']['missing'], format_ports(lost))
-    assert drift['reserved']['missing_count'] == len(lost)
-    assert drift['reserved']['extra'] == '' and drift['reserved']['extra_count'] == 0, drift
+    assert kernel_ports(drift['reserved']['missing']['canonical']) == lost, '%s: drift names %s missing, expected %s' % (
+        target.name, drift['reserved']['missing']['canonical'], format_ports(lost))
+    assert drift['reserved']['missing']['count'] == len(lost)
+    assert drift['reserved']['extra']['canonical'] == '' and drift['reserved']['extra']['count'] == 0, drift
     assert kernel_ports(_boot({'info': audit})['value']) == lost | neighbours.nodeports
     verdicts = dict((entry['port'], entry) for entry in audit['ports'])
     assert set(verdicts) == target.expected.ports

@@ -13,7 +13,7 @@ import pwd
 import pytest
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info as info
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _sockets, _sysctl
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _processes, _sockets, _sysctl
 
 NS = 'net:[4026530001]'
 OTHER_NS = 'net:[4026530999]'
@@ -95,7 +95,7 @@ CASES = [
 @pytest.mark.parametrize('name, processes, inodes, expected, summary', CASES, ids=[case[0] for case in CASES])
 def test_find_owners(tmp_path, name, processes, inodes, expected, summary):
     root = make_proc(tmp_path / 'proc', processes)
-    owners = _sockets.find_owners(inodes, NS, root)
+    owners = _processes.find_owners(inodes, NS, root)
     found = {}
     for inode in inodes:
         listed, count = owners.of(inode)
@@ -110,21 +110,21 @@ def test_find_owners(tmp_path, name, processes, inodes, expected, summary):
 def test_no_inode_reads_nothing(tmp_path):
     # Neither an empty list nor inode 0 (TIME_WAIT) touches /proc: the root does not even exist.
     for inodes in ([], [0, 0]):
-        owners = _sockets.find_owners(inodes, NS, str(tmp_path / 'absent'))
+        owners = _processes.find_owners(inodes, NS, str(tmp_path / 'absent'))
         assert owners.summary() == {'looked_up': False, 'scanned': 0, 'skipped': 0, 'other_netns': 0}
         entry = owners.describe({'state': 'TIME_WAIT'}, 0)
         assert entry == {'state': 'TIME_WAIT', 'process': None, 'processes': [], 'process_count': 0,
-                         'no_process': _sockets.NO_PROCESS_KERNEL}
+                         'no_process': _processes.NO_PROCESS_KERNEL}
 
 
 def test_missing_proc_root_is_not_an_error(tmp_path):
-    owners = _sockets.find_owners([5], NS, str(tmp_path / 'absent'))
-    assert owners.describe({}, 5)['no_process'] == _sockets.NO_PROCESS_NOT_FOUND
+    owners = _processes.find_owners([5], NS, str(tmp_path / 'absent'))
+    assert owners.describe({}, 5)['no_process'] == _processes.NO_PROCESS_NOT_FOUND
 
 
 def test_without_a_namespace_every_process_is_read(tmp_path):
     root = make_proc(tmp_path / 'proc', {1: {'fds': [sock(1)]}, 2: {'netns': OTHER_NS, 'fds': [sock(1)]}})
-    assert [p['pid'] for p in _sockets.find_owners([1], None, root).of(1)[0]] == [1, 2]
+    assert [p['pid'] for p in _processes.find_owners([1], None, root).of(1)[0]] == [1, 2]
 
 
 def test_user_effective_uid_and_name(tmp_path):
@@ -132,17 +132,17 @@ def test_user_effective_uid_and_name(tmp_path):
     root = make_proc(tmp_path / 'proc', {
         1: {'comm': 'rootd', 'uid': 0, 'setuid': True, 'fds': [sock(1)]},
         2: {'comm': 'ghost', 'uid': nobody, 'fds': [sock(2)]}})
-    owners = _sockets.find_owners([1, 2], NS, root)
+    owners = _processes.find_owners([1, 2], NS, root)
     assert owners.of(1)[0] == [{'pid': 1, 'comm': 'rootd', 'uid': 0, 'user': pwd.getpwuid(0).pw_name}]
     assert owners.of(2)[0] == [{'pid': 2, 'comm': 'ghost', 'uid': nobody, 'user': None}]
 
 
 def test_process_list_is_capped_but_counted(tmp_path):
-    many = dict((pid, {'comm': 'worker', 'fds': [sock(77)]}) for pid in range(100, 100 + _sockets.PROCESS_LIMIT + 5))
-    owners = _sockets.find_owners([77], NS, make_proc(tmp_path / 'proc', many))
+    many = dict((pid, {'comm': 'worker', 'fds': [sock(77)]}) for pid in range(100, 100 + _processes.PROCESS_LIMIT + 5))
+    owners = _processes.find_owners([77], NS, make_proc(tmp_path / 'proc', many))
     entry = owners.describe({}, 77)
-    assert entry['process_count'] == _sockets.PROCESS_LIMIT + 5
-    assert [p['pid'] for p in entry['processes']] == list(range(100, 100 + _sockets.PROCESS_LIMIT))
+    assert entry['process_count'] == _processes.PROCESS_LIMIT + 5
+    assert [p['pid'] for p in entry['processes']] == list(range(100, 100 + _processes.PROCESS_LIMIT))
     assert entry['process'] == entry['processes'][0] and entry['no_process'] is None
 
 
@@ -151,7 +151,7 @@ def test_process_list_is_capped_but_counted(tmp_path):
     (['nginx'], False), ([], False), ([None], False),
 ])
 def test_binds_port_zero_likely(comms, expected):
-    assert _sockets.binds_port_zero_likely([{'comm': comm} for comm in comms]) is expected
+    assert _processes.binds_port_zero_likely([{'comm': comm} for comm in comms]) is expected
 
 
 # ---- the module's logic on a fake host: tables, sysctls and /proc ----------
@@ -204,7 +204,7 @@ INCIDENT_PROCESSES = {
 
 def test_run_names_holders_and_unreserved_listeners(tmp_path):
     net, proc_sys, root = fake_host(tmp_path, INCIDENT, INCIDENT_PROCESSES)
-    result = info.run({'ports': [40601, 40602, 40700]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'),
+    result = info.run({'examine': [40601, 40602, 40700]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'),
                       net_directory=net, proc_root=root)
     held, waiting, listening = result['ports']
     assert held['at_risk'] and held['holders'][0]['state'] == 'ESTABLISHED'
@@ -239,7 +239,7 @@ def test_run_without_ports_examines_every_listener_and_caps_the_list(tmp_path, m
 def test_run_with_no_socket_of_interest_reads_no_process(tmp_path):
     net, proc_sys, root = fake_host(tmp_path, [('tcp', 8080, 0, '0A', 6000), ('tcp', 40602, 443, '06', 0)],
                                     {500: {'fds': [sock(6000)]}})
-    result = info.run({'ports': [40602]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'), net_directory=net,
+    result = info.run({'examine': [40602]}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'), net_directory=net,
                       proc_root=root)
     assert result['unreserved_listeners'] == [] and result['unreserved_listener_count'] == 0
     assert result['process_scan']['looked_up'] is False
@@ -248,11 +248,11 @@ def test_run_with_no_socket_of_interest_reads_no_process(tmp_path):
 
 @pytest.mark.parametrize('dir_fd', [True, False])
 def test_both_ways_of_reading_descriptors(tmp_path, monkeypatch, dir_fd):
-    if dir_fd and not _sockets._DIR_FD:  # pylint: disable=protected-access
+    if dir_fd and not _processes._DIR_FD:  # pylint: disable=protected-access
         pytest.skip('os.readlink has no dir_fd here')
-    monkeypatch.setattr(_sockets, '_DIR_FD', dir_fd)
+    monkeypatch.setattr(_processes, '_DIR_FD', dir_fd)
     name, processes, inodes, expected, summary = CASES[3]
     root = make_proc(tmp_path / 'proc', processes)
-    owners = _sockets.find_owners(inodes, NS, root)
+    owners = _processes.find_owners(inodes, NS, root)
     assert dict((inode, [(p['pid'], p['comm']) for p in owners.of(inode)[0]]) for inode in inodes) == expected, name
     assert owners.summary()['skipped'] == summary['skipped']

@@ -101,7 +101,7 @@ BAD_OPTIONS = [
     ('range-privileged', {'range': [80, 60999]}, 'range: [80, 60999] starts below net.ipv4.ip_unprivileged_port_start'),
     ('range-one-number', {'range': '32768'}, "range: '32768' is not two numbers"),
     ('exact-without-reserved', {'range': '32768 60999', 'mode': 'exact'}, 'mode: exact needs reserved'),
-    ('min-ports', {'reserved': [8080], 'min_ephemeral_ports': 70000}, 'min_ephemeral_ports: 70000 is outside 0-65535'),
+    ('min-ports', {'reserved': [8080], 'min_ephemeral': 70000}, 'min_ephemeral: 70000 is outside 0-65535'),
     ('relative-path', {'reserved': [8080], 'path': 'ports.conf'}, "path: 'ports.conf' is not absolute"),
     ('nothing-to-do', {'reserved': [8080], 'live': False, 'persist': False}, 'live and persist are both false'),
     ('capacity', {'reserved': ['32768-60000']}, 'only 999 ports would remain'),
@@ -141,10 +141,10 @@ def test_first_run_applies_and_persists_then_rerun_is_unchanged(kernel, root):
     assert result['changed'] and result['live_changed'] and result['file_changed']
     assert kernel.reserved == frozenset([8080, 8081, 8082, 9000, 9001])
     assert kernel.port_range == (40000, 50001)
-    assert result['reserved'] == {'before': '', 'after': '8080-8082,9000-9001'}
+    assert (result['reserved']['before']['canonical'], result['reserved']['after']['canonical']) == ('', '8080-8082,9000-9001')
     assert result['range'] == {'before': [32768, 60999], 'after': [40000, 50001]}
-    assert result['added'] == '8080-8082,9000-9001'
-    assert result['owned'] == '8080-8082,9000-9001'
+    assert result['added']['canonical'] == '8080-8082,9000-9001'
+    assert result['owned']['canonical'] == '8080-8082,9000-9001'
     assert result['ephemeral_ports'] == {'before': 28232, 'after': 10002}
     info = _sysctld.read_managed(PATH, root)
     assert info['managed']
@@ -173,9 +173,9 @@ def test_merge_keeps_foreign_and_releases_only_owned(kernel, root):
     assert kernel.reserved == frozenset([22, 5432, 8080, 9000])
     result = run(root, reserved=[9000])
     assert kernel.reserved == frozenset([22, 5432, 9000])
-    assert result['released'] == '8080'
-    assert result['foreign'] == '22,5432'
-    assert result['owned'] == '9000'
+    assert result['released']['canonical'] == '8080'
+    assert result['foreign']['canonical'] == '22,5432'
+    assert result['owned']['canonical'] == '9000'
     assert _sysctld.read_managed(PATH, root)['owned'] == '9000'
 
 
@@ -184,14 +184,14 @@ def test_port_asked_for_that_was_foreign_is_not_released(kernel, root):
     run(root, reserved=[8080, 9000])
     result = run(root, reserved=[])
     assert kernel.reserved == frozenset([8080])
-    assert result['released'] == '9000'
+    assert result['released']['canonical'] == '9000'
 
 
 def test_exact_mode_drops_foreign(kernel, root):
     kernel.reserved = frozenset([22, 5432])
     result = run(root, reserved=[8080], mode='exact')
     assert kernel.reserved == frozenset([8080])
-    assert result['released'] == '22,5432'
+    assert result['released']['canonical'] == '22,5432'
 
 
 def test_live_only_ownership_survives_in_run_state(kernel, root):
@@ -200,7 +200,7 @@ def test_live_only_ownership_survives_in_run_state(kernel, root):
     assert not os.path.exists(os.path.join(root, PATH.lstrip('/')))
     result = run(root, reserved=[], persist=False)
     assert kernel.reserved == frozenset([22])
-    assert result['released'] == '8080'
+    assert result['released']['canonical'] == '8080'
 
 
 def test_range_only_leaves_reservations_alone(kernel, root):
@@ -214,11 +214,11 @@ def test_range_only_leaves_reservations_alone(kernel, root):
 
 def test_long_list_round_trips(kernel, root):
     ports = list(range(1025, 65536, 2))
-    result = run(root, reserved=ports, range='1024 65535', min_ephemeral_ports=0)
+    result = run(root, reserved=ports, range='1024 65535', min_ephemeral=0)
     assert kernel.reserved == frozenset(ports)
     assert _ports.parse_kernel_string(_sysctld.read_managed(PATH, root)['values'][RES]) == frozenset(ports)
     assert any('bytes long' in warning for warning in result['warnings'])
-    assert not run(root, reserved=ports, range='1024 65535', min_ephemeral_ports=0)['changed']
+    assert not run(root, reserved=ports, range='1024 65535', min_ephemeral=0)['changed']
 
 
 # --------------------------------------------------------------------------- boot winner
@@ -241,7 +241,7 @@ def test_later_file_overrides_warns_when_asked(kernel, root):
         handle.write('%s = 7000\n' % RES)
     result = run(root, reserved=[8080], on_override='warn')
     assert kernel.reserved == frozenset([7000, 8080])  # merge keeps what the vendor file declares
-    assert result['foreign'] == '7000'
+    assert result['foreign']['canonical'] == '7000'
     assert any('zzz-vendor.conf line 1' in warning for warning in result['warnings'])
 
 
@@ -359,14 +359,14 @@ def test_without_cookie_the_record_is_keyed_by_inode(kernel, root, monkeypatch):
     assert any('no network namespace cookie' in warning for warning in first['warnings'])
     names = os.listdir(_local_ports.RUN_STATE_DIR)
     assert names == ['owned-netns-ino%d-dev%d' % (first['netns']['inode'], first['netns']['dev'])]
-    assert run(root, reserved=[], persist=False)['released'] == '8080'
+    assert run(root, reserved=[], persist=False)['released']['canonical'] == '8080'
 
 
 def test_path_change_moves_the_file(kernel, root):
     old = '/etc/sysctl.d/50-old.conf'
     run(root, reserved=[8080, 8081], range='40000 50001', path=old)
     result = run(root, want_diff=True, reserved=[8081])
-    assert result['released'] == '8080' and result['removed_files'] == [old]
+    assert result['released']['canonical'] == '8080' and result['removed_files'] == [old]
     assert not os.path.exists(os.path.join(root, old.lstrip('/')))
     assert _sysctld.read_managed(PATH, root)['values'] == {RNG: '40000 50001', RES: '8081'}
     assert result['diff'][-1]['after_header'] == old + ' (removed)' and result['diff'][-1]['after'] == ''
@@ -377,17 +377,17 @@ def test_path_change_moves_the_file(kernel, root):
 def test_live_false_ports_are_pending_until_a_boot_applies_them(kernel, root, monkeypatch, rebooted):
     monkeypatch.setattr(_local_ports._runstate, 'boot_id', lambda: 'boot-1')
     result = run(root, reserved=[8080], live=False)
-    assert result['owned'] == '' and result['pending'] == '8080'
-    assert run(root, range='40000 50001', live=False)['pending'] == '8080'  # a range-only run keeps it
+    assert result['owned']['canonical'] == '' and result['pending']['canonical'] == '8080'
+    assert run(root, range='40000 50001', live=False)['pending']['canonical'] == '8080'  # a range-only run keeps it
     # 8080 becomes live: by an admin's hand in this boot, or by systemd-sysctl from our file at the next.
     kernel.reserved = frozenset([8080])
     if rebooted:
         monkeypatch.setattr(_local_ports._runstate, 'boot_id', lambda: 'boot-2')
     result = run(root, reserved=[])
     if rebooted:
-        assert result['released'] == '8080' and result['foreign'] == ''
+        assert result['released']['canonical'] == '8080' and result['foreign']['canonical'] == ''
     else:
-        assert result['released'] == '' and result['foreign'] == '8080'
+        assert result['released']['canonical'] == '' and result['foreign']['canonical'] == '8080'
 
 
 def test_lock_timeout_names_the_holder(kernel, root):

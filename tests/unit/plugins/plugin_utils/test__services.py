@@ -97,7 +97,7 @@ def test_module_args_carry_the_validated_settings():
                     netns='/run/netns/x', min_ephemeral='4096', range='32768 60999')
     assert plan['module_args'] == {
         'reserved': [36601], 'mode': 'merge', 'live': False, 'persist': False, 'path': _services.DEFAULT_SETTINGS['path'],
-        'on_override': 'fail', 'min_ephemeral_ports': 4096, 'examine': [36601], 'range': [32768, 60999],
+        'on_override': 'fail', 'min_ephemeral': 4096, 'examine': [36601], 'range': [32768, 60999],
         'netns': '/run/netns/x'}
 
 
