@@ -40,7 +40,6 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import 
 
 SERVICES_VAR = 'reserved_ports_services'
 SERVICES_PREFIX = 'reserved_ports_services_'
-SERVICES_RE = r'^reserved_ports_services(_.+)?$'
 PROTOCOLS = ('tcp', 'udp', 'both')
 DEFAULT_PROTOCOL = 'tcp'
 SERVICE_KEYS = ('name', 'port', 'ports', 'protocol', 'note')
