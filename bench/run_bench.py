@@ -149,7 +149,8 @@ try:
     result = json.loads(out[out.index('{'):])
     summary = {k: result.get(k) for k in ('changed', 'failed', 'msg', 'live_changed', 'file_changed', 'persisted_file')}
     if isinstance(result.get('reserved'), dict):
-        summary['reserved_after_bytes'] = len(str(result['reserved'].get('after') or ''))
+        after = result['reserved'].get('after') or ''
+        summary['reserved_after_bytes'] = len(after.get('canonical', '') if isinstance(after, dict) else str(after))
 except ValueError:
     summary = {'unparsed_stdout': out[-2000:]}
 print(json.dumps({'rc': proc.returncode, 'maxrss_kib': usage.ru_maxrss, 'wall_s': round(wall, 3),
