@@ -61,7 +61,7 @@ def scale_chart(results, path):
     axis.set_ylabel('seconds per host (wall time / hosts)')
     axis.set_ylim(bottom=0)
     axis.grid(linewidth=0.3)
-    axis.legend(fontsize=8, loc='upper right')
+    axis.legend(fontsize=8, loc='upper left')
     ratios = [results['scale_role_over_floor'][str(n)] for n in hosts]
     ratio_axis.plot(hosts, ratios, marker='o', color='#1f77b4')
     for n, value in zip(hosts, ratios):
