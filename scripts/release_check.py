@@ -88,7 +88,8 @@ def human(size):
 
 def forbidden_patterns(repo):
     """galaxy.yml's build_ignore, plus DEV_ONLY."""
-    import yaml  # pylint: disable=import-outside-toplevel  (read-sysctl and snapshot run without PyYAML)
+    # Imported here: read-sysctl and snapshot run without PyYAML.
+    import yaml  # pylint: disable=import-outside-toplevel
     with open(os.path.join(repo, 'galaxy.yml')) as handle:
         return list(yaml.safe_load(handle).get('build_ignore') or []) + list(DEV_ONLY)
 
