@@ -6,7 +6,8 @@
 Controller-side and private.  The caller supplies the variable names and a
 ``get(name)`` that returns a variable's templated value; nothing here knows
 Ansible's variable manager, so the same code serves a host's own task
-variables and another host's ``hostvars``.
+variables (the apply step) and every host's variables read once for the play
+(the check in ``_play_check``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -40,12 +41,12 @@ def plain(value):
     return value
 
 
-def collect(names, get, fallback=None):
+def collect(names, get):
     """(input, problems): the host's input for ``_services.host_plan``.
 
     ``names``: the host's variable names; ``get(name)``: its templated value
-    (may raise); ``fallback``: settings for variables the host does not have
-    (role defaults are not visible in another host's hostvars).
+    (may raise).  A setting the host does not have is left out (host_plan
+    takes the role default).
     """
     names = frozenset(name for name in names if isinstance(name, str))
     problems = []
@@ -62,8 +63,6 @@ def collect(names, get, fallback=None):
         var = _services.SETTING_VARS[key]
         if var in names:
             settings[key] = fetch(var, _services.DEFAULT_SETTINGS[key])
-        elif fallback and key in fallback:
-            settings[key] = fallback[key]
     services = dict((var, fetch(var)) for var in _services.service_var_names(names))
     try:
         found = _services.discover_names(names, settings.get('discover', []))

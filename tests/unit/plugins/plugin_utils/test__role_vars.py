@@ -29,11 +29,11 @@ def test_collect_reads_services_discovered_and_settings_once():
     def get(name):
         reads.append(name)
         return values[name]
-    host_input, problems = _role_vars.collect(values, get, fallback={'strategy': 'both'})
+    host_input, problems = _role_vars.collect(values, get)
     assert problems == []
     assert host_input == {'services': {'reserved_ports_services_web': [{'name': 'web', 'port': 8443}]},
                           'discovered': {'http_port': 8080},
-                          'settings': {'discover': ['*_port'], 'mode': 'exact', 'strategy': 'both'}}
+                          'settings': {'discover': ['*_port'], 'mode': 'exact'}}
     assert sorted(reads) == sorted(set(reads)) and 'unrelated' not in reads
 
 
