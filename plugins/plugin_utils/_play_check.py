@@ -45,11 +45,12 @@ def hosts_to_check(every, batch, active, runner):
 def host_check(names, get):
     """(problems, unknown-variable messages) of one host from its variable names and ``get(name)``."""
     host_input, problems = _role_vars.collect(names, get)
-    problems = problems + _services.host_plan(host_input)[1]
+    plan, plan_problems = _services.host_plan(host_input)
+    problems = problems + plan_problems
     unknown = _role_vars.unknown_var_messages(names)
-    settings = dict(_services.DEFAULT_SETTINGS)
-    settings.update(host_input['settings'])
-    if unknown and settings.get('on_unknown_vars') == 'fail':
+    # The validated setting; a host with problems fails anyway, its raw value decides the wording.
+    setting = plan['settings']['on_unknown_vars'] if plan else host_input['settings'].get('on_unknown_vars')
+    if unknown and setting == 'fail':
         return problems + unknown, []
     return problems, unknown
 
