@@ -16,7 +16,7 @@ Steps:
   plan_fresh       plan() against an empty live set (first run)
   plan_rerun       plan() against its own result (second run, nothing to do)
   format_ports     format_ports() of the planned set (the value written to /proc)
-  render           the persisted file text: format both sets + _sysctld.render()
+  render           the persisted file text: format both sets + _managed_file.render()
   plan_step        what the module does between reading and writing on a first run:
                    parse_list + plan_fresh + format_ports x2 + render
   rerun_step       the same on a second run: parse the user list, the live readback
@@ -57,7 +57,7 @@ def _import_path():
 
 sys.path.insert(0, _import_path())
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _sysctld  # noqa: E402
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _managed_file, _plan, _ports  # noqa: E402
 
 RANGE = (32768, 60999)
 RES = 'net.ipv4.ip_local_reserved_ports'
@@ -80,6 +80,11 @@ def parse_args(argv):
     return args
 
 
+def plan_for(live, wanted, owned=frozenset()):
+    """The plan of a merge run in the range RANGE: live reserved ports, the ports asked for, the ports owned."""
+    return _plan.plan(_plan.Current(RANGE, live, owned), wanted)
+
+
 def build_steps(user_list, user_string, desired, first):
     """The timed steps (see the module docstring) as (name, function) pairs, in the order they run."""
     live_text = _ports.format_ports(first.reserved_after) + '\n'
@@ -87,27 +92,27 @@ def build_steps(user_list, user_string, desired, first):
     file_value = _ports.format_ports(first.reserved_after)
 
     def plan_fresh():
-        return _plan.plan(RANGE, frozenset(), desired)
+        return plan_for(frozenset(), desired)
 
     def plan_rerun():
-        return _plan.plan(RANGE, first.reserved_after, desired, None, 'merge', first.owned_after)
+        return plan_for(first.reserved_after, desired, first.owned_after)
 
     def render():
-        return _sysctld.render([(RNG, _ports.format_range(RANGE, ' ')), (RES, _ports.format_ports(first.reserved_after))],
+        return _managed_file.render([(RNG, _ports.format_range(RANGE, ' ')), (RES, _ports.format_ports(first.reserved_after))],
                                _ports.format_ports(first.owned_after))
 
     def plan_step():
         wanted = _ports.parse_ports(user_list, 'reserved')
-        result = _plan.plan(RANGE, frozenset(), wanted)
+        result = plan_for(frozenset(), wanted)
         value = _ports.format_ports(result.reserved_after)
         owned = _ports.format_ports(result.owned_after)
-        return _sysctld.render([(RES, value)], owned)
+        return _managed_file.render([(RES, value)], owned)
 
     def rerun_step():
         wanted = _ports.parse_ports(user_list, 'reserved')
         live = _ports.parse_kernel_readback(live_text)
         owned = _ports.parse_kernel_string(owned_text)
-        result = _plan.plan(RANGE, live, wanted, None, 'merge', owned)
+        result = plan_for(live, wanted, owned)
         new_value = _ports.format_ports(result.reserved_after)
         differs = _ports.parse_kernel_string(file_value) != _ports.parse_kernel_string(new_value)
         assert not result.live_changed and not differs
@@ -147,7 +152,7 @@ def main(argv=None):
     user_list, user_string = build_inputs()
     desired = _ports.parse_ports(user_list)
     assert _ports.parse_ports(user_string) == desired
-    first = _plan.plan(RANGE, frozenset(), desired)
+    first = plan_for(frozenset(), desired)
     steps = build_steps(user_list, user_string, desired, first)
     load = os.getloadavg()
     results = time_steps(steps, args.repeat, args.number)

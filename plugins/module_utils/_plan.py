@@ -71,17 +71,27 @@ class Plan(object):
         return ephemeral_capacity(self.range_after, self.reserved_after)
 
 
-def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='merge',
-         owned_before=frozenset(), declared_elsewhere=frozenset(),
-         min_ephemeral=DEFAULT_MIN_EPHEMERAL):
-    """Compute the target state.
+class Current(object):
+    """What the kernel holds now and who holds it: the live range and reserved set, the ports this module owns,
+    and the ports other sysctl files declare (which our persisted file would hide at boot)."""
 
-    ``live_range``/``live_reserved``: what the kernel holds now.
-    ``desired_reserved``: the ports this run asks for (a set).
+    __slots__ = ('port_range', 'reserved', 'owned', 'declared')
+
+    def __init__(self, port_range, reserved, owned=frozenset(), declared=frozenset()):
+        self.port_range = tuple(port_range)
+        self.reserved = frozenset(reserved)
+        self.owned = frozenset(owned)
+        self.declared = frozenset(declared)
+
+
+def plan(current, desired_reserved, desired_range=None, mode='merge', min_ephemeral=DEFAULT_MIN_EPHEMERAL):
+    """Compute the target state, complete.
+
+    ``desired_reserved``: the ports this run asks for (a set), or None to leave
+    the reservations and their ownership as they are (a run about the range).
     ``desired_range``: (low, high) or None to keep the live range.
     ``mode``: 'merge' keeps reservations this module does not own
-    (``live_reserved - owned_before``) plus ``declared_elsewhere`` (ports other
-    sysctl files set for the key, which our persisted file would hide at boot);
+    (``current.reserved - current.owned``) plus ``current.declared``;
     'exact' makes the set equal to ``desired_reserved``.  In both modes a port
     reserved by someone else stays foreign even when it is asked for.
     Raises PlanError when fewer than ``min_ephemeral`` would remain and
@@ -90,39 +100,51 @@ def plan(live_range, live_reserved, desired_reserved, desired_range=None, mode='
     """
     if mode not in ('merge', 'exact'):
         raise PlanError('mode: %r is not one of merge, exact' % (mode,))
-    live_reserved = frozenset(live_reserved)
-    desired_reserved = frozenset(desired_reserved)
-    owned_before = frozenset(owned_before)
-    range_after = tuple(desired_range) if desired_range is not None else tuple(live_range)
-    if mode == 'merge':
+    live_reserved = current.reserved
+    owned_before = current.owned
+    range_after = tuple(desired_range) if desired_range is not None else current.port_range
+    if desired_reserved is None:
+        owned_after = owned_before & live_reserved
+        foreign = live_reserved - owned_after
+        reserved_after = live_reserved
+        desired_reserved = frozenset()
+    elif mode == 'merge':
         # Ports someone else reserved stay, and stay theirs even when we ask for
         # them too: releasing one later must not drop their reservation.
-        foreign = (live_reserved - owned_before) | frozenset(declared_elsewhere)
+        desired_reserved = frozenset(desired_reserved)
+        foreign = (live_reserved - owned_before) | current.declared
         reserved_after = foreign | desired_reserved
         owned_after = desired_reserved - foreign
     else:
         # exact drops every port not asked for; a port someone else reserved that
         # is asked for stays, and stays theirs (a later merge run keeps it).
+        desired_reserved = frozenset(desired_reserved)
         foreign = desired_reserved & (live_reserved - owned_before)
         reserved_after = desired_reserved
         owned_after = desired_reserved - foreign
-    result = Plan(range_before=tuple(live_range), range_after=range_after,
+    result = Plan(range_before=current.port_range, range_after=range_after,
                   reserved_before=live_reserved, reserved_after=reserved_after,
                   owned_before=owned_before, owned_after=owned_after,
-                  foreign=foreign, warnings=[])
-    low, high = range_after
-    capacity = result.capacity_after
-    if capacity < min_ephemeral:
-        what = ('only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
-                'reserved), below min_ephemeral=%d' % (capacity, low, high, high - low + 1,
-                                                       high - low + 1 - capacity, min_ephemeral))
-        if capacity < result.capacity_before:
-            raise PlanError('%s; reserve fewer ports, widen range, or lower min_ephemeral' % what)
-        # Not made worse by this run (there were %d before): never block an improvement.
-        result.warnings.append('%s, as before this run (%d before); widen range or reserve fewer ports'
-                               % (what, result.capacity_before))
-    result.warnings.extend(warnings_for(range_after, reserved_after, desired_reserved))
+                  foreign=foreign, warnings=_capacity_warnings(range_after, reserved_after, live_reserved,
+                                                               current.port_range, min_ephemeral))
+    result.warnings.extend(warnings_for(range_after, reserved_after))
     return result
+
+
+def _capacity_warnings(range_after, reserved_after, reserved_before, range_before, min_ephemeral):
+    """[] or a warning when fewer than ``min_ephemeral`` ports remain; PlanError when this run makes it worse."""
+    low, high = range_after
+    capacity = ephemeral_capacity(range_after, reserved_after)
+    before = ephemeral_capacity(range_before, reserved_before)
+    if capacity >= min_ephemeral:
+        return []
+    what = ('only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
+            'reserved), below min_ephemeral=%d' % (capacity, low, high, high - low + 1,
+                                                   high - low + 1 - capacity, min_ephemeral))
+    if capacity < before:
+        raise PlanError('%s; reserve fewer ports, widen range, or lower min_ephemeral' % what)
+    # Not made worse by this run: never block an improvement.
+    return ['%s, as before this run (%d before); widen range or reserve fewer ports' % (what, before)]
 
 
 def outside_range(port_range, ports):
@@ -135,9 +157,8 @@ def outside_range(port_range, ports):
     return frozenset(port for port in ports if port < low or port > high)
 
 
-def warnings_for(port_range, reserved, requested=None):
+def warnings_for(port_range, reserved):
     """Plain-language warnings about a range and a reservation set: only what is wrong with them."""
-    del requested  # kept for callers; which requested ports lie outside the range is a fact, not a warning
     warnings = []
     low, high = port_range
     if low % 2 == high % 2 and low != high:

@@ -82,11 +82,6 @@ def _scan(body, ports=None, bounds=True):
     return True
 
 
-def _well_formed(body):
-    """Whether ``body`` is in the canonical syntax, bounds aside."""
-    return _scan(body, bounds=False)
-
-
 class PortSpecError(ValueError):
     """A port, port list or range that must not reach the kernel.
 

@@ -379,25 +379,12 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils._task import r
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            reserved=dict(type='raw'),
-            range=dict(type='raw'),
-            mode=dict(type='str', default='merge', choices=['merge', 'exact']),
-            live=dict(type='bool', default=True),
-            persist=dict(type='bool'),
-            path=dict(type='path', default=impl.DEFAULT_PATH),
-            on_override=dict(type='str', default='fail', choices=['fail', 'warn']),
-            min_ephemeral=dict(type='int', default=impl.DEFAULT_MIN_EPHEMERAL, aliases=['min_ephemeral_ports'],
-                               deprecated_aliases=[dict(name='min_ephemeral_ports', version='1.0.0',
-                                                        collection_name='portguard.ephemeral')]),
-            netns=dict(type='path'),
-            examine=dict(type='raw'),
-            lock_timeout=dict(type='int', default=impl.DEFAULT_LOCK_TIMEOUT),
-        ),
+        argument_spec=impl.ARGUMENT_SPEC,
         required_one_of=[('reserved', 'range')],
         supports_check_mode=True,
     )
-    run_task(module, 'local_ports manages', lambda: impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff))
+    run_task(module, 'local_ports manages',
+             lambda: impl.run(module.params, check_mode=module.check_mode, want_diff=module._diff))
 
 
 if __name__ == '__main__':

@@ -464,15 +464,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils._task import r
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            examine=dict(type='raw', aliases=['ports'],
-                         deprecated_aliases=[dict(name='ports', version='1.0.0',
-                                                  collection_name='portguard.ephemeral')]),
-            netns=dict(type='path'),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=impl.ARGUMENT_SPEC, supports_check_mode=True)
     run_task(module, 'local_ports_info reads', lambda: impl.run(module.params))
 
 

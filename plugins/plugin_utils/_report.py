@@ -17,7 +17,7 @@ import html
 import json
 import re
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils._local_ports_info import (
+from ansible_collections.portguard.ephemeral.plugins.module_utils._examine import (
     REASON_EXPOSED,
     REASON_OUTSIDE,
     REASON_RESERVED,

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The kernel as the oracle for ``_ports`` parsing and ``_sysctl.write_key``.
+"""The kernel as the oracle for ``_ports`` parsing and ``_kernel.write_key``.
 
 One worker process runs for the whole module inside a private network
 namespace (``unshare --net``: the namespace disappears with the process).  It
@@ -56,7 +56,7 @@ SENTINEL = '7\n'
 # imports the collection's module_utils (PYTHONPATH is set by the fixture).
 WORKER = r'''
 import errno, json, os, sys
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _sysctl
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _kernel as _sysctl
 
 host_link = sys.argv[1]
 KEYS = {'reserved': _sysctl.RESERVED_KEY, 'range': _sysctl.RANGE_KEY,

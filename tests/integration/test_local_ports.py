@@ -430,7 +430,7 @@ me = os.readlink('/proc/self/ns/net')
 if me == host_link or me != lab_link:
     sys.exit(97)
 sys.path.insert(0, collections)
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _sysctl
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _kernel as _sysctl
 
 out = {}
 before = _sysctl.read_live()

@@ -38,34 +38,34 @@ if me == spec['host'] or me != spec['lab']:
     sys.stderr.write('refusing: in %s, not the lab %s\n' % (me, spec['lab']))
     sys.exit(97)
 sys.path.insert(0, spec['collections'])
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports, _sockets, _sysctl
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _kernel, _local_ports, _managed_file, _netns, _sockets
 inject = spec.get('inject', [])
 if 'no_cookie' in inject:
-    _sysctl.netns_cookie = lambda: None
+    _netns.cookie = lambda: None
 if 'sockets_fail' in inject:
     def sockets_fail(*_args, **_kwargs):
         raise OSError(errno.EIO, 'injected: socket tables unreadable')
     _sockets.read_sockets = sockets_fail
 if 'record_write_fails' in inject:
-    from ansible_collections.portguard.ephemeral.plugins.module_utils import _runstate
+    from ansible_collections.portguard.ephemeral.plugins.module_utils import _state_dir
     def record_write_fails(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, 'injected: No space left on device')
-    _runstate.StateDir.write = record_write_fails
+    _state_dir.StateDir.write = record_write_fails
 if 'remove_fails' in inject:
-    original_remove = _local_ports._remove_file
-    def remove_fails(full):
-        if not full.endswith('/zz-portguard-ephemeral.conf'):
+    original_remove = _managed_file.remove
+    def remove_fails(path, root='/'):
+        if not path.endswith('/zz-portguard-ephemeral.conf'):
             raise OSError(errno.EACCES, 'injected: Permission denied')
-        original_remove(full)
-    _local_ports._remove_file = remove_fails
+        original_remove(path, root)
+    _managed_file.remove = remove_fails
 for name in inject:
     if name.startswith('slow_apply:'):
-        seconds, original = float(name.split(':')[1]), _sysctl.apply
+        seconds, original = float(name.split(':')[1]), _kernel.apply
         def slow_apply(*args, **kwargs):
             original(*args, **kwargs)
             sys.stderr.write('applied, sleeping\n')
             time.sleep(seconds)
-        _sysctl.apply = slow_apply
+        _kernel.apply = slow_apply
 outs = []
 for params in spec['runs']:
     try:
@@ -280,8 +280,8 @@ put('owned-netns-999999998', {'owned': '1235', 'boot_id': 'another-boot', 'inode
 out = sorted(os.listdir('/run/portguard-ephemeral'))
 '''
     complete = ('import sys\nsys.path.insert(0, %r)\n'
-                'from ansible_collections.portguard.ephemeral.plugins.module_utils import _runstate\n'
-                'out = _runstate.live_namespaces() is not None\n' % nslab.COLLECTIONS)
+                'from ansible_collections.portguard.ephemeral.plugins.module_utils import _ns_records\n'
+                'out = _ns_records.live_namespaces() is not None\n' % nslab.COLLECTIONS)
     results = scenario(lab, {'write': [nslab.RESERVED, '9000\n']}, {'py': plant},
                        {'run': {'reserved': [], 'persist': False}}, {'py': READ_STATE}, {'py': complete})
     assert len(results[1]) == 3

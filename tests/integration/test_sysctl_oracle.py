@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The boot and ``sysctl --system`` models against the real programs.
 
-On generated sysctl.d trees: what _sysctld predicts systemd-sysctl leaves ==
+On generated sysctl.d trees: what _boot_rules predicts systemd-sysctl leaves ==
 what systemd-sysctl (this machine's, Debian 12) applied, and what it predicts
 procps ``sysctl --system`` leaves == what ``sysctl --system`` applied, with
 Debian 12's procps (this machine) and Debian 13's (chrooted into a trixie root
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import sysctl_oracle
 from sysctl_oracle import RES, RNG
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info, _ports, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _boot_rules, _kernel, _ports
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEYS = [RNG, RES]
@@ -52,23 +52,23 @@ def procps_roots():
 
 
 def accepts(key, value):
-    return _local_ports_info.kernel_accepts(key, value, UNPRIVILEGED_PORT_START)
+    return _kernel.accepts(key, value, UNPRIVILEGED_PORT_START)
 
 
 def parsed(key, entry):
     """The value a fresh namespace holds after the program applied ``entry`` (None: nothing applied)."""
     if entry is None or not accepts(key, entry['value']):
         return DEFAULTS[key]
-    return _local_ports_info._parse_value(key, entry['value'], key, UNPRIVILEGED_PORT_START)
+    return _kernel.parse_value(key, entry["value"], key, UNPRIVILEGED_PORT_START)
 
 
 def predict_systemd(tree):
-    boot = _sysctld.boot_config(KEYS, tree, accepts=accepts)
+    boot = _boot_rules.boot_config(KEYS, tree, accepts=accepts)
     return dict((key, parsed(key, boot[key]['winner'])) for key in KEYS)
 
 
 def predict_sysctl_system(tree):
-    system = _sysctld.sysctl_system_config(KEYS, tree, accepts=accepts)
+    system = _boot_rules.sysctl_system_config(KEYS, tree, accepts=accepts)
     return dict((key, parsed(key, system[key]['winner'])) for key in KEYS)
 
 
@@ -93,7 +93,7 @@ KEY_FORMS = {
           'net.ipv4.ip_local_reserved_por?s'],
     RNG: [RNG, 'net/ipv4/ip_local_port_range', 'net.ipv4.ip_local_port_rang[e]', 'net.ipv4.ip_local_port_ran?e'],
 }
-GLOBS = dict((key, [form for form in forms if _sysctld.is_glob(form)]) for key, forms in KEY_FORMS.items())
+GLOBS = dict((key, [form for form in forms if _boot_rules.is_glob(form)]) for key, forms in KEY_FORMS.items())
 
 
 @st.composite
@@ -228,7 +228,7 @@ def test_debian12_link_case_reported_by_the_models(procps_roots):
         build(tree_dir, CASES['debian12-default-link'])
         assert predict_systemd(tree_dir)[RES] == frozenset([8080])
         assert predict_sysctl_system(tree_dir)[RES] == frozenset([7000])
-        system = _sysctld.sysctl_system_config(KEYS, tree_dir, accepts=accepts)[RES]['winner']
+        system = _boot_rules.sysctl_system_config(KEYS, tree_dir, accepts=accepts)[RES]['winner']
         assert (system['file'], system['line']) == ('/etc/sysctl.conf', 1)
         for name in ('debian12', 'debian13'):
             result = sysctl_oracle.apply(procps_roots[name], tree_dir, sysctl_oracle.PROCPS_SYSTEM)

@@ -12,9 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports
-from ansible_collections.portguard.ephemeral.plugins.module_utils._plan import PlanError, plan
+from ansible_collections.portguard.ephemeral.plugins.module_utils._plan import PlanError
 
 DEFAULT_RANGE = (32768, 60999)  # a fresh namespace: 28232 ports
+
+
+def plan(live_range, live, desired, desired_range=None, mode='merge', owned_before=frozenset(),
+         declared_elsewhere=frozenset(), min_ephemeral=_plan.DEFAULT_MIN_EPHEMERAL):
+    """_plan.plan with the current state spelled out, as the tables below give it."""
+    current = _plan.Current(live_range, live, owned_before, declared_elsewhere)
+    return _plan.plan(current, frozenset(desired), desired_range, mode, min_ephemeral)
 
 
 def span(low, high):

@@ -12,8 +12,8 @@ import pwd
 
 import pytest
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info as info
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _processes, _sockets, _sysctl
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _examine, _local_ports_info as info
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _kernel as _sysctl, _processes, _sockets
 
 NS = 'net:[4026530001]'
 OTHER_NS = 'net:[4026530999]'
@@ -228,7 +228,7 @@ def test_run_without_ports_examines_every_listener_and_caps_the_list(tmp_path, m
     sockets = [('tcp', 40000 + i, 0, '0A', 5000 + i) for i in range(1, 8)]
     processes = {400: {'comm': 'svc', 'fds': [sock(5000 + i) for i in range(1, 8)]}}
     net, proc_sys, root = fake_host(tmp_path, sockets, processes, reserved='40003')
-    monkeypatch.setattr(info, 'UNRESERVED_LIMIT', 4)
+    monkeypatch.setattr(_examine, 'UNRESERVED_LIMIT', 4)
     result = info.run({}, proc_sys=proc_sys, root=str(tmp_path / 'etc-root'), net_directory=net, proc_root=root)
     assert [entry['port'] for entry in result['ports']] == list(range(40001, 40008))
     assert all(entry['listeners'][0]['process']['pid'] == 400 for entry in result['ports'])

@@ -17,11 +17,12 @@ import os
 
 import pytest
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports, _ports, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _kernel as _sysctl
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports, _managed_file, _netns, _ports, _state_dir
 
 RES = _sysctl.RESERVED_KEY
 RNG = _sysctl.RANGE_KEY
-PATH = _sysctld.DEFAULT_PATH
+PATH = _managed_file.DEFAULT_PATH
 
 
 class FakeKernel(object):
@@ -41,10 +42,11 @@ class FakeKernel(object):
             return '1024\n'
         raise _sysctl.SysctlError('no such key %s' % key)
 
-    def write_key(self, key, value, proc_sys=None):
+    def write_key(self, key, value, proc_sys=None, add_only=False):
         self.writes.append((key, value))
         if key == RES:
-            self.reserved = _ports.parse_kernel_string(value.rstrip('\n') + '\n')
+            written = _ports.parse_kernel_string(value.rstrip('\n') + '\n')
+            self.reserved = (self.reserved | written) if add_only else written
         elif key == RNG:
             low, high = (int(x) for x in value.split())
             if not 1024 <= low <= high <= 65535:
@@ -102,7 +104,7 @@ BAD_OPTIONS = [
     ('range-one-number', {'range': '32768'}, "range: '32768' is not two numbers"),
     ('exact-without-reserved', {'range': '32768 60999', 'mode': 'exact'}, 'mode: exact needs reserved'),
     ('min-ports', {'reserved': [8080], 'min_ephemeral': 70000}, 'min_ephemeral: 70000 is outside 0-65535'),
-    ('relative-path', {'reserved': [8080], 'path': 'ports.conf'}, "path: 'ports.conf' is not absolute"),
+    ('relative-path', {'reserved': [8080], 'path': 'ports.conf'}, "path: 'ports.conf' is not an absolute path"),
     ('nothing-to-do', {'reserved': [8080], 'live': False, 'persist': False}, 'live and persist are both false'),
     ('capacity', {'reserved': ['32768-60000']}, 'only 999 ports would remain'),
     ('empty-path', {'reserved': [8080], 'path': ''}, "path: '' is empty; omit path to use the default"),
@@ -146,9 +148,9 @@ def test_first_run_applies_and_persists_then_rerun_is_unchanged(kernel, root):
     assert result['added']['canonical'] == '8080-8082,9000-9001'
     assert result['owned']['canonical'] == '8080-8082,9000-9001'
     assert result['ephemeral_ports'] == {'before': 28232, 'after': 10002}
-    info = _sysctld.read_managed(PATH, root)
-    assert info['managed']
-    assert info['values'] == {RNG: '40000 50001', RES: '8080-8082,9000-9001'}
+    info = _managed_file.read(PATH, root)
+    assert info.managed
+    assert info.values == {RNG: '40000 50001', RES: '8080-8082,9000-9001'}
     assert result['boot'][RES] == {'file': PATH, 'line': 6, 'value': '8080-8082,9000-9001'}
     kernel.writes[:] = []
     again = run(root, reserved=['8080-8082', 9000, 9001], range=[40000, 50001])
@@ -176,7 +178,7 @@ def test_merge_keeps_foreign_and_releases_only_owned(kernel, root):
     assert result['released']['canonical'] == '8080'
     assert result['foreign']['canonical'] == '22,5432'
     assert result['owned']['canonical'] == '9000'
-    assert _sysctld.read_managed(PATH, root)['owned'] == '9000'
+    assert _managed_file.read(PATH, root).owned == '9000'
 
 
 def test_port_asked_for_that_was_foreign_is_not_released(kernel, root):
@@ -208,7 +210,7 @@ def test_range_only_leaves_reservations_alone(kernel, root):
     result = run(root, range='40000 50001')
     assert kernel.reserved == frozenset([22])
     assert kernel.port_range == (40000, 50001)
-    assert _sysctld.read_managed(PATH, root)['values'] == {RNG: '40000 50001'}
+    assert _managed_file.read(PATH, root).values == {RNG: '40000 50001'}
     assert result['warnings'] == []
 
 
@@ -216,7 +218,7 @@ def test_long_list_round_trips(kernel, root):
     ports = list(range(1025, 65536, 2))
     result = run(root, reserved=ports, range='1024 65535', min_ephemeral=0)
     assert kernel.reserved == frozenset(ports)
-    assert _ports.parse_kernel_string(_sysctld.read_managed(PATH, root)['values'][RES]) == frozenset(ports)
+    assert _ports.parse_kernel_string(_managed_file.read(PATH, root).values[RES]) == frozenset(ports)
     assert any('bytes long' in warning for warning in result['warnings'])
     assert not run(root, reserved=ports, range='1024 65535', min_ephemeral=0)['changed']
 
@@ -288,7 +290,7 @@ def test_file_write_failure_restores_live_values(kernel, root, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(_sysctld, 'write_atomic', refuse)
+    monkeypatch.setattr(_managed_file, 'write_atomic', refuse)
     with pytest.raises(_local_ports.TaskError) as info:
         run(root, reserved=[8080], range='40000 50001')
     message = str(info.value)
@@ -302,7 +304,7 @@ def test_failed_verification_restores(kernel, root, monkeypatch):
     """A kernel that drops part of the value (as procps truncation would) is caught and undone."""
     original = kernel.write_key
 
-    def truncating(key, value, proc_sys=None):
+    def truncating(key, value, proc_sys=None, **_kwargs):
         if key == RES and value.strip():
             value = value.split(',')[0]
         original(key, value, proc_sys)
@@ -327,7 +329,7 @@ def test_symlink_at_path_is_refused(kernel, root):
 
 
 def test_read_only_proc_sys_says_nothing_was_changed(kernel, root, monkeypatch):
-    def refuse(key, value, proc_sys=None):
+    def refuse(key, value, proc_sys=None, **_kwargs):
         raise _sysctl.SysctlError(_sysctl._write_advice(key, '/proc/sys/x', OSError(30, 'Read-only file system')))
 
     monkeypatch.setattr(_sysctl, 'write_key', refuse)
@@ -344,7 +346,7 @@ def test_record_failure_after_applying_undoes_file_and_live(kernel, root, monkey
     def full_disk(*_args):
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(_local_ports._runstate.StateDir, 'write', full_disk)
+    monkeypatch.setattr(_state_dir.StateDir, 'write', full_disk)
     with pytest.raises(_local_ports.TaskError) as info:
         run(root, reserved=[8080])
     message = str(info.value)
@@ -354,7 +356,7 @@ def test_record_failure_after_applying_undoes_file_and_live(kernel, root, monkey
 
 
 def test_without_cookie_the_record_is_keyed_by_inode(kernel, root, monkeypatch):
-    monkeypatch.setattr(_sysctl, 'netns_cookie', lambda: None)
+    monkeypatch.setattr(_netns, 'cookie', lambda: None)
     first = run(root, reserved=[8080], persist=False)
     assert any('no network namespace cookie' in warning for warning in first['warnings'])
     names = os.listdir(_local_ports.RUN_STATE_DIR)
@@ -368,21 +370,21 @@ def test_path_change_moves_the_file(kernel, root):
     result = run(root, want_diff=True, reserved=[8081])
     assert result['released']['canonical'] == '8080' and result['removed_files'] == [old]
     assert not os.path.exists(os.path.join(root, old.lstrip('/')))
-    assert _sysctld.read_managed(PATH, root)['values'] == {RNG: '40000 50001', RES: '8081'}
+    assert _managed_file.read(PATH, root).values == {RNG: '40000 50001', RES: '8081'}
     assert result['diff'][-1]['after_header'] == old + ' (removed)' and result['diff'][-1]['after'] == ''
     assert not run(root, reserved=[8081])['changed']
 
 
 @pytest.mark.parametrize('rebooted', [False, True], ids=['admin-in-the-same-boot', 'after-a-reboot'])
 def test_live_false_ports_are_pending_until_a_boot_applies_them(kernel, root, monkeypatch, rebooted):
-    monkeypatch.setattr(_local_ports._runstate, 'boot_id', lambda: 'boot-1')
+    monkeypatch.setattr(_sysctl, 'boot_id', lambda: 'boot-1')
     result = run(root, reserved=[8080], live=False)
     assert result['owned']['canonical'] == '' and result['pending']['canonical'] == '8080'
     assert run(root, range='40000 50001', live=False)['pending']['canonical'] == '8080'  # a range-only run keeps it
     # 8080 becomes live: by an admin's hand in this boot, or by systemd-sysctl from our file at the next.
     kernel.reserved = frozenset([8080])
     if rebooted:
-        monkeypatch.setattr(_local_ports._runstate, 'boot_id', lambda: 'boot-2')
+        monkeypatch.setattr(_sysctl, 'boot_id', lambda: 'boot-2')
     result = run(root, reserved=[])
     if rebooted:
         assert result['released']['canonical'] == '8080' and result['foreign']['canonical'] == ''
@@ -391,9 +393,9 @@ def test_live_false_ports_are_pending_until_a_boot_applies_them(kernel, root, mo
 
 
 def test_lock_timeout_names_the_holder(kernel, root):
-    state = _local_ports._runstate.StateDir(_local_ports.RUN_STATE_DIR).open()
-    identity = _sysctl.netns_identity()
-    holder = _local_ports._runstate.Lock(state, _local_ports._runstate.netns_lock_name(identity),
+    state = _state_dir.StateDir(_local_ports.RUN_STATE_DIR).open()
+    identity = _netns.identity()
+    holder = _state_dir.Lock(state, _state_dir.netns_lock_name(identity),
                                          {'task': 'the other run'}, 'x')
     holder.acquire(0)
     try:

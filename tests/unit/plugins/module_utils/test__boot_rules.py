@@ -1,63 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""systemd-sysctl precedence and our persisted file, on a private tree (``root``)."""
+"""The boot rules on a private tree (``root``): systemd-sysctl precedence and what procps ``sysctl --system`` leaves."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
-import stat
 
 import pytest
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _boot_rules
+from ansible_collections.portguard.ephemeral.plugins.module_utils._kernel import KEYS, RANGE_KEY as RNG, RESERVED_KEY as RES
 
-RES = 'net.ipv4.ip_local_reserved_ports'
-RNG = 'net.ipv4.ip_local_port_range'
-KEYS = [RNG, RES]
-
-
-class Tree(object):
-    """A fake / with the four sysctl.d directories (made on demand)."""
-
-    def __init__(self, root):
-        self.root = str(root)
-
-    def path(self, rel):
-        return os.path.join(self.root, rel.lstrip('/'))
-
-    def put(self, rel, text):
-        full = self.path(rel)
-        if not os.path.isdir(os.path.dirname(full)):
-            os.makedirs(os.path.dirname(full))
-        with open(full, 'w') as handle:
-            handle.write(text)
-        return full
-
-    def link(self, rel, target):
-        full = self.path(rel)
-        if not os.path.isdir(os.path.dirname(full)):
-            os.makedirs(os.path.dirname(full))
-        os.symlink(target, full)
-        return full
-
-    def read(self, rel):
-        with open(self.path(rel)) as handle:
-            return handle.read()
-
-    def boot(self, keys=None, replace=None):
-        return _sysctld.boot_config(keys or KEYS, self.root, replace=replace)
-
-    def names(self):
-        return [item['path'] for item in _sysctld.boot_files(self.root)]
-
-
-@pytest.fixture
-def tree(tmp_path):
-    return Tree(tmp_path)
 
 
 def values(entries):
@@ -93,7 +49,7 @@ def test_same_name_in_etc_hides_usr_lib(tree):
     tree.put('/usr/lib/sysctl.d/50-x.conf', '%s = 9000\n' % RES)
     tree.put('/run/sysctl.d/50-x.conf', '%s = 9001\n' % RES)
     tree.put('/etc/sysctl.d/50-x.conf', '%s = 8080\n' % RES)
-    files = _sysctld.boot_files(tree.root)
+    files = _boot_rules.boot_files(tree.root)
     assert [f['path'] for f in files] == ['/etc/sysctl.d/50-x.conf']
     assert files[0]['hides'] == ['/run/sysctl.d/50-x.conf', '/usr/lib/sysctl.d/50-x.conf']
     boot = tree.boot()
@@ -109,7 +65,7 @@ def test_run_hides_usr_lib(tree):
 def test_dev_null_link_masks(tree):
     tree.put('/usr/lib/sysctl.d/50-x.conf', '%s = 9000\n' % RES)
     tree.link('/etc/sysctl.d/50-x.conf', '/dev/null')
-    files = _sysctld.boot_files(tree.root)
+    files = _boot_rules.boot_files(tree.root)
     assert files[0]['masked'] is True
     boot = tree.boot()
     assert boot[RES]['entries'] == []
@@ -199,12 +155,12 @@ def test_key_with_slashes(tree):
     ('net.ipv4.conf.enp3s0/200.forwarding', 'net.ipv4.conf.enp3s0/200.forwarding'),
 ])
 def test_normalize_key(key, normal):
-    assert _sysctld.normalize_key(key) == normal
+    assert _boot_rules.normalize_key(key) == normal
 
 
 def test_parse_lines_yields_number_key_value_ignore():
     text = '# c\nnet/ipv4/a = 1\n-net.ipv4.b=2\n; c\nc = \n'
-    assert list(_sysctld.parse_lines(text)) == [(2, 'net.ipv4.a', '1', False), (3, 'net.ipv4.b', '2', True),
+    assert list(_boot_rules.parse_lines(text)) == [(2, 'net.ipv4.a', '1', False), (3, 'net.ipv4.b', '2', True),
                                                 (5, 'c', '', False)]
 
 
@@ -261,8 +217,8 @@ def test_glob_and_explicit_precedence(tree, files, winner):
 
 def test_exclusion_lines_are_not_assignments():
     text = '-net.ipv4.a\n-net/ipv4/b\n-c = 1\n- \n'
-    assert list(_sysctld.parse_exclusions(text)) == [(1, 'net.ipv4.a'), (2, 'net.ipv4.b')]
-    assert list(_sysctld.parse_lines(text)) == [(3, 'c', '1', True)]
+    assert list(_boot_rules.parse_exclusions(text)) == [(1, 'net.ipv4.a'), (2, 'net.ipv4.b')]
+    assert list(_boot_rules.parse_lines(text)) == [(3, 'c', '1', True)]
 
 
 # --------------------------------------------------------------------------- replace=(path, text)
@@ -318,164 +274,63 @@ def test_replace_outside_sysctl_dirs_is_not_read(tree):
 # --------------------------------------------------------------------------- loaded_at_boot
 
 def test_loaded_new_file_in_etc(tree):
-    assert _sysctld.loaded_at_boot('/etc/sysctl.d/zz-portguard-ephemeral.conf', tree.root) == (
+    assert _boot_rules.loaded_at_boot('/etc/sysctl.d/zz-portguard-ephemeral.conf', tree.root) == (
         True, 'read from /etc/sysctl.d')
 
 
 def test_loaded_existing_file(tree):
     tree.put('/run/sysctl.d/50-x.conf', 'a = 1\n')
-    assert _sysctld.loaded_at_boot('/run/sysctl.d/50-x.conf', tree.root) == (True, 'read as /run/sysctl.d/50-x.conf')
+    assert _boot_rules.loaded_at_boot('/run/sysctl.d/50-x.conf', tree.root) == (True, 'read as /run/sysctl.d/50-x.conf')
 
 
 def test_loaded_through_link(tree):
     tree.put('/etc/sysctl.conf', 'a = 1\n')
     tree.link('/etc/sysctl.d/99-sysctl.conf', '../sysctl.conf')
-    assert _sysctld.loaded_at_boot('/etc/sysctl.conf', tree.root) == (True, 'read as /etc/sysctl.d/99-sysctl.conf')
+    assert _boot_rules.loaded_at_boot('/etc/sysctl.conf', tree.root) == (True, 'read as /etc/sysctl.d/99-sysctl.conf')
 
 
 def test_not_loaded_sysctl_conf_without_link(tree):
     tree.put('/etc/sysctl.conf', 'a = 1\n')
-    loaded, reason = _sysctld.loaded_at_boot('/etc/sysctl.conf', tree.root)
+    loaded, reason = _boot_rules.loaded_at_boot('/etc/sysctl.conf', tree.root)
     assert loaded is False
     assert 'not in a directory systemd-sysctl reads' in reason
 
 
 def test_not_loaded_wrong_suffix(tree):
-    loaded, reason = _sysctld.loaded_at_boot('/etc/sysctl.d/ports.cfg', tree.root)
+    loaded, reason = _boot_rules.loaded_at_boot('/etc/sysctl.d/ports.cfg', tree.root)
     assert loaded is False
     assert 'does not end in .conf' in reason
 
 
 def test_not_loaded_masked_by_etc(tree):
     tree.link('/etc/sysctl.d/50-x.conf', '/dev/null')
-    loaded, reason = _sysctld.loaded_at_boot('/usr/lib/sysctl.d/50-x.conf', tree.root)
+    loaded, reason = _boot_rules.loaded_at_boot('/usr/lib/sysctl.d/50-x.conf', tree.root)
     assert loaded is False
     assert reason == '/etc/sysctl.d/50-x.conf masks /usr/lib/sysctl.d/50-x.conf'
 
 
 def test_not_loaded_file_is_itself_masked(tree):
     tree.put('/etc/sysctl.d/50-x.conf', '')
-    loaded, reason = _sysctld.loaded_at_boot('/etc/sysctl.d/50-x.conf', tree.root)
+    loaded, reason = _boot_rules.loaded_at_boot('/etc/sysctl.d/50-x.conf', tree.root)
     assert loaded is False
     assert reason == '/etc/sysctl.d/50-x.conf is masked (empty or linked to /dev/null)'
 
 
 def test_not_loaded_hidden_by_same_name_in_etc(tree):
     tree.put('/etc/sysctl.d/50-x.conf', 'a = 1\n')
-    loaded, reason = _sysctld.loaded_at_boot('/usr/lib/sysctl.d/50-x.conf', tree.root)
+    loaded, reason = _boot_rules.loaded_at_boot('/usr/lib/sysctl.d/50-x.conf', tree.root)
     assert loaded is False
     assert reason == '/etc/sysctl.d/50-x.conf has the same name and hides /usr/lib/sysctl.d/50-x.conf'
 
 
 def test_new_file_in_etc_is_loaded_over_same_name_in_usr_lib(tree):
     tree.put('/usr/lib/sysctl.d/50-x.conf', 'a = 1\n')
-    assert _sysctld.loaded_at_boot('/etc/sysctl.d/50-x.conf', tree.root)[0] is True
+    assert _boot_rules.loaded_at_boot('/etc/sysctl.d/50-x.conf', tree.root)[0] is True
 
 
 def test_new_file_in_etc_is_loaded_over_masked_same_name_in_usr_lib(tree):
     tree.link('/usr/lib/sysctl.d/50-x.conf', '/dev/null')
-    assert _sysctld.loaded_at_boot('/etc/sysctl.d/50-x.conf', tree.root)[0] is True
-
-
-# --------------------------------------------------------------------------- our file
-
-def test_render_and_read_managed_round_trip(tree):
-    text = _sysctld.render([(RNG, '40000 50001'), (RES, '8080-8082,9000')], '8080-8082')
-    assert text.startswith(_sysctld.MANAGED_MARKER + '\n')
-    assert text.endswith('\n%s = 40000 50001\n%s = 8080-8082,9000\n' % (RNG, RES))
-    tree.put(_sysctld.DEFAULT_PATH, text)
-    info = _sysctld.read_managed(_sysctld.DEFAULT_PATH, tree.root)
-    assert info == {'exists': True, 'managed': True, 'text': text,
-                    'values': {RNG: '40000 50001', RES: '8080-8082,9000'}, 'owned': '8080-8082',
-                    'pending': None, 'boot_id': None}
-    # The owned record is a comment: systemd-sysctl sees only the two keys.
-    boot = tree.boot()
-    assert boot[RES]['winner']['value'] == '8080-8082,9000'
-    assert boot[RNG]['winner']['value'] == '40000 50001'
-
-
-def test_render_with_nothing_owned(tree):
-    text = _sysctld.render([(RES, '22')], '')
-    tree.put('/etc/sysctl.d/x.conf', text)
-    info = _sysctld.read_managed('/etc/sysctl.d/x.conf', tree.root)
-    assert info['owned'] == ''
-    assert info['values'] == {RES: '22'}
-
-
-def test_read_managed_missing_file(tree):
-    assert _sysctld.read_managed(_sysctld.DEFAULT_PATH, tree.root) == {
-        'exists': False, 'managed': False, 'text': '', 'values': {}, 'owned': None, 'pending': None,
-        'boot_id': None}
-
-
-def test_read_managed_foreign_file(tree):
-    tree.put('/etc/sysctl.d/50-x.conf', '%s = 22\n' % RES)
-    info = _sysctld.read_managed('/etc/sysctl.d/50-x.conf', tree.root)
-    assert info['exists'] is True
-    assert info['managed'] is False
-    assert info['owned'] is None
-    assert info['values'] == {RES: '22'}
-
-
-def test_write_atomic_creates_file_0644(tree):
-    old = os.umask(0o077)
-    try:
-        _sysctld.write_atomic('/etc/sysctl.d/zz.conf', 'a = 1\n', root=tree.root)
-    finally:
-        os.umask(old)
-    full = tree.path('/etc/sysctl.d/zz.conf')
-    assert tree.read('/etc/sysctl.d/zz.conf') == 'a = 1\n'
-    assert stat.S_IMODE(os.stat(full).st_mode) == 0o644
-    assert os.listdir(os.path.dirname(full)) == ['zz.conf']
-
-
-def test_write_atomic_mode_argument(tree):
-    _sysctld.write_atomic('/run/x/state', 'x\n', mode=0o600, root=tree.root)
-    assert stat.S_IMODE(os.stat(tree.path('/run/x/state')).st_mode) == 0o600
-
-
-@pytest.mark.parametrize('target', ['../sysctl.conf', '../nowhere/new.conf'], ids=['to-a-file', 'dangling'])
-def test_write_atomic_refuses_a_link(tree, target):
-    """Issue 11 item 4: never write through a link, nor create a dangling link's target."""
-    tree.put('/etc/sysctl.conf', 'old\n')
-    link = tree.link('/etc/sysctl.d/99-sysctl.conf', target)
-    with pytest.raises(OSError) as info:
-        _sysctld.write_atomic('/etc/sysctl.d/99-sysctl.conf', 'new\n', root=tree.root)
-    assert info.value.errno == errno.ELOOP
-    assert os.path.islink(link)
-    assert tree.read('/etc/sysctl.conf') == 'old\n'
-    assert sorted(os.listdir(tree.path('/etc'))) == ['sysctl.conf', 'sysctl.d']
-    assert sorted(os.listdir(tree.path('/etc/sysctl.d'))) == ['99-sysctl.conf']
-
-
-def test_render_pending_round_trip(tree):
-    text = _sysctld.render([(RES, '22,8080')], '22', pending='8080', boot_id='b1')
-    tree.put('/etc/sysctl.d/x.conf', text)
-    info = _sysctld.read_managed('/etc/sysctl.d/x.conf', tree.root)
-    assert (info['owned'], info['pending'], info['boot_id']) == ('22', '8080', 'b1')
-    assert info['values'] == {RES: '22,8080'}
-
-
-def test_write_atomic_failure_leaves_old_file_and_no_temp(tree):
-    tree.put('/etc/sysctl.d/zz.conf', 'old\n')
-    with pytest.raises(UnicodeEncodeError):
-        _sysctld.write_atomic('/etc/sysctl.d/zz.conf', 'bad \udc80\n', root=tree.root)
-    assert tree.read('/etc/sysctl.d/zz.conf') == 'old\n'
-    assert os.listdir(tree.path('/etc/sysctl.d')) == ['zz.conf']
-
-
-def test_write_atomic_rename_failure_leaves_no_temp(tree, monkeypatch):
-    tree.put('/etc/sysctl.d/zz.conf', 'old\n')
-
-    def refuse(src, dst):
-        raise OSError(30, 'Read-only file system')
-
-    monkeypatch.setattr(_sysctld.os, 'rename', refuse)
-    with pytest.raises(OSError):
-        _sysctld.write_atomic('/etc/sysctl.d/zz.conf', 'new\n', root=tree.root)
-    monkeypatch.undo()
-    assert tree.read('/etc/sysctl.d/zz.conf') == 'old\n'
-    assert os.listdir(tree.path('/etc/sysctl.d')) == ['zz.conf']
+    assert _boot_rules.loaded_at_boot('/etc/sysctl.d/50-x.conf', tree.root)[0] is True
 
 
 # --------------------------------------------------------------------------- procps "sysctl --system"
@@ -483,7 +338,7 @@ def test_write_atomic_rename_failure_leaves_no_temp(tree, monkeypatch):
 # integration test tests/integration/test_sysctl_oracle.py checks generated trees against both.
 
 def system(tree, keys=None, replace=None, accepts=None):
-    return _sysctld.sysctl_system_config(keys or KEYS, tree.root, replace=replace, accepts=accepts)
+    return _boot_rules.sysctl_system_config(keys or KEYS, tree.root, replace=replace, accepts=accepts)
 
 
 def where(entry):

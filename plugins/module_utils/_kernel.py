@@ -1,32 +1,34 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Live access to the two sysctls, in the current or a given network namespace.
+"""The running kernel's two keys: their names, live values, what the kernel accepts, and its defaults.
 
 Private to the collection; standard library only.  Reads are one large
-``os.read`` (the kernel answers a read only once); writes go through one file
-descriptor until every byte is taken, because the kernel takes at most 4095
-bytes per ``write()`` and later writes on the same descriptor are ORed into the
-set.  ``apply`` verifies by reading back and comparing sets, and restores both
-keys on any failure.
+``os.read`` (the kernel answers a read only once).  A write at file offset 0
+replaces the reserved set and a write at a later offset is ORed into it; the
+kernel takes at most 4095 bytes per ``write()``.  So a value is written
+through one descriptor until every byte is taken, and a change that only adds
+ports is written from offset 1 on: ORed in, it never unreserves a port, not
+even for an instant.  ``apply`` verifies by reading back and comparing sets,
+and restores both keys on any failure.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ctypes
-import ctypes.util
 import errno
 import os
-import socket
-import struct
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import (
+    PortSpecError,
     format_ports,
     format_range,
     parse_kernel_readback,
+    parse_kernel_string,
+    parse_range,
     parse_range_readback,
+    well_formed_in_bounds,
 )
 
 RESERVED_KEY = 'net.ipv4.ip_local_reserved_ports'
@@ -34,9 +36,13 @@ RANGE_KEY = 'net.ipv4.ip_local_port_range'
 UNPRIVILEGED_KEY = 'net.ipv4.ip_unprivileged_port_start'
 KEYS = (RANGE_KEY, RESERVED_KEY)
 
+# What a network namespace (the host's included) holds when no file sets the key.
+DEFAULT_RANGE = (32768, 60999)
+DEFAULT_RESERVED = frozenset()
+DEFAULT_UNPRIVILEGED_PORT_START = 1024
+
 PROC_SYS = '/proc/sys'
 READ_SIZE = 1 << 20
-CLONE_NEWNET = 0x40000000
 
 
 class SysctlError(Exception):
@@ -59,8 +65,12 @@ def read_key(key, proc_sys=PROC_SYS):
         os.close(fd)
 
 
-def write_key(key, value, proc_sys=PROC_SYS):
-    """Write ``value`` whole through one descriptor; raise SysctlError with advice."""
+def write_key(key, value, proc_sys=PROC_SYS, add_only=False):
+    """Write ``value`` whole through one descriptor; raise SysctlError with advice.
+
+    ``add_only``: start at offset 1, so that every write is ORed into the
+    reserved set (for a new set that is a superset of the old one).
+    """
     path = proc_path(key, proc_sys)
     data = value.encode('ascii')
     if not data.endswith(b'\n'):
@@ -70,6 +80,8 @@ def write_key(key, value, proc_sys=PROC_SYS):
     except OSError as exc:
         raise SysctlError(_write_advice(key, path, exc))
     try:
+        if add_only:
+            os.lseek(fd, 1, os.SEEK_SET)
         view = memoryview(data)
         while len(view):
             try:
@@ -101,12 +113,25 @@ def _write_advice(key, path, exc):
     return 'writing %s (%s) failed: %s' % (key, path, exc.strerror)
 
 
+def writable(proc_sys=PROC_SYS):
+    """None when this process may write both keys, else why not (for check mode: the real run would fail)."""
+    for key in KEYS:
+        path = proc_path(key, proc_sys)
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except OSError as exc:
+            return _write_advice(key, path, exc)
+        os.close(fd)
+    return None
+
+
 class LiveState(object):
     """The two keys as the kernel holds them, parsed."""
 
     __slots__ = ('port_range', 'reserved', 'unprivileged_port_start', 'raw_reserved')
 
-    def __init__(self, port_range, reserved, unprivileged_port_start=1024, raw_reserved=None):
+    def __init__(self, port_range, reserved, unprivileged_port_start=DEFAULT_UNPRIVILEGED_PORT_START,
+                 raw_reserved=None):
         self.port_range = tuple(port_range)
         self.reserved = frozenset(reserved)
         self.unprivileged_port_start = unprivileged_port_start
@@ -127,7 +152,7 @@ def read_live(proc_sys=PROC_SYS):
     try:
         start = int(read_key(UNPRIVILEGED_KEY, proc_sys).strip())
     except (SysctlError, ValueError):
-        start = 1024
+        start = DEFAULT_UNPRIVILEGED_PORT_START
     return LiveState(parse_range_readback(raw_range), parse_kernel_readback(raw_reserved),
                      start, raw_reserved)
 
@@ -136,24 +161,19 @@ def apply(before, after, proc_sys=PROC_SYS):
     """Make the live values equal ``after``; all or nothing.
 
     Writes only the keys that differ, in an order that never trips the kernel's
-    rules, reads both back once and compares as sets.  On any failure both keys
-    are restored to ``before`` and SysctlError is raised.
+    rules, reads both back once and compares as sets.  A reserved set that only
+    grows is ORed in (no instant without the old ports).  On any failure both
+    keys are restored to ``before`` and SysctlError is raised.
     """
     try:
         if after.port_range != before.port_range:
             write_key(RANGE_KEY, format_range(after.port_range, ' '), proc_sys)
         if after.reserved != before.reserved:
-            write_key(RESERVED_KEY, format_ports(after.reserved), proc_sys)
+            write_key(RESERVED_KEY, format_ports(after.reserved), proc_sys,
+                      add_only=after.reserved >= before.reserved)
         check = read_live(proc_sys)
         if check != after:
-            problems = []
-            if check.port_range != after.port_range:
-                problems.append('%s reads %s, expected %s' % (
-                    RANGE_KEY, format_range(check.port_range, ' '), format_range(after.port_range, ' ')))
-            if check.reserved != after.reserved:
-                problems.append('%s has %d ports missing and %d unexpected after the write' % (
-                    RESERVED_KEY, len(after.reserved - check.reserved), len(check.reserved - after.reserved)))
-            raise SysctlError('read-back verification failed: %s' % '; '.join(problems))
+            raise SysctlError('read-back verification failed: %s' % '; '.join(_differences(check, after)))
     except SysctlError as exc:
         # Say what really happened: a refused first write (read-only /proc/sys)
         # changed nothing, and then there is nothing to restore.
@@ -170,6 +190,17 @@ def apply(before, after, proc_sys=PROC_SYS):
         raise SysctlError(message)
 
 
+def _differences(check, after):
+    problems = []
+    if check.port_range != after.port_range:
+        problems.append('%s reads %s, expected %s' % (
+            RANGE_KEY, format_range(check.port_range, ' '), format_range(after.port_range, ' ')))
+    if check.reserved != after.reserved:
+        problems.append('%s has %d ports missing and %d unexpected after the write' % (
+            RESERVED_KEY, len(after.reserved - check.reserved), len(check.reserved - after.reserved)))
+    return problems
+
+
 def _restore(before, proc_sys):
     errors = []
     for key, value in ((RANGE_KEY, format_range(before.port_range, ' ')),
@@ -181,65 +212,42 @@ def _restore(before, proc_sys):
     return errors
 
 
-SO_NETNS_COOKIE = 71
+def parse_value(key, value, where, unprivileged_port_start):
+    """A file's value for ``key`` as a range tuple or a port set; PortSpecError when the kernel would refuse it."""
+    if key == RANGE_KEY:
+        return parse_range(value, where, unprivileged_port_start)
+    return parse_kernel_string(value, where)
 
 
-def netns_identity(path='/proc/self/ns/net'):
-    """Identity of the current network namespace: nsfs inode and device, and cookie.
-
-    Inode numbers are reused once a namespace is gone; the kernel's namespace
-    cookie (SO_NETNS_COOKIE, Linux 5.14+) never is, so state kept per namespace
-    is keyed by it.  ``cookie`` is None where the kernel lacks it.
-    """
-    st = os.stat(path)
-    return {'inode': st.st_ino, 'dev': st.st_dev, 'link': _readlink(path), 'cookie': netns_cookie()}
-
-
-def netns_cookie():
-    """The current network namespace's cookie, or None."""
+def accepts(key, value, unprivileged_port_start):
+    """Whether the kernel takes ``value`` for ``key`` (a refused write leaves the key unchanged)."""
+    if key == RESERVED_KEY and well_formed_in_bounds(value):
+        return True
     try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    except OSError:
+        parse_value(key, value, key, unprivileged_port_start)
+    except PortSpecError:
+        return False
+    return True
+
+
+def default_value(key):
+    return DEFAULT_RANGE if key == RANGE_KEY else DEFAULT_RESERVED
+
+
+def default_text(key):
+    """The default as a sysctl file would write it."""
+    if key == RANGE_KEY:
+        return format_range(DEFAULT_RANGE, ' ')
+    return format_ports(DEFAULT_RESERVED)
+
+
+BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id'
+
+
+def boot_id(path=BOOT_ID_PATH):
+    """This boot's id, or None when it cannot be read (records and files note the boot they were written in)."""
+    try:
+        with open(path) as handle:
+            return handle.read().strip() or None
+    except (IOError, OSError):
         return None
-    try:
-        return struct.unpack('=Q', sock.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
-    except (OSError, struct.error):
-        return None
-    finally:
-        sock.close()
-
-
-def _readlink(path):
-    try:
-        return os.readlink(path)
-    except OSError:
-        return None
-
-
-def enter_netns(path):
-    """Move this process into the network namespace at ``path`` (live only).
-
-    Fails closed: after setns the process's namespace must be the one at
-    ``path``, or SysctlError is raised before anything is written.
-    """
-    try:
-        target = os.stat(path)
-    except OSError as exc:
-        raise SysctlError('netns %s: %s; give /run/netns/NAME or /proc/PID/ns/net' % (path, exc.strerror))
-    current = os.stat('/proc/self/ns/net')
-    if (target.st_ino, target.st_dev) == (current.st_ino, current.st_dev):
-        return
-    libc_name = ctypes.util.find_library('c') or 'libc.so.6'
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            code = ctypes.get_errno()
-            raise SysctlError('cannot enter network namespace %s: %s (needs root / CAP_SYS_ADMIN, and '
-                              'the path must be a network namespace)' % (path, os.strerror(code)))
-    finally:
-        os.close(fd)
-    now = os.stat('/proc/self/ns/net')
-    if (now.st_ino, now.st_dev) != (target.st_ino, target.st_dev):
-        raise SysctlError('entered %s but /proc/self/ns/net is still another namespace; refusing to write'
-                          % path)

@@ -1,9 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The sysctl.d files: which line sets a key at boot or on ``sysctl --system``, and our managed file among them.
+"""The boot rules: which sysctl file line sets a key at boot (systemd-sysctl) and on ``sysctl --system`` (procps).
 
-Private to the collection; standard library only.
+Private to the collection; standard library only.  Rules only: which file
+wins, for the host as it is or as it will be once a file is written
+(``replace``) and others are removed (``skip``); who-wins checks built on them
+are in _boot_check.
 
 systemd-sysctl reads ``*.conf`` from /etc/sysctl.d, /run/sysctl.d,
 /usr/local/lib/sysctl.d and /usr/lib/sysctl.d.  A file name in an earlier
@@ -28,37 +31,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import fnmatch
 import os
-import tempfile
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils._files import (
+    read_text,
+    strip_root,
+    under_root,
+)
 
 SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d')
 PROCPS_DIRS = SYSCTL_DIRS + ('/lib/sysctl.d',)
 SYSCTL_CONF = '/etc/sysctl.conf'
-DEFAULT_PATH = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
-MANAGED_MARKER = '# Managed by portguard.ephemeral.local_ports'
 # systemd treats a key containing any of these as a glob(7) pattern.
 GLOB_CHARS = '*?['
-OWNED_PREFIX = '# portguard-owned-reserved: '
-# Ports a live: false run persisted that are not reserved live yet, and the boot they were written in.
-PENDING_PREFIX = '# portguard-pending-reserved: '
-BOOT_ID_PREFIX = '# portguard-written-in-boot: '
-
-
-def under_root(root, path):
-    if root in (None, '', '/'):
-        return path
-    return os.path.join(root, path.lstrip('/'))
-
-
-def _strip_root(root, path):
-    if root in (None, '', '/'):
-        return path
-    root = root.rstrip('/')
-    if path.startswith(root + '/'):
-        return path[len(root):]
-    return path
 
 
 def normalize_key(key):
@@ -107,13 +93,6 @@ def _glob_matches(pattern, key):
         fnmatch.fnmatchcase(part, want) for part, want in zip(key_parts, pattern_parts))
 
 
-def read_text(path):
-    """A file's text, or None when it cannot be read."""
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return None
 
 
 def _is_masked(path):
@@ -125,12 +104,13 @@ def _is_masked(path):
         return False
 
 
-def boot_files(root='/', dirs=SYSCTL_DIRS, hidden=False):
+def boot_files(root='/', dirs=SYSCTL_DIRS, hidden=False, skip=()):
     """Files systemd-sysctl applies, in order: list of dicts (name, path, hides, masked).
 
     ``hides`` lists same-name files in later directories that this one hides;
     ``masked`` is true for a /dev/null link or an empty file.  ``hidden``: also
     take names starting with '.' (procps does, systemd-sysctl does not).
+    ``skip``: paths as they will be once removed (a run that moves its file).
     """
     seen = {}
     order = []
@@ -148,6 +128,8 @@ def boot_files(root='/', dirs=SYSCTL_DIRS, hidden=False):
             if not name.endswith('.conf') or (name.startswith('.') and not hidden):
                 continue
             path = os.path.join(directory, name)
+            if path in skip:
+                continue
             if name in seen:
                 seen[name]['hides'].append(path)
                 continue
@@ -157,9 +139,10 @@ def boot_files(root='/', dirs=SYSCTL_DIRS, hidden=False):
     return sorted(order, key=lambda item: item['name'])
 
 
-def _files_after(root, replace, dirs, hidden=False):
-    """boot_files() as they will be once ``replace`` (path, text) is written; and the replaced file's real path."""
-    files = boot_files(root, dirs, hidden)
+def _files_after(root, replace, dirs, hidden=False, skip=()):
+    """boot_files() as they will be once ``replace`` (path, text) is written and ``skip`` removed; and the
+    replaced file's real path."""
+    files = boot_files(root, dirs, hidden, skip)
     if not replace:
         return files, None
     replace_path = replace[0]
@@ -188,7 +171,7 @@ def _assignments(item, root, replace, replace_real):
         text = read_text(full)
     if text is None:
         return real, None, None
-    via = _strip_root(root, real) if os.path.islink(full) else None
+    via = strip_root(root, real) if os.path.islink(full) else None
     lines = list(parse_lines(text)) + [(number, key, None, False) for number, key in parse_exclusions(text)]
     return real, sorted(lines, key=lambda line: line[0]), via
 
@@ -197,11 +180,11 @@ def _matches(key, wanted):
     return key == wanted or (is_glob(key) and _glob_matches(key, wanted))
 
 
-def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None):
+def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None, skip=()):
     """For each key: every assignment systemd-sysctl would make at boot, in order.
 
-    ``replace`` is ``(path, text)`` for a file about to be written, so the answer
-    describes the host after the write.  Returns {key: {'winner': entry|None,
+    ``replace`` is ``(path, text)`` for a file about to be written and ``skip``
+    the paths about to be removed, so the answer describes the host after the run.  Returns {key: {'winner': entry|None,
     'entries': [entry, ...], 'procps_override': entry|None, 'masked': [...]}}.
     An entry is {'file', 'line', 'value', 'via' (link target or None), 'ignore_errors', 'glob'}.
     ``procps_override``: the line for the key in /etc/sysctl.conf when no file
@@ -218,7 +201,7 @@ def boot_config(keys, root='/', replace=None, dirs=SYSCTL_DIRS, accepts=None):
     place order, so the last one the kernel takes (``accepts(key, value)``,
     when given) decides.
     """
-    files, replace_real = _files_after(root, replace, dirs)
+    files, replace_real = _files_after(root, replace, dirs, skip=skip)
     result = dict((key, {'winner': None, 'entries': [], 'procps_override': None, 'masked': []})
                   for key in keys)
     loaded_reals, explicit, patterns = _boot_assignments(files, keys, root, replace, replace_real, result)
@@ -291,17 +274,17 @@ def _next_place(patterns):
     return max([place for place, _entry in patterns.values()] or [-1]) + 1
 
 
-def sysctl_system_config(keys, root='/', replace=None, accepts=None):
+def sysctl_system_config(keys, root='/', replace=None, accepts=None, skip=()):
     """For each key: what procps ``sysctl --system`` leaves (see the module docstring for the rules).
 
-    ``replace`` as in boot_config.  ``accepts(key, value)`` says whether the
+    ``replace`` and ``skip`` as in boot_config.  ``accepts(key, value)`` says whether the
     kernel takes a value; procps writes every line, so a refused one leaves the
     value of the last accepted line before it.  Returns {key: {'winner':
     entry|None, 'entries': [entry, ...], 'refused': [entry, ...]}}; ``winner``
     None means ``sysctl --system`` leaves the key as it was.  Entries as in
     boot_config; /etc/sysctl.conf read through 99-sysctl.conf shows up twice.
     """
-    files, replace_real = _files_after(root, replace, PROCPS_DIRS, hidden=True)
+    files, replace_real = _files_after(root, replace, PROCPS_DIRS, hidden=True, skip=skip)
     conf = under_root(root, SYSCTL_CONF)
     if (replace and os.path.realpath(conf) == replace_real) or os.path.isfile(conf):
         files.append({'name': None, 'path': SYSCTL_CONF, 'hides': [], 'masked': False})
@@ -338,11 +321,11 @@ def sysctl_system_config(keys, root='/', replace=None, accepts=None):
     return result
 
 
-def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS):
+def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS, skip=()):
     """Why ``path`` would or would not be read by systemd-sysctl: (bool, reason)."""
     real = os.path.realpath(under_root(root, path))
     directory, name = os.path.split(path)
-    for item in boot_files(root, dirs):
+    for item in boot_files(root, dirs, skip=skip):
         full = under_root(root, item['path'])
         if os.path.realpath(full) == real:
             if item['masked']:
@@ -359,84 +342,3 @@ def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS):
         return True, 'read from %s' % directory
     return False, ('%s is not in a directory systemd-sysctl reads (%s) or does not end in .conf'
                    % (path, ', '.join(dirs)))
-
-
-def render(values, owned, pending='', boot_id=None):
-    """The persisted file: a managed header, the owned-port record, our keys only.
-
-    ``values`` is a list of (key, value) in the order to write.  ``owned`` is the
-    canonical string of the reserved ports this module owns (merge mode).
-    ``pending`` (with ``boot_id``): ports a live: false run persisted, ours once
-    a later boot has applied the file.
-    """
-    lines = [MANAGED_MARKER,
-             '# Do not edit: changes are replaced on the next run. See ansible-doc portguard.ephemeral.local_ports.',
-             '# Values are written whole by systemd-sysctl at boot; procps "sysctl -p" truncates values over 4095 bytes.']
-    lines.append(OWNED_PREFIX + owned)
-    if pending:
-        lines.append(PENDING_PREFIX + pending)
-        lines.append(BOOT_ID_PREFIX + (boot_id or 'unknown'))
-    for key, value in values:
-        lines.append('%s = %s' % (key, value))
-    return '\n'.join(lines) + '\n'
-
-
-def read_managed(path, root='/'):
-    """Parse our persisted file: {'exists', 'managed', 'text', 'values', 'owned'}.
-
-    ``owned`` is the raw owned-port record (a canonical string) or None.
-    """
-    full = under_root(root, path)
-    text = read_text(full)
-    info = {'exists': text is not None, 'managed': False, 'text': text or '', 'values': {}, 'owned': None,
-            'pending': None, 'boot_id': None}
-    if text is None:
-        return info
-    info['managed'] = text.startswith(MANAGED_MARKER)
-    for line in text.splitlines():
-        if line.startswith(OWNED_PREFIX):
-            info['owned'] = line[len(OWNED_PREFIX):].strip()
-        elif line.startswith(PENDING_PREFIX):
-            info['pending'] = line[len(PENDING_PREFIX):].strip()
-        elif line.startswith(BOOT_ID_PREFIX):
-            info['boot_id'] = line[len(BOOT_ID_PREFIX):].strip()
-    for _number, key, value, _ignore in parse_lines(text):
-        info['values'][key] = value
-    return info
-
-
-def write_atomic(path, text, mode=0o644, root='/'):
-    """Write ``text`` to ``path`` atomically: temp file in the same directory, fsync, rename.
-
-    A symbolic link at ``path`` is refused (OSError ELOOP), dangling or not: the
-    module never writes through links.  The rename replaces the name itself, so a
-    link planted after the check is replaced, not followed.
-    """
-    full = under_root(root, path)
-    if os.path.islink(full):
-        raise OSError(errno.ELOOP, 'is a symbolic link; refusing to write through it', full)
-    directory = os.path.dirname(full)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix='.portguard-', suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(text.encode('utf-8'))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, full)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
