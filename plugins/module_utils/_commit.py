@@ -26,6 +26,7 @@ class Transaction(object):
         self.proc_sys = proc_sys
         self.root = root
         self.undo = []
+        self.undo_failed = False
 
     def _step(self, what, action):
         try:
@@ -78,6 +79,7 @@ class Transaction(object):
             except (IOError, OSError, _kernel.SysctlError) as undo_exc:
                 failed.append('%s failed: %s' % (attempt, undo_exc))
         self.undo = []
+        self.undo_failed = bool(failed)
         if failed:
             message += '. UNDO FAILED, check the host by hand: %s' % '; '.join(failed)
             if done:

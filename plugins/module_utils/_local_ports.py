@@ -5,20 +5,27 @@
 
 Order of a run: validate every option, enter the namespace, take the locks
 (the namespace's, then the persisted file's, under /run/portguard-ephemeral),
-read the live values, the persisted file and any managed file it replaces,
-plan, check which file wins at boot, and only then write: live first
-(verified, restored on failure), then the file (atomic), then remove replaced
-files, then the ownership record.  A failing step undoes every earlier one;
-the locks are held until the end, so concurrent runs never interleave.
+read the live values and who holds which ports (the managed files, the
+namespace's record, an interrupted run's journal: _stores), plan owner by
+owner (_plan), check which file wins at boot, and only then write: the journal
+first, then live (verified, restored on failure; a set that only grows is ORed
+in), the file (atomic), removal of replaced files, the record, and last the
+journal's removal.  A failing step undoes every earlier one; the locks are
+held until the end, so concurrent runs never interleave; a run killed between
+its writes is finished by the next one.
 
 Ownership rules (also in the module documentation):
+- Every call has an owner (``owner``, or ``unnamed`` for calls without one,
+  which only add ports).  A port stays reserved while any owner holds it.
 - A port is ours when this module put it into the live set while nobody else
   had it reserved.  A port someone else reserved stays theirs, in merge and in
   exact mode, even when a run asks for it too.
+- Owners whose runs persist are kept in the managed file with their ports;
+  live-only owners in the namespace's record.  The file persists its owners'
+  ports and the ports other sysctl files declare (it hides their lines at boot);
+  ports others reserved only live stay reserved live and are not persisted.
 - live: false changes no ownership; the ports its file adds are "pending" and
   become ours only when a later boot has applied the file.
-- Other sysctl files' ports (merge mode) are carried in our file, which hides
-  them at boot; they are reserved live, reported, and stay foreign.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,14 +39,17 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _boot_rules,
     _commit,
     _examine,
+    _journal,
     _kernel,
     _managed_file,
     _netns,
     _ns_records,
+    _owners,
     _plan,
     _ports,
     _processes,
     _state_dir,
+    _stores,
 )
 from ansible_collections.portguard.ephemeral.plugins.module_utils._options import Options, absolute_path
 from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
@@ -59,14 +69,10 @@ ARGUMENT_SPEC = dict(
     netns=dict(type='path'),
     examine=dict(type='raw'),
     lock_timeout=dict(type='int', default=60),
+    owner=dict(type='str'),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
 )
 NETNS_HINT = 'omit netns to work on the namespace the task runs in, or give /run/netns/NAME or /proc/PID/ns/net'
-
-
-def _live_text(port_range, reserved):
-    return '%s = %s\n%s = %s\n' % (
-        _kernel.RANGE_KEY, _ports.format_range(port_range, ' '),
-        _kernel.RESERVED_KEY, _ports.format_ports(reserved))
 
 
 # --------------------------------------------------------------------------- options
@@ -91,17 +97,42 @@ def parse_options(params):
         raise TaskError(str(exc), option=exc.option)
     if opts.reserved is None and opts.mode == 'exact':
         raise TaskError('mode: exact needs reserved (give [] to clear every reservation)')
+    _parse_owner(opts)
     if opts.min_ephemeral < 0 or opts.min_ephemeral > 65535:
         raise TaskError('min_ephemeral: %r is outside 0-65535' % (opts.min_ephemeral,))
     if opts.lock_timeout < 0:
         raise TaskError('lock_timeout: %r is negative; give the seconds to wait for another run' % (opts.lock_timeout,),
                         option='lock_timeout')
-    opts.path = os.path.normpath(opts.path) if opts.persist else None
+    if opts.persist:
+        refused = _managed_file.check_path(opts.path)
+        if refused:
+            raise TaskError(refused, option='path')
+        opts.path = os.path.normpath(opts.path)
+    else:
+        opts.path = None
     return opts
 
 
+def _parse_owner(opts):
+    """owner (None: the owner of calls without a name, which only adds) and state."""
+    opts.additive = opts.owner is None
+    if opts.owner is None:
+        opts.owner = _owners.UNNAMED
+    else:
+        refused = _owners.check_name(opts.owner)
+        if refused:
+            raise TaskError('%s; nothing was changed' % refused, option='owner')
+    if opts.state == 'absent':
+        if opts.reserved is None:
+            raise TaskError('state: absent needs reserved, the ports this owner (%s) releases; nothing was changed'
+                            % opts.owner, option='state')
+        if opts.mode == 'exact':
+            raise TaskError('state: absent and mode: exact do not go together: exact sets the whole key; use '
+                            'mode: merge to release ports; nothing was changed', option='state')
+
+
 def _holder_info(opts, identity):
-    what = ['portguard.ephemeral.local_ports', 'mode=%s' % opts.mode]
+    what = ['portguard.ephemeral.local_ports', 'owner=%s' % opts.owner, 'mode=%s' % opts.mode]
     if opts.reserved is not None:
         what.append('reserved=%s' % _boot_check.short(_ports.format_ports(opts.reserved), 40))
     if opts.range is not None:
@@ -194,22 +225,26 @@ def _locked_run(ctx):
         result.update(found.result())
     if not ctx.check_mode:
         _write(ctx, now, intent, persisted, result['live_changed'])
+    elif opts.live and result['live_changed']:
+        refused = _kernel.writable(ctx.proc_sys)
+        if refused:
+            warnings.append('check mode: the real run would fail: %s' % refused)
     return result
 
 
 class Reading(object):
-    """What one run read before planning: live values, the managed files, what this module owns."""
+    """What one run read before planning: live values, the managed files, who holds which ports."""
 
-    __slots__ = ('boot_id', 'live', 'desired_range', 'path', 'managed', 'earlier', 'owned_before', 'record_stale',
-                 'keys', 'removed', 'declared')
+    __slots__ = ('boot_id', 'live', 'desired_range', 'path', 'managed', 'earlier', 'found', 'keys', 'removed',
+                 'declared', 'notice')
 
     def __init__(self, **fields):
-        for name, value in fields.items():
-            setattr(self, name, value)
+        for name in self.__slots__:
+            setattr(self, name, fields.get(name))
 
 
 def _read(ctx, warnings):
-    """Live values, the persisted file and earlier managed files, and the ports this module owns."""
+    """Live values, the persisted file and earlier managed files, and who holds which ports."""
     opts = ctx.opts
     current_boot_id = _kernel.boot_id()
     try:
@@ -225,12 +260,14 @@ def _read(ctx, warnings):
     managed, earlier = _read_files(opts.path, ctx.locks, ctx.root)
     identity = ctx.namespace.identity
     if ctx.state is not None and not ctx.check_mode:
-        _ns_records.cleanup(ctx.state, identity, current_boot_id, _ns_records.live_namespaces())
-    record_owned, record_stale = _read_record(ctx.state, identity, current_boot_id, warnings)
-    owned_before = set(record_owned)
-    if opts.path:
-        for found in [managed] + earlier:
-            owned_before.update(_file_owned(found, live.reserved, current_boot_id, warnings))
+        _sweep(ctx, warnings)
+    files = [managed] + earlier if opts.path else []
+    if not opts.path and ctx.namespace.booted_by_files:
+        files = _managed_file.earlier_files(None, ctx.root)   # live only: the persisting owners' file, read only
+    found = _stores.read(files, ctx.state, identity, current_boot_id, live, warnings)
+    if found.recovery is not None and desired_range is None:
+        desired_range = found.recovery.port_range
+    _check_store(opts, found)
     if identity.get('cookie') is None and not opts.persist and opts.reserved is not None:
         warnings.append(
             'this kernel has no network namespace cookie (SO_NETNS_COOKIE, Linux 5.14 and later): the record of '
@@ -239,13 +276,41 @@ def _read(ctx, warnings):
             'namespace created with the same inode before the next run would inherit the record'
             % identity['link'])
     removed = [other.path for other in earlier]
-    declared = frozenset()
+    declared = found.carried
     if opts.path and opts.mode == 'merge' and opts.reserved is not None:
         boot = _boot_rules.boot_config(list(_kernel.KEYS), ctx.root, skip=removed)
-        declared = _boot_check.declared_elsewhere(boot, opts.path, warnings)
+        declared = declared | _boot_check.declared_elsewhere(boot, opts.path, warnings)
+    notice = found.holdings.dropped.get(opts.owner) if opts.reserved is not None else None
     return Reading(boot_id=current_boot_id, live=live, desired_range=desired_range, path=opts.path, managed=managed,
-                   earlier=earlier, owned_before=frozenset(owned_before), record_stale=record_stale,
-                   keys=list(_kernel.KEYS) if opts.path else [], removed=removed, declared=declared)
+                   earlier=earlier, found=found, keys=list(_kernel.KEYS) if opts.path else [], removed=removed,
+                   declared=declared, notice=notice)
+
+
+def _sweep(ctx, warnings):
+    """Remove what killed runs left: temporary files here and in the sysctl directories, stale records."""
+    identity = ctx.namespace.identity
+    own = (_ns_records.record_name(identity), _ns_records.intent_name(identity))
+    try:
+        removed = ctx.state.sweep(own) + _managed_file.sweep(ctx.root)
+    except OSError:
+        removed = []
+    if removed:
+        warnings.append('removed temporary files that killed runs left behind: %s' % ', '.join(removed))
+    _ns_records.cleanup(ctx.state, identity, _kernel.boot_id(), _ns_records.live_namespaces())
+
+
+def _check_store(opts, found):
+    """A live-only run cannot change what the managed file persists for an owner (or take it, in exact mode)."""
+    if opts.persist or opts.reserved is None or not found.file_owners:
+        return
+    if opts.owner in found.file_owners:
+        raise TaskError('owner %s: its ports are persisted in the managed file by an earlier run with persist: true; '
+                        'a run with persist: false cannot change them. Use persist: true, or another owner name; '
+                        'nothing was changed' % opts.owner, option='owner')
+    if opts.mode == 'exact':
+        raise TaskError('mode: exact with persist: false cannot take the ports that the managed file persists for '
+                        'owners %s; use persist: true, or mode: merge; nothing was changed'
+                        % ', '.join(sorted(found.file_owners)), option='mode')
 
 
 def _read_files(path, locks, root):
@@ -268,53 +333,14 @@ def _read_files(path, locks, root):
     return managed, earlier
 
 
-def _file_owned(managed, live_reserved, current_boot_id, warnings):
-    """The ports a managed file records as ours, and its pending ports that the boot made live."""
-    owned = set()
-    if managed.owned:
-        try:
-            owned.update(_ports.parse_kernel_string(managed.owned, managed.path))
-        except _ports.PortSpecError:
-            warnings.append('the owned-port record in %s is unreadable; treating every live port as foreign'
-                            % managed.path)
-    if managed.pending and managed.boot_id and current_boot_id and managed.boot_id != current_boot_id:
-        # Written by a live: false run in an earlier boot: systemd-sysctl applied it at this boot.
-        try:
-            owned.update(_ports.parse_kernel_string(managed.pending, managed.path) & live_reserved)
-        except _ports.PortSpecError:
-            pass
-    return owned
-
-
-def _read_record(state, identity, current_boot_id, warnings):
-    """This namespace's ownership record: (owned ports, stale?)."""
-    if state is None:
-        return frozenset(), False
-    name = _ns_records.record_name(identity)
-    try:
-        text = state.read(name)
-    except _state_dir.StateError as exc:
-        raise TaskError(str(exc))
-    if text is None:
-        return frozenset(), False
-    try:
-        record = _ns_records.parse_record(text)
-        if _ns_records.record_is_stale(record, identity, current_boot_id):
-            return frozenset(), True
-        return _ports.parse_kernel_string(record['owned'] + '\n', state.full(name)), False
-    except (ValueError, _ports.PortSpecError):
-        warnings.append('the ownership record %s is unreadable; treating every live port as foreign'
-                        % state.full(name))
-        return frozenset(), False
-
-
 class Intent(object):
-    """The plan, and what this module owns (or has pending) after it."""
+    """The plan, the holdings after it split by store, and the pending ports of a live: false run."""
 
-    __slots__ = ('plan', 'owned_after', 'pending', 'pending_boot_id')
+    __slots__ = ('plan', 'holdings', 'file_part', 'record_part', 'pending', 'pending_boot_id')
 
-    def __init__(self, plan, owned_after, pending, pending_boot_id):
-        self.plan, self.owned_after, self.pending, self.pending_boot_id = plan, owned_after, pending, pending_boot_id
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
 
     @property
     def leaves(self):
@@ -324,35 +350,49 @@ class Intent(object):
 
 def _intent(opts, now, warnings):
     live = now.live
+    found = now.found
+    restore = found.recovery.restore if found.recovery is not None else frozenset()
+    current = _plan.Current(live.port_range, live.reserved, found.holdings, now.declared, restore)
+    request = _plan.Request(opts.reserved, opts.owner, opts.state, opts.mode, opts.additive)
     try:
-        plan = _plan.plan(_plan.Current(live.port_range, live.reserved, now.owned_before, now.declared),
-                          opts.reserved, now.desired_range, opts.mode, opts.min_ephemeral)
+        plan = _plan.plan(current, request, now.desired_range, opts.min_ephemeral)
     except _plan.PlanError as exc:
         raise TaskError('%s; nothing was changed' % exc)
     warnings.extend(plan.warnings)
-    newly_declared = now.declared - live.reserved
-    if opts.live and newly_declared:
+    _owner_warnings(opts, now, plan, warnings)
+    holdings, pending, pending_boot_id = plan.holdings_after, frozenset(), now.boot_id
+    if opts.reserved is None:
+        # A run about the range only leaves the pending ports as they were.
+        pending, pending_boot_id = found.pending - live.reserved, found.pending_boot_id
+    elif not opts.live:
+        # Nothing changes live, so ownership stays as it is; the ports our file adds are "pending": ours once
+        # a boot applies the file (a later boot id), never before.
+        kept = found.holdings.owned & live.reserved & holdings.claimed()
+        pending = plan.owned_after - kept - live.reserved
+        holdings = _owners.Holdings(holdings.owners, kept, holdings.dropped)
+    file_owners = set(found.file_owners)
+    if opts.reserved is not None:
+        (file_owners.add if opts.persist else file_owners.discard)(opts.owner)
+    file_part, record_part = _stores.split(holdings, frozenset(file_owners))
+    return Intent(plan=plan, holdings=holdings, file_part=file_part, record_part=record_part, pending=pending,
+                  pending_boot_id=pending_boot_id)
+
+
+def _owner_warnings(opts, now, plan, warnings):
+    newly_declared = now.declared - now.live.reserved
+    if opts.live and newly_declared and opts.reserved is not None:
         warnings.append(
             'reserved %s live although this run did not ask for them: other sysctl files declare them for '
             'net.ipv4.ip_local_reserved_ports, and our file hides those lines at boot, so our file carries '
             'them (they stay foreign: never released by this module)' % _ports.format_ports(newly_declared))
-    # With live: false nothing changes live, so ownership stays as it is; the ports our
-    # file adds are "pending": ours once a boot applies the file (a later boot id), never before.
-    pending_boot_id = now.boot_id
-    if opts.live:
-        owned_after = plan.owned_after
-        pending = frozenset()
-    else:
-        owned_after = now.owned_before & live.reserved
-        pending = plan.owned_after - owned_after - live.reserved
-    if opts.reserved is None and now.path and now.managed.pending:
-        # A run about the range only leaves the pending record as it was.
-        try:
-            pending = _ports.parse_kernel_string(now.managed.pending, now.path) - owned_after - live.reserved
-            pending_boot_id = now.managed.boot_id
-        except _ports.PortSpecError:
-            pending = frozenset()
-    return Intent(plan, owned_after, pending, pending_boot_id)
+    if now.notice:
+        warnings.append('owner %s: an exact run of owner %s dropped your ports %s since your last run; this run '
+                        'reserves what you ask for again' % (opts.owner, now.notice['by'],
+                                                               _ports.format_ports(now.notice['ports'])))
+    for name, ports in sorted(plan.dropped.items()):
+        warnings.append('mode: exact dropped the ports %s of owner %s (they are released unless another owner or '
+                        'another writer holds them; %s hears of it on its next run)'
+                        % (_ports.format_ports(ports), name, name))
 
 
 class Persisted(object):
@@ -378,7 +418,11 @@ def _file_values(opts, now, intent):
         values.append((_kernel.RANGE_KEY, file_range))
     file_reserved = carried.get(_kernel.RESERVED_KEY)
     if opts.reserved is not None:
-        file_reserved = _ports.format_ports(intent.plan.reserved_after)
+        if opts.mode == 'exact':
+            ports = intent.plan.reserved_after
+        else:
+            ports = intent.file_part.claimed() | now.declared
+        file_reserved = _ports.format_ports(ports)
     if file_reserved is not None:
         values.append((_kernel.RESERVED_KEY, file_reserved))
     return values
@@ -390,13 +434,11 @@ def _persisted(ctx, now, intent, warnings):
     if not now.path:
         return Persisted(now.managed.text, False, None)
     values = _file_values(opts, now, intent)
-    owned_text = _ports.format_ports(intent.owned_after)
-    pending_text = _ports.format_ports(intent.pending)
-    file_changed = bool(now.removed) or _managed_file.differs(now.managed, values, owned_text, pending_text)
+    file_changed = bool(now.removed) or _managed_file.differs(now.managed, values, intent.file_part, intent.pending)
     new_text = now.managed.text
     if file_changed:
-        new_text = _managed_file.render(values, owned_text, pending=pending_text,
-                                        boot_id=intent.pending_boot_id if intent.pending else None)
+        new_text = _managed_file.render(values, intent.file_part, intent.pending, intent.pending_boot_id,
+                                        carried=now.declared - intent.file_part.claimed())
     view = _boot_check.outlook(ctx.root, now.live.unprivileged_port_start, replace=(now.path, new_text),
                                skip=now.removed)
     problems = _boot_check.persisted_problems(view, [key for key, _value in values], now.path, ctx.root,
@@ -409,8 +451,8 @@ def _persisted(ctx, now, intent, warnings):
         warnings.extend(problems)
     if now.removed:
         warnings.append('path changed: %s replaces the managed file(s) %s, which %s removed; their settings '
-                        'and owned ports carry over' % (now.path, ', '.join(now.removed),
-                                                        'would be' if ctx.check_mode else 'were'))
+                        'and owners carry over' % (now.path, ', '.join(now.removed),
+                                                   'would be' if ctx.check_mode else 'were'))
     return Persisted(new_text, file_changed, view)
 
 
@@ -420,14 +462,17 @@ def _result(opts, identity, now, intent, persisted, warnings):
     live_changed = after and plan.live_changed
     left = (plan.range_after, plan.reserved_after) if after else (plan.range_before, plan.reserved_before)
     return {
-        'changed': bool(live_changed or persisted.file_changed),
+        'changed': bool(live_changed or persisted.file_changed or _record_changes(now, intent)),
         'live_changed': bool(live_changed),
         'file_changed': bool(persisted.file_changed),
         'range': {'before': list(plan.range_before), 'after': list(left[0])},
         'reserved': {'before': _ports.port_set(plan.reserved_before), 'after': _ports.port_set(left[1])},
         'added': _ports.port_set(plan.added if after else frozenset()),
         'released': _ports.port_set(plan.released if after else frozenset()),
-        'owned': _ports.port_set(intent.owned_after),
+        'owner': opts.owner,
+        'owners': _owners.port_sets(intent.holdings),
+        'dropped': dict((name, _ports.port_set(ports)) for name, ports in sorted(plan.dropped.items())),
+        'owned': _ports.port_set(intent.holdings.owned),
         'pending': _ports.port_set(intent.pending),
         'reserved_outside_range': _ports.port_set(_plan.outside_range(*left)),
         'foreign': _ports.port_set(plan.foreign),
@@ -442,14 +487,21 @@ def _result(opts, identity, now, intent, persisted, warnings):
     }
 
 
+def _live_text(port_range, reserved, holdings):
+    lines = ['%s = %s' % (_kernel.RANGE_KEY, _ports.format_range(port_range, ' ')),
+             '%s = %s' % (_kernel.RESERVED_KEY, _ports.format_ports(reserved))]
+    lines.extend('# owner %s' % line for line in _owners.describe(holdings))
+    return '\n'.join(lines) + '\n'
+
+
 def _diff(opts, identity, now, intent, persisted):
     plan = intent.plan
     diff = []
     if opts.live:
         diff.append({'before_header': 'live (netns %s)' % identity['link'],
                      'after_header': 'live (netns %s)' % identity['link'],
-                     'before': _live_text(plan.range_before, plan.reserved_before),
-                     'after': _live_text(plan.range_after, plan.reserved_after)})
+                     'before': _live_text(plan.range_before, plan.reserved_before, plan.holdings_before),
+                     'after': _live_text(plan.range_after, plan.reserved_after, intent.holdings)})
     if now.path:
         diff.append({'before_header': now.path, 'after_header': now.path,
                      'before': now.managed.text, 'after': persisted.new_text})
@@ -459,23 +511,49 @@ def _diff(opts, identity, now, intent, persisted):
     return diff
 
 
+def _record_changes(now, intent):
+    """Whether the namespace's record must be written: its holdings change, or it is stale, legacy or untrusted."""
+    record = now.found.record
+    if record is None or (not record.exists and not intent.record_part.owners and not intent.record_part.dropped):
+        return False
+    return record.trust != 'sealed' or record.holdings != intent.record_part
+
+
 def _write(ctx, now, intent, persisted, live_changed):
-    """Write, in order: live values, the persisted file, removal of replaced files, the ownership record."""
+    """Write, in order: the journal, live values, the persisted file, removal of replaced files, the record,
+    and the journal's removal."""
+    identity = ctx.namespace.identity
+    record = _record_changes(now, intent) and ctx.state is not None
+    if not (live_changed or persisted.file_changed or now.earlier or record or now.found.recovery):
+        return
+    journal = _journal.Entry((now.live.port_range, now.live.reserved), (intent.plan.range_after,
+                                                                        intent.plan.reserved_after),
+                             intent.holdings, frozenset(intent.file_part.owners))
+    name = _ns_records.intent_name(identity)
+    try:
+        ctx.state.write(name, _journal.render(identity, now.boot_id, journal))
+    except (IOError, OSError, _state_dir.StateError) as exc:
+        raise TaskError('writing the journal %s failed: %s; nothing was changed' % (ctx.state.full(name), exc))
     transaction = _commit.Transaction(ctx.proc_sys, ctx.root)
-    if live_changed:
-        transaction.live(now.live, intent.leaves)
-    if persisted.file_changed:
-        transaction.write_file(now.managed, persisted.new_text)
-    for other in now.earlier:
-        transaction.remove_file(other)
-    if ctx.opts.live and ctx.opts.reserved is not None and ctx.state is not None:
-        identity = ctx.namespace.identity
-        name = _ns_records.record_name(identity)
-        owned = intent.owned_after
-        try:
-            existing = ctx.state.read(name) is not None
-        except _state_dir.StateError:
-            existing = True
-        if owned or now.record_stale or existing:
-            transaction.write_record(ctx.state, name, _ns_records.render_record(
-                identity, _ports.format_ports(owned), now.boot_id))
+    try:
+        if live_changed:
+            transaction.live(now.live, intent.leaves)
+        if persisted.file_changed:
+            transaction.write_file(now.managed, persisted.new_text)
+        for other in now.earlier:
+            transaction.remove_file(other)
+        if record:
+            transaction.write_record(ctx.state, _ns_records.record_name(identity),
+                                     _ns_records.render(identity, now.boot_id, intent.record_part))
+    except TaskError:
+        if not transaction.undo_failed:
+            _remove_journal(ctx, name)
+        raise
+    _remove_journal(ctx, name)
+
+
+def _remove_journal(ctx, name):
+    try:
+        ctx.state.remove(name)
+    except OSError:
+        pass  # the next run finds it and finishes what is already done

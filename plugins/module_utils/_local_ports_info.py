@@ -14,14 +14,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _boot_check,
     _examine,
     _kernel,
+    _managed_file,
     _netns,
+    _owners,
     _plan,
     _ports,
     _processes,
+    _state_dir,
+    _stores,
 )
 from ansible_collections.portguard.ephemeral.plugins.module_utils._options import Options, absolute_path
 from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
@@ -63,7 +69,29 @@ def _warnings(live, later):
     return warnings
 
 
-def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_root=_processes.PROC_ROOT):
+def owners(namespace, live, root, state_path, warnings):
+    """Who holds which ports in the namespace, read without locks and without writing (the state directory is
+    not created)."""
+    files = _managed_file.earlier_files(None, root) if namespace.booted_by_files else []
+    state = None
+    if os.path.isdir(state_path) and not os.path.islink(state_path):
+        try:
+            state = _state_dir.StateDir(state_path).open(create=False)
+        except _state_dir.StateError as exc:
+            warnings.append('cannot read the ownership records: %s' % exc)
+    try:
+        found = _stores.read(files, state, namespace.identity, _kernel.boot_id(), live, warnings)
+    except TaskError as exc:
+        warnings.append('cannot read the ownership records: %s' % exc)
+        return {}
+    finally:
+        if state is not None:
+            state.close()
+    return _owners.port_sets(found.holdings)
+
+
+def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_root=_processes.PROC_ROOT,
+        state_path=_state_dir.DEFAULT_DIR):
     """One run of the module; return the result dict or raise TaskError."""
     opts = parse_options(params)
     try:
@@ -81,6 +109,7 @@ def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_ro
         raise TaskError('cannot read the socket tables: %s' % exc)
     boot_warnings = []
     boot = _boot_check.report(view, root, boot_warnings)
+    holders = owners(namespace, live, root, state_path, boot_warnings)
     counts = dict(found.sockets.counts)
     counts['total'] = found.sockets.total
     counts['source'] = found.sockets.directory
@@ -94,6 +123,7 @@ def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_ro
         'drift': drift(live, later, opts.netns),
         'sockets': counts,
         'netns': namespace.identity,
+        'owners': holders,
         'warnings': _warnings(live, later) + boot_warnings,
     }
     result.update(found.result())

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Desired state versus current state, as sets and numbers.
+"""The plan: desired state versus current state, as sets and numbers, owner by owner.
 
 Private to the collection; pure functions, standard library only.  ``changed``
 is decided here by comparing port sets and the two range numbers, never strings.
@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.portguard.ephemeral.plugins.module_utils._owners import UNNAMED, Holdings
 from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import (
     KERNEL_WRITE_CHUNK,
     ephemeral_capacity,
@@ -30,17 +31,27 @@ class PlanError(ValueError):
 
 
 class Plan(object):
-    """What one run would change.  All port collections are frozensets."""
+    """What one run would change, complete when built.  All port collections are frozensets.
 
-    def __init__(self, **kwargs):
-        self.range_before = kwargs['range_before']
-        self.range_after = kwargs['range_after']
-        self.reserved_before = kwargs['reserved_before']
-        self.reserved_after = kwargs['reserved_after']
-        self.owned_before = kwargs['owned_before']
-        self.owned_after = kwargs['owned_after']
-        self.foreign = kwargs['foreign']
-        self.warnings = kwargs['warnings']
+    ``holdings_before``/``holdings_after``: who holds which ports (_owners.Holdings);
+    ``foreign``: reserved ports after the run that no owner of ours put there;
+    ``dropped``: {owner: ports} an ``exact`` run takes from other owners.
+    """
+
+    __slots__ = ('range_before', 'range_after', 'reserved_before', 'reserved_after', 'holdings_before',
+                 'holdings_after', 'foreign', 'dropped', 'warnings')
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    @property
+    def owned_before(self):
+        return self.holdings_before.owned
+
+    @property
+    def owned_after(self):
+        return self.holdings_after.owned
 
     @property
     def added(self):
@@ -72,61 +83,96 @@ class Plan(object):
 
 
 class Current(object):
-    """What the kernel holds now and who holds it: the live range and reserved set, the ports this module owns,
-    and the ports other sysctl files declare (which our persisted file would hide at boot)."""
+    """What the kernel holds now and who holds it: the live range and reserved set, the owners' holdings,
+    the ports other sysctl files declare (which our persisted file would hide at boot), and foreign ports an
+    interrupted run meant to keep that are missing now (``restore``)."""
 
-    __slots__ = ('port_range', 'reserved', 'owned', 'declared')
+    __slots__ = ('port_range', 'reserved', 'holdings', 'declared', 'restore')
 
-    def __init__(self, port_range, reserved, owned=frozenset(), declared=frozenset()):
+    def __init__(self, port_range, reserved, holdings=None, declared=frozenset(), restore=frozenset()):
         self.port_range = tuple(port_range)
         self.reserved = frozenset(reserved)
-        self.owned = frozenset(owned)
+        self.holdings = holdings if holdings is not None else Holdings()
         self.declared = frozenset(declared)
+        self.restore = frozenset(restore)
 
 
-def plan(current, desired_reserved, desired_range=None, mode='merge', min_ephemeral=DEFAULT_MIN_EPHEMERAL):
+class Request(object):
+    """What one run asks: ``ports`` (None: leave the reservations alone) for ``owner``, ``state`` present or
+    absent, ``mode`` merge or exact.  ``additive``: the owner is the one of calls without a name, whose
+    present runs only add ports."""
+
+    __slots__ = ('owner', 'ports', 'state', 'mode', 'additive')
+
+    def __init__(self, ports, owner=UNNAMED, state='present', mode='merge', additive=None):
+        self.ports = None if ports is None else frozenset(ports)
+        self.owner, self.state, self.mode = owner, state, mode
+        self.additive = (owner == UNNAMED) if additive is None else additive
+
+
+def claims_after(holdings, request):
+    """Every owner's claims after ``request``, and the ports an exact run drops from other owners."""
+    claims = dict(holdings.owners)
+    own = claims.get(request.owner, frozenset())
+    if request.state == 'absent':
+        claims[request.owner] = own - request.ports
+    elif request.additive:
+        claims[request.owner] = own | request.ports
+    else:
+        claims[request.owner] = request.ports
+    dropped = {}
+    if request.mode == 'exact':
+        for name in list(claims):
+            if name != request.owner and claims[name] - request.ports:
+                dropped[name] = claims[name] - request.ports
+                claims[name] = claims[name] & request.ports
+    return dict((name, ports) for name, ports in claims.items() if ports), dropped
+
+
+def plan(current, request, desired_range=None, min_ephemeral=DEFAULT_MIN_EPHEMERAL):
     """Compute the target state, complete.
 
-    ``desired_reserved``: the ports this run asks for (a set), or None to leave
-    the reservations and their ownership as they are (a run about the range).
-    ``desired_range``: (low, high) or None to keep the live range.
-    ``mode``: 'merge' keeps reservations this module does not own
-    (``current.reserved - current.owned``) plus ``current.declared``;
-    'exact' makes the set equal to ``desired_reserved``.  In both modes a port
-    reserved by someone else stays foreign even when it is asked for.
-    Raises PlanError when fewer than ``min_ephemeral`` would remain and
-    the change reduces the free ports; a change that keeps or raises them only
-    warns.
+    merge: the reserved set after is the foreign ports (live ones no owner of
+    ours put there, ports other files declare, ports to restore) plus every
+    owner's claims; a port leaves only when it is ours and no owner claims it.
+    exact: the set becomes ``request.ports``; other owners lose what is not
+    in it (``dropped``).  In both modes a port someone else reserved stays
+    foreign even when asked for.  Raises PlanError when fewer than
+    ``min_ephemeral`` would remain and the change reduces the free ports.
     """
-    if mode not in ('merge', 'exact'):
-        raise PlanError('mode: %r is not one of merge, exact' % (mode,))
-    live_reserved = current.reserved
-    owned_before = current.owned
+    if request.mode not in ('merge', 'exact'):
+        raise PlanError('mode: %r is not one of merge, exact' % (request.mode,))
+    live = current.reserved
+    holdings = current.holdings
+    owned = holdings.owned & live
     range_after = tuple(desired_range) if desired_range is not None else current.port_range
-    if desired_reserved is None:
-        owned_after = owned_before & live_reserved
-        foreign = live_reserved - owned_after
-        reserved_after = live_reserved
-        desired_reserved = frozenset()
-    elif mode == 'merge':
-        # Ports someone else reserved stay, and stay theirs even when we ask for
-        # them too: releasing one later must not drop their reservation.
-        desired_reserved = frozenset(desired_reserved)
-        foreign = (live_reserved - owned_before) | current.declared
-        reserved_after = foreign | desired_reserved
-        owned_after = desired_reserved - foreign
+    if request.ports is None:
+        # Leave the reservations and who holds them alone (a run about the range), but finish what an
+        # interrupted run left: restore what a cut-short write lost, release what it meant to release
+        # (ours, claimed by nobody).
+        dropped = {}
+        unclaimed = owned - holdings.claimed()
+        reserved_after = (live - unclaimed) | current.restore
+        holdings_after = Holdings(holdings.owners, owned - unclaimed, holdings.dropped)
+        foreign = reserved_after - owned
     else:
-        # exact drops every port not asked for; a port someone else reserved that
-        # is asked for stays, and stays theirs (a later merge run keeps it).
-        desired_reserved = frozenset(desired_reserved)
-        foreign = desired_reserved & (live_reserved - owned_before)
-        reserved_after = desired_reserved
-        owned_after = desired_reserved - foreign
-    result = Plan(range_before=current.port_range, range_after=range_after,
-                  reserved_before=live_reserved, reserved_after=reserved_after,
-                  owned_before=owned_before, owned_after=owned_after,
-                  foreign=foreign, warnings=_capacity_warnings(range_after, reserved_after, live_reserved,
-                                                               current.port_range, min_ephemeral))
+        claims, dropped = claims_after(holdings, request)
+        wanted = frozenset().union(*claims.values()) if claims else frozenset()
+        if request.mode == 'merge':
+            theirs = (live - owned) | current.declared | current.restore
+            reserved_after = theirs | wanted
+        else:
+            theirs = live - owned
+            reserved_after = request.ports
+        notices = dict((name, note) for name, note in holdings.dropped.items() if name != request.owner)
+        for name, ports in dropped.items():
+            notices[name] = {'by': request.owner, 'ports': ports | notices.get(name, {}).get('ports', frozenset())}
+        holdings_after = Holdings(claims, wanted - theirs, notices)
+        foreign = reserved_after - holdings_after.owned
+    result = Plan(range_before=current.port_range, range_after=range_after, reserved_before=live,
+                  reserved_after=reserved_after, holdings_before=holdings, holdings_after=holdings_after,
+                  foreign=foreign, dropped=dropped,
+                  warnings=_capacity_warnings(range_after, reserved_after, live, current.port_range, min_ephemeral))
     result.warnings.extend(warnings_for(range_after, reserved_after))
     return result
 

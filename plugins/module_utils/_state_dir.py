@@ -26,8 +26,11 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import stat
 import time
+
+from ansible_collections.portguard.ephemeral.plugins.module_utils._files import kind
 
 DEFAULT_DIR = '/run/portguard-ephemeral'
 LOCK_PREFIX = 'lock-'
@@ -35,6 +38,9 @@ POLL = 0.05
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
 _DIRECTORY = getattr(os, 'O_DIRECTORY', 0)
+_NONBLOCK = getattr(os, 'O_NONBLOCK', 0)
+# A temporary file of StateDir.write: .NAME.PID.tmp
+TEMP_RE = re.compile(r'^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.tmp$')
 
 
 class StateError(Exception):
@@ -58,6 +64,15 @@ def netns_lock_name(identity):
 
 def path_lock_name(path):
     return LOCK_PREFIX + 'path-' + hashlib.sha256(path.encode('utf-8')).hexdigest()[:24]
+
+
+def pid_alive(pid):
+    """Whether a process with ``pid`` exists (EPERM: it does, owned by someone else)."""
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
 
 
 class StateDir(object):
@@ -115,7 +130,7 @@ class StateDir(object):
     def read(self, name):
         """A file's text, or None when it does not exist; a link or non-file is refused."""
         try:
-            fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=self.fd)
+            fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _NONBLOCK, dir_fd=self.fd)
         except OSError as exc:
             if exc.errno == errno.ENOENT:
                 return None
@@ -124,8 +139,10 @@ class StateDir(object):
                                  'Remove it; nothing was changed' % self.full(name))
             raise StateError('cannot read %s: %s; nothing was changed' % (self.full(name), exc.strerror))
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise StateError('%s is not a regular file; remove it; nothing was changed' % self.full(name))
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise StateError('%s is a %s, not a regular file; remove it; nothing was changed'
+                                 % (self.full(name), kind(mode)))
             chunks = []
             while True:
                 chunk = os.read(fd, 65536)
@@ -164,6 +181,23 @@ class StateDir(object):
             if exc.errno != errno.ENOENT:
                 raise
 
+    def sweep(self, own_names):
+        """Remove temporary files of killed runs: of ``own_names`` (whose lock the caller holds), or of a pid
+        that no longer runs.  Returns the names removed."""
+        removed = []
+        for name in sorted(self.names()):
+            match = TEMP_RE.match(name)
+            if not match:
+                continue
+            pid = int(match.group('pid'))
+            if match.group('name') in own_names or (pid != os.getpid() and not pid_alive(pid)):
+                try:
+                    self.remove(name)
+                    removed.append(name)
+                except OSError:
+                    pass
+        return removed
+
 
 class Lock(object):
     """An exclusive flock on ``dir/name``, waited for at most ``timeout`` seconds."""
@@ -177,17 +211,19 @@ class Lock(object):
 
     def _open(self):
         try:
-            fd = os.open(self.name, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=self.dir.fd)
+            fd = os.open(self.name, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC | _NONBLOCK, 0o600,
+                         dir_fd=self.dir.fd)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise StateError('lock file %s is a symbolic link; the module never follows links for its '
                                  'state. Remove it; nothing was changed' % self.dir.full(self.name))
             raise StateError('cannot open lock file %s: %s; nothing was changed'
                              % (self.dir.full(self.name), exc.strerror))
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
             os.close(fd)
-            raise StateError('lock file %s is not a regular file; remove it; nothing was changed'
-                             % self.dir.full(self.name))
+            raise StateError('lock file %s is a %s, not a regular file; remove it; nothing was changed'
+                             % (self.dir.full(self.name), kind(mode)))
         return fd
 
     def acquire(self, timeout, blocking=True):

@@ -155,7 +155,8 @@ def test_diff_and_check_mode_writes_nothing(lab):
     assert live_diff['before'] == ('net.ipv4.ip_local_port_range = 32768 60999\n'
                                    'net.ipv4.ip_local_reserved_ports = \n')
     assert live_diff['after'] == ('net.ipv4.ip_local_port_range = 32768 60999\n'
-                                  'net.ipv4.ip_local_reserved_ports = 8080\n')
+                                  'net.ipv4.ip_local_reserved_ports = 8080\n'
+                                  '# owner unnamed: 8080\n')
     assert lab.link in live_diff['before_header']
     assert file_diff['before_header'] == FILE and file_diff['before'] == ''
     assert file_diff['after'] == file_text(lab)
@@ -169,9 +170,11 @@ def test_diff_and_check_mode_writes_nothing(lab):
     assert result['range'] == {'before': [32768, 60999], 'after': [40000, 50001]}
     assert result['added']['canonical'] == '9000'
     live_diff, file_diff = result['diff']
-    assert live_diff['before'].endswith('= 32768 60999\nnet.ipv4.ip_local_reserved_ports = 8080\n')
+    assert live_diff['before'].endswith('= 32768 60999\nnet.ipv4.ip_local_reserved_ports = 8080\n'
+                                        '# owner unnamed: 8080\n')
     assert live_diff['after'] == ('net.ipv4.ip_local_port_range = 40000 50001\n'
-                                  'net.ipv4.ip_local_reserved_ports = 8080,9000\n')
+                                  'net.ipv4.ip_local_reserved_ports = 8080,9000\n'
+                                  '# owner unnamed: 8080,9000\n')
     assert file_diff['before'] == old_file
     assert RESERVED_LINE + '8080,9000\n' in file_diff['after']
     assert RANGE_LINE + '40000 50001\n' in file_diff['after']
@@ -182,22 +185,27 @@ def test_diff_and_check_mode_writes_nothing(lab):
 # ----------------------------------------------------------------------------- merge, exact
 
 def test_merge_keeps_foreign_releases_removed_exact_drops_foreign(lab):
+    """One named owner next to a foreign port an admin reserved live (sysctl -w)."""
     lab.write_sysctl(nslab.RESERVED, '5000\n')
-    results, _warnings = apply_steps(lab, {'reserved': [8080, 8081]}, {'reserved': [8081, 8080]})
+    results, _warnings = apply_steps(lab, {'owner': 'app', 'reserved': [8080, 8081]},
+                                     {'owner': 'app', 'reserved': [8081, 8080]})
     assert (results[0]['reserved']['before']['canonical'], results[0]['reserved']['after']['canonical']) == ('5000', '5000,8080-8081')
     assert results[0]['foreign']['canonical'] == '5000' and results[0]['owned']['canonical'] == '8080-8081'
+    assert results[0]['owners'] == {'app': {'canonical': '8080-8081', 'ranges': ['8080-8081'], 'count': 2}}
     assert_unchanged(results[1])
     assert lab.reserved() == '5000,8080-8081\n'
-    assert '# portguard-owned-reserved: 8080-8081\n' in file_text(lab)
+    assert '#   app: 8080-8081\n' in file_text(lab)
+    # The admin's live-only port stays reserved live and is not made boot-persistent by our file.
+    assert file_value(lab, RESERVED_LINE) == '8080-8081'
 
     # The next run (a fresh process; ownership comes from the file) releases 8081, keeps 5000.
-    result = apply_once(lab, {'reserved': [8080]})
+    result = apply_once(lab, {'owner': 'app', 'reserved': [8080]})
     assert result['changed'] and result['released']['canonical'] == '8081' and result['foreign']['canonical'] == '5000'
     assert lab.reserved() == '5000,8080\n'
-    assert file_value(lab, RESERVED_LINE) == '5000,8080'
+    assert file_value(lab, RESERVED_LINE) == '8080'
 
-    results, _warnings = apply_steps(lab, {'reserved': [8080], 'mode': 'exact'},
-                                     {'reserved': [8080], 'mode': 'exact'})
+    results, _warnings = apply_steps(lab, {'owner': 'app', 'reserved': [8080], 'mode': 'exact'},
+                                     {'owner': 'app', 'reserved': [8080], 'mode': 'exact'})
     assert results[0]['changed'] and results[0]['released']['canonical'] == '5000' and results[0]['foreign']['canonical'] == ''
     assert_unchanged(results[1])
     assert lab.reserved() == '8080\n'
@@ -313,10 +321,18 @@ FAILING = [
       '/etc/sysctl.d/50-portguard.conf']),
     # Not bad input: the live write succeeds, then the file cannot be written (its
     # directory is a file); both keys must be restored.
-    ('file-write-fails-live-restored', {'reserved': [8080, 9000], 'range': '40000 50001',
-                                        'path': '/etc/sysctl.d/afile/x.conf', 'on_override': 'warn'},
-     ['writing /etc/sysctl.d/afile/x.conf failed',
-      'everything this run changed was undone: the live values were restored']),
+    ('path-climbs-out', {'reserved': [8080], 'path': '/run/sysctl.d/../pg-escape/zz-pg.conf', 'on_override': 'warn'},
+     ["path: '/run/sysctl.d/../pg-escape/zz-pg.conf' climbs with"]),
+    ('path-outside-the-sysctl-directories', {'reserved': [8080], 'path': '/tmp/zz-pg.conf', 'on_override': 'warn'},
+     ["path: '/tmp/zz-pg.conf' is not a *.conf file directly inside"]),
+    ('path-with-a-newline', {'reserved': [8080], 'path': '/etc/sysctl.d/zz\nx.conf', 'on_override': 'warn'},
+     ['holds a control character']),
+    ('path-is-a-directory', {'reserved': [8080, 9000], 'path': '/etc/sysctl.d/zz-adir.conf', 'on_override': 'warn'},
+     ['path: /etc/sysctl.d/zz-adir.conf is a directory, not a file']),
+    ('owner-with-a-slash', {'reserved': [8080], 'owner': 'team/app'}, ["owner: 'team/app' has characters unfit"]),
+    ('owner-empty', {'reserved': [8080], 'owner': ''}, ["owner: '' is empty"]),
+    ('absent-without-ports', {'owner': 'app', 'state': 'absent', 'range': '40000 50001'},
+     ['state: absent needs reserved']),
 ]
 
 
@@ -330,7 +346,7 @@ def failing_run():
         lab.put('etc/sysctl.conf', '# lab /etc/sysctl.conf\n\nnet.ipv4.ip_local_port_range = 20000 30001\n')
         os.symlink('../sysctl.conf', lab.file('etc/sysctl.d/99-sysctl.conf'))
         lab.put('etc/sysctl.d/zz-unmanaged.conf', '# my own file\nvm.swappiness = 10\n')
-        lab.put('etc/sysctl.d/afile', 'not a directory\n')
+        os.makedirs(lab.file('etc/sysctl.d/zz-adir.conf'))
         before = state(lab)
         assert before['reserved'] == '5000,8080\n'
         run = lab.playbook(STEPS, {'steps': [{'args': case[1]} for case in FAILING]}, expect_rc=0)

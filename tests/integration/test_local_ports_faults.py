@@ -24,7 +24,7 @@ import nslab
 if nslab.COLLECTIONS not in sys.path:
     sys.path.insert(0, nslab.COLLECTIONS)
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _ports  # noqa: E402
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _managed_file, _ports  # noqa: E402
 
 FILE = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
 STATE = '/run/portguard-ephemeral'
@@ -48,8 +48,11 @@ if 'sockets_fail' in inject:
     _sockets.read_sockets = sockets_fail
 if 'record_write_fails' in inject:
     from ansible_collections.portguard.ephemeral.plugins.module_utils import _state_dir
-    def record_write_fails(*_args, **_kwargs):
-        raise OSError(errno.ENOSPC, 'injected: No space left on device')
+    original_write = _state_dir.StateDir.write
+    def record_write_fails(state, name, text):
+        if name.startswith('owned-'):
+            raise OSError(errno.ENOSPC, 'injected: No space left on device')
+        return original_write(state, name, text)
     _state_dir.StateDir.write = record_write_fails
 if 'remove_fails' in inject:
     original_remove = _managed_file.remove
@@ -178,7 +181,23 @@ def sysctl_files(lab):
 
 
 RES_LINE = 'net.ipv4.ip_local_reserved_ports = '
-OWNED_LINE = '# portguard-owned-reserved: '
+
+
+def file_holdings(lab, path=FILE):
+    """Who holds which ports according to the managed file (its seal checked)."""
+    managed = _managed_file.ManagedFile(path, file_text(lab, path))
+    assert managed.trust == 'sealed', managed.problem
+    return managed.holdings
+
+
+def record_owners(state, only=None):
+    """{owner: port set} of the one namespace record (or the record ``only``) in a READ_STATE snapshot ({} when
+    there is none)."""
+    records = [json.loads(text) for name, text in state.items()
+               if name.startswith('owned-netns-') and name == (only or name)]
+    assert len(records) <= 1, state
+    return dict((name, _ports.parse_kernel_string(ports + '\n'))
+                for name, ports in (records[0]['owners'] if records else {}).items())
 
 READ_STATE = r'''
 import json, os
@@ -192,36 +211,35 @@ for name in sorted(os.listdir('/run/portguard-ephemeral')):
 # ----------------------------------------------------------------------------- 1. lock
 
 def test_concurrent_runs_lose_and_steal_nothing(lab):
-    """Eight processes, each three merge runs with changing sets, all at once against one namespace."""
-    lab.write_sysctl(nslab.RESERVED, '5000\n')  # an admin's reservation: must stay foreign
+    """Eight owners, each three merge runs with changing sets, all at once against one namespace."""
+    lab.write_sysctl(nslab.RESERVED, '5000\n')  # an admin's live-only reservation: must stay, foreign
     workers = []
-    finals = []
+    finals = {}
     for index in range(8):
-        base = 20000 + index * 100
-        runs = [{'reserved': ['%d-%d' % (base, base + 9)]},
-                {'reserved': ['%d-%d' % (base, base + 4), base + 50]},
-                {'reserved': ['%d-%d' % (base, base + 2), base + 50, base + 60]}]
-        finals.append(frozenset(list(range(base, base + 3)) + [base + 50, base + 60]))
+        base, owner = 20000 + index * 100, 'w%d' % index
+        runs = [{'owner': owner, 'reserved': ['%d-%d' % (base, base + 9)]},
+                {'owner': owner, 'reserved': ['%d-%d' % (base, base + 4), base + 50]},
+                {'owner': owner, 'reserved': ['%d-%d' % (base, base + 2), base + 50, base + 60]}]
+        finals[owner] = frozenset(list(range(base, base + 3)) + [base + 50, base + 60])
         workers.append({'run': runs})
     results = scenario(lab, {'parallel': workers}, {'py': READ_STATE})
     for worker in results[0]:
         for out in worker:
             assert out['ok'], out
-    # The runs were serialized: the last one decided what the module owns, and live, the
-    # file and the record agree on it.  No port lost (reserved live but owned by no record),
-    # none stolen (the admin's 5000 stays).
-    live = live_set(lab)
-    ours = live - frozenset([5000])
-    assert 5000 in live and ours in finals, sorted(live)
-    assert _ports.parse_kernel_string(file_line(lab, RES_LINE)) == live
-    assert _ports.parse_kernel_string(file_line(lab, OWNED_LINE)) == ours
-    records = [json.loads(text) for name, text in results[1].items() if name.startswith('owned-netns-')]
-    assert len(records) == 1 and _ports.parse_kernel_string(records[0]['owned'] + '\n') == ours
-    # Locks are removed by their holders.
-    assert not [name for name in results[1] if name.startswith('lock-')], results[1]
-    # One more run changes nothing: everything agrees.
-    again = ok(scenario(lab, {'run': {'reserved': sorted(ours)}})[0])
-    assert not again['changed'] and again['foreign']['canonical'] == '5000', again
+    # The runs were serialized and every owner's last set holds: live == persisted == the union of the
+    # owners' last sets, plus the admin's 5000 live.  Nothing lost, nothing stolen.
+    union = frozenset().union(*finals.values())
+    assert live_set(lab) == union | frozenset([5000])
+    assert _ports.parse_kernel_string(file_line(lab, RES_LINE)) == union
+    holdings = file_holdings(lab)
+    assert holdings.owners == finals and holdings.owned == union
+    assert record_owners(results[1]) == {}
+    # Locks and journals are removed by their holders.
+    assert not [name for name in results[1] if name.startswith(('lock-', 'intent-'))], results[1]
+    # One more run of each owner changes nothing: everything agrees.
+    again = scenario(lab, {'run': [{'owner': owner, 'reserved': sorted(ports)} for owner, ports in finals.items()]})
+    for out in again[0]:
+        assert out['ok'] and not out['result']['changed'] and out['result']['foreign']['canonical'] == '5000', out
 
 
 def test_lock_wait_times_out_naming_the_holder_and_changes_nothing(lab):
@@ -245,15 +263,16 @@ def test_lock_wait_times_out_naming_the_holder_and_changes_nothing(lab):
 def test_without_cookie_live_only_ownership_is_kept_and_released(lab):
     results = scenario(
         lab,
-        {'run': {'reserved': [8080, 8081], 'persist': False}, 'inject': ['no_cookie']},
+        {'run': {'owner': 'app', 'reserved': [8080, 8081], 'persist': False}, 'inject': ['no_cookie']},
         {'py': READ_STATE},
-        {'run': {'reserved': [8081], 'persist': False}, 'inject': ['no_cookie']},
+        {'run': {'owner': 'app', 'reserved': [8081], 'persist': False}, 'inject': ['no_cookie']},
     )
     first, state, second = ok(results[0]), results[1], ok(results[2])
     assert first['netns']['cookie'] is None
     assert any('no network namespace cookie' in w for w in first['warnings']), first['warnings']
     name = 'owned-netns-ino%d-dev%d' % (first['netns']['inode'], first['netns']['dev'])
-    assert json.loads(state[name])['owned'] == '8080-8081', state
+    assert json.loads(state[name])['owned'] == '8080-8081' and record_owners(state) == {
+        'app': frozenset([8080, 8081])}, state
     # Before issue 11 nothing was recorded: 8080 was "foreign" and never released.
     assert second['released']['canonical'] == '8080' and second['foreign']['canonical'] == '', second
     assert live_set(lab) == frozenset([8081])
@@ -283,7 +302,8 @@ out = sorted(os.listdir('/run/portguard-ephemeral'))
                 'from ansible_collections.portguard.ephemeral.plugins.module_utils import _ns_records\n'
                 'out = _ns_records.live_namespaces() is not None\n' % nslab.COLLECTIONS)
     results = scenario(lab, {'write': [nslab.RESERVED, '9000\n']}, {'py': plant},
-                       {'run': {'reserved': [], 'persist': False}}, {'py': READ_STATE}, {'py': complete})
+                       {'run': {'owner': 'app', 'reserved': [], 'persist': False}}, {'py': READ_STATE},
+                       {'py': complete})
     assert len(results[1]) == 3
     result = ok(results[2])
     assert result['released']['canonical'] == '' and result['foreign']['canonical'] == '9000', result
@@ -297,6 +317,7 @@ out = sorted(os.listdir('/run/portguard-ephemeral'))
         expected.append('owned-netns-999999999')
     assert sorted(state) == expected, state
     assert json.loads(state['owned-netns-%d' % result['netns']['cookie']])['owned'] == ''
+    assert record_owners(state, 'owned-netns-%d' % result['netns']['cookie']) == {}
 
 
 # ----------------------------------------------------------------------------- 3. changing path
@@ -305,10 +326,10 @@ def test_changing_path_keeps_ownership_and_removes_the_old_file(lab):
     old = '/etc/sysctl.d/50-portguard.conf'
     lab.write_sysctl(nslab.RESERVED, '5000\n')
     results = scenario(lab,
-                       {'run': {'reserved': [8080, 8081], 'range': '40000 50001', 'path': old}},
-                       {'run': {'reserved': [8081]}, 'check': True},
+                       {'run': {'owner': 'app', 'reserved': [8080, 8081], 'range': '40000 50001', 'path': old}},
+                       {'run': {'owner': 'app', 'reserved': [8081]}, 'check': True},
                        {'py': 'import os\nout = os.path.exists(%r)' % old},
-                       {'run': {'reserved': [8081]}})
+                       {'run': {'owner': 'app', 'reserved': [8081]}})
     ok(results[0])
     check = ok(results[1])
     assert check['removed_files'] == [old] and results[2] is True  # check mode removes nothing
@@ -321,7 +342,8 @@ def test_changing_path_keeps_ownership_and_removes_the_old_file(lab):
     assert live_set(lab) == frozenset([5000, 8081])
     # The range the old file persisted carries over.
     assert file_line(lab, 'net.ipv4.ip_local_port_range = ') == '40000 50001'
-    assert file_line(lab, RES_LINE) == '5000,8081' and file_line(lab, OWNED_LINE) == '8081'
+    # The admin's live-only 5000 is not persisted; the owner app moves with the file.
+    assert file_line(lab, RES_LINE) == '8081' and file_holdings(lab).owners == {'app': frozenset([8081])}
     assert result['boot']['net.ipv4.ip_local_port_range']['file'] == FILE
 
 
@@ -417,9 +439,9 @@ def test_empty_path_and_netns_are_refused_through_ansible(lab):
 def test_release_under_a_hand_narrowed_range_is_not_blocked(lab):
     lab.write_sysctl(nslab.RANGE, '50000 51000\n')
     results = scenario(lab,
-                       {'run': {'reserved': ['50000-50099'], 'min_ephemeral': 0}},
-                       {'run': {'reserved': []}},
-                       {'run': {'reserved': [50500]}})
+                       {'run': {'owner': 'app', 'reserved': ['50000-50099'], 'min_ephemeral': 0}},
+                       {'run': {'owner': 'app', 'reserved': []}},
+                       {'run': {'owner': 'app', 'reserved': [50500]}})
     ok(results[0])
     released = ok(results[1])  # 901 -> 1001 free ports: better, though below 8192
     assert released['released']['canonical'] == '50000-50099'
@@ -449,23 +471,31 @@ def test_socket_read_failure_says_nothing_was_changed(lab):
 
 
 def test_failure_after_applying_names_the_step_and_undoes_it(lab):
-    results = scenario(lab, {'run': {'reserved': [7000]}},
-                       {'run': {'reserved': [8080], 'range': '40000 50001'}, 'inject': ['record_write_fails']})
-    ok(results[0])
-    text = file_text(lab)
-    msg = failed(results[1])
+    # Owner app starts live only (its ports in the record), then persists: the file takes it over and the
+    # record is written last, and fails.  One scenario: the steps share the lab's private /run.
+    results = scenario(lab, {'run': {'owner': 'other', 'reserved': [7000]}},
+                       {'run': {'owner': 'app', 'reserved': [9000], 'persist': False}},
+                       {'py': 'out = open(%r).read()' % FILE},
+                       {'run': {'owner': 'app', 'reserved': [8080], 'range': '40000 50001'},
+                        'inject': ['record_write_fails']}, {'py': READ_STATE})
+    ok(results[0]), ok(results[1])
+    msg = failed(results[3])
     assert msg.startswith('recording the owned ports in /run/portguard-ephemeral/owned-netns-'), msg
     assert 'injected: No space left on device' in msg
     assert 'undone: %s was put back, the live values were restored' % FILE in msg, msg
-    assert lab.reserved() == '7000\n' and lab.port_range() == (32768, 60999)
-    assert file_text(lab) == text
+    assert lab.reserved() == '7000,9000\n' and lab.port_range() == (32768, 60999)
+    assert file_text(lab) == results[2]
+    results = results[3:]
+    # Undone in full: no journal is left for the next run to finish.
+    assert not [name for name in results[1] if name.startswith('intent-')], results[1]
 
 
 # ----------------------------------------------------------------------------- 11. ownership rules
 
 def test_exact_listing_a_foreign_port_does_not_take_it_over(lab):
     lab.write_sysctl(nslab.RESERVED, '5000\n')
-    results = scenario(lab, {'run': {'reserved': [5000, 8080], 'mode': 'exact'}}, {'run': {'reserved': []}})
+    results = scenario(lab, {'run': {'owner': 'app', 'reserved': [5000, 8080], 'mode': 'exact'}},
+                       {'run': {'owner': 'app', 'reserved': []}})
     exact, merge = ok(results[0]), ok(results[1])
     assert exact['owned']['canonical'] == '8080' and exact['foreign']['canonical'] == '5000'
     assert merge['released']['canonical'] == '8080'
@@ -473,9 +503,9 @@ def test_exact_listing_a_foreign_port_does_not_take_it_over(lab):
 
 
 def test_live_false_claims_no_port_it_did_not_reserve(lab):
-    results = scenario(lab, {'run': {'reserved': [8080], 'live': False}},
+    results = scenario(lab, {'run': {'owner': 'app', 'reserved': [8080], 'live': False}},
                        {'write': [nslab.RESERVED, '8080\n']},  # an admin reserves it by hand
-                       {'run': {'reserved': []}})
+                       {'run': {'owner': 'app', 'reserved': []}})
     persisted, released = ok(results[0]), ok(results[2])
     assert persisted['owned']['canonical'] == '' and persisted['pending']['canonical'] == '8080'
     assert released['released']['canonical'] == '' and released['foreign']['canonical'] == '8080', released
@@ -504,8 +534,8 @@ def test_one_host_under_eight_inventory_names_through_ansible(lab):
     proc = lab.run(nslab.playbook_argv(lab.file('play.yml'), [lab.file('inventory.json')], args=['-f', '8']),
                    check=False, env=env)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
-    live = live_set(lab)
-    ours = live - frozenset([5000])
-    assert 5000 in live and ours in [_ports.parse_ports(ports) for ports in sets.values()], sorted(live)
-    assert _ports.parse_kernel_string(file_line(lab, RES_LINE)) == live
-    assert _ports.parse_kernel_string(file_line(lab, OWNED_LINE)) == ours
+    # Calls without an owner only add: every name's ports are reserved, live and persisted, none lost.
+    union = frozenset().union(*[_ports.parse_ports(ports) for ports in sets.values()])
+    assert live_set(lab) == union | frozenset([5000])
+    assert _ports.parse_kernel_string(file_line(lab, RES_LINE)) == union
+    assert file_holdings(lab).owners == {'unnamed': union}

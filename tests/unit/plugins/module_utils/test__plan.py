@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _owners, _plan, _ports
 from ansible_collections.portguard.ephemeral.plugins.module_utils._plan import PlanError
 
 DEFAULT_RANGE = (32768, 60999)  # a fresh namespace: 28232 ports
@@ -19,9 +19,11 @@ DEFAULT_RANGE = (32768, 60999)  # a fresh namespace: 28232 ports
 
 def plan(live_range, live, desired, desired_range=None, mode='merge', owned_before=frozenset(),
          declared_elsewhere=frozenset(), min_ephemeral=_plan.DEFAULT_MIN_EPHEMERAL):
-    """_plan.plan with the current state spelled out, as the tables below give it."""
-    current = _plan.Current(live_range, live, owned_before, declared_elsewhere)
-    return _plan.plan(current, frozenset(desired), desired_range, mode, min_ephemeral)
+    """_plan.plan for one named owner that owns ``owned_before`` (what 0.2.0 called the module's ports), as the
+    tables below give it: every rule of one owner alone is the same as before owners had names."""
+    holdings = _owners.Holdings({'role': frozenset(owned_before)}, owned_before)
+    current = _plan.Current(live_range, live, holdings, declared_elsewhere)
+    return _plan.plan(current, _plan.Request(frozenset(desired), 'role', mode=mode), desired_range, min_ephemeral)
 
 
 def span(low, high):
@@ -342,3 +344,82 @@ def test_exact_invariants(live, owned, declared, desired):
     assert result.owned_after == desired - result.foreign
     assert result.added == desired - live
     assert result.released == live - desired
+
+
+# --------------------------------------------------------------------------- owners
+
+def owner_run(live, holdings, ports, owner='unnamed', state='present', mode='merge', declared=fs(), restore=fs()):
+    current = _plan.Current(DEFAULT_RANGE, live, holdings, declared, restore)
+    return _plan.plan(current, _plan.Request(ports, owner, state, mode), min_ephemeral=0)
+
+
+def runs(*steps, **start):
+    """Apply (owner, ports, state, mode) steps in order from ``start`` (live, holdings); return the last plan."""
+    live, holdings = start.get('live', fs()), start.get('holdings', _owners.Holdings())
+    result = None
+    for step in steps:
+        owner, ports = step[0], step[1]
+        state = step[2] if len(step) > 2 else 'present'
+        mode = step[3] if len(step) > 3 else 'merge'
+        result = owner_run(live, holdings, ports, owner, state, mode)
+        live, holdings = result.reserved_after, result.holdings_after
+    return result
+
+
+# Each case: the steps, then the reserved set, the owners and the owned set after the last step.
+OWNER_CASES = [
+    ('two-owners-side-by-side', [('a', fs(36601)), ('b', fs(46432))],
+     fs(36601, 46432), {'a': fs(36601), 'b': fs(46432)}, fs(36601, 46432)),
+    ('two-unnamed-calls-add-up', [('unnamed', fs(36601)), ('unnamed', fs(46432))],
+     fs(36601, 46432), {'unnamed': fs(36601, 46432)}, fs(36601, 46432)),
+    ('unnamed-releases-with-absent', [('unnamed', fs(36601, 46432)), ('unnamed', fs(46432), 'absent')],
+     fs(36601), {'unnamed': fs(36601)}, fs(36601)),
+    ('a-shared-port-stays-until-the-last-owner-drops-it', [('a', fs(8080)), ('b', fs(8080)), ('a', fs())],
+     fs(8080), {'b': fs(8080)}, fs(8080)),
+    ('the-last-owner-drops-a-shared-port', [('a', fs(8080)), ('b', fs(8080)), ('a', fs()), ('b', fs())],
+     fs(), {}, fs()),
+    ('absent-of-one-owner-leaves-another-owners-port', [('a', fs(8080)), ('unnamed', fs(8080)),
+                                                         ('unnamed', fs(8080), 'absent')],
+     fs(8080), {'a': fs(8080)}, fs(8080)),
+    ('exact-takes-the-key', [('a', fs(8080, 9000)), ('b', fs(7000, 9000)), ('c', fs(9000), 'present', 'exact')],
+     fs(9000), {'a': fs(9000), 'b': fs(9000), 'c': fs(9000)}, fs(9000)),
+]
+
+
+@pytest.mark.parametrize('steps, reserved, owners, owned', [c[1:] for c in OWNER_CASES],
+                         ids=[c[0] for c in OWNER_CASES])
+def test_owner_table(steps, reserved, owners, owned):
+    result = runs(*steps)
+    assert (result.reserved_after, result.holdings_after.owners, result.owned_after) == (reserved, owners, owned)
+    # A rerun of the last step changes nothing.
+    again = owner_run(result.reserved_after, result.holdings_after, *steps[-1][1:2], owner=steps[-1][0],
+                      state=steps[-1][2] if len(steps[-1]) > 2 else 'present',
+                      mode=steps[-1][3] if len(steps[-1]) > 3 else 'merge')
+    assert not again.live_changed and again.holdings_after.owners == result.holdings_after.owners
+
+
+def test_exact_says_whose_ports_it_dropped_and_they_hear_of_it():
+    result = runs(('a', fs(8080, 9000)), ('b', fs(7000)), ('c', fs(9000), 'present', 'exact'))
+    assert result.dropped == {'a': fs(8080), 'b': fs(7000)}
+    assert result.holdings_after.dropped == {'a': {'by': 'c', 'ports': fs(8080)}, 'b': {'by': 'c', 'ports': fs(7000)}}
+    # a's next run reserves what it asks for again and its notice is gone; b's stays until b runs.
+    again = owner_run(result.reserved_after, result.holdings_after, fs(8080, 9000), 'a')
+    assert again.reserved_after == fs(8080, 9000)
+    assert sorted(again.holdings_after.dropped) == ['b']
+
+
+def test_a_foreign_port_an_owner_claims_is_never_released():
+    result = runs(('a', fs(5000, 8080)), ('a', fs()), live=fs(5000))
+    assert result.reserved_after == fs(5000) and result.foreign == fs(5000)
+
+
+def test_foreign_ports_and_other_files_stay_next_to_every_owner():
+    result = owner_run(fs(5000, 8080), _owners.Holdings({'a': fs(8080)}, fs(8080)), fs(), 'a', declared=fs(6000))
+    assert result.reserved_after == fs(5000, 6000) and result.released == fs(8080)
+
+
+def test_restore_reserves_foreign_ports_a_cut_short_write_lost():
+    holdings = _owners.Holdings({'a': fs(8080)}, fs(8080))
+    result = owner_run(fs(8080), holdings, fs(8080), 'a', restore=fs(60500, 61000))
+    assert result.reserved_after == fs(8080, 60500, 61000) and result.foreign == fs(60500, 61000)
+    assert owner_run(fs(8080), holdings, None, 'a', restore=fs(60500)).reserved_after == fs(8080, 60500)

@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _ns_records, _state_dir
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _ns_records, _owners, _state_dir
 
 ME = {'inode': 4026532000, 'dev': 4, 'cookie': 77, 'link': 'net:[4026532000]'}
 
@@ -99,11 +99,48 @@ STALE = [
 
 @pytest.mark.parametrize('record, stale', [c[1:] for c in STALE], ids=[c[0] for c in STALE])
 def test_record_is_stale(record, stale):
-    assert _ns_records.record_is_stale(dict(record, owned=''), ME, 'b') is stale
+    assert _ns_records.is_stale(record, ME, 'b') is stale
 
 
-def test_old_plain_record_still_reads():
-    assert _ns_records.parse_record('8080-8081\n')['owned'] == '8080-8081'
+def test_a_plain_text_record_is_never_trusted():
+    """A record dropped into the state directory by hand ("1-65535") must not make a run release anything."""
+    record = _ns_records.parse('1-65535\n', ME, 'b', '/run/portguard-ephemeral/owned-netns-77')
+    assert record.trust == 'unsealed' and 'not a record this module wrote' in record.problem
+    assert record.holdings == _owners.Holdings()
+
+
+def test_a_sealed_record_round_trips_and_is_bound_to_its_namespace_and_boot():
+    holdings = _owners.Holdings({'app': frozenset([8080]), 'unnamed': frozenset([9000])}, frozenset([8080]))
+    text = _ns_records.render(ME, 'b', holdings)
+    assert _ns_records.parse(text, ME, 'b', 'x').holdings == holdings
+    assert _ns_records.parse(text, ME, 'b', 'x').trust == 'sealed'
+    # The same text under another namespace's name, or edited, is not trusted.
+    other = dict(ME, cookie=None)
+    assert _ns_records.parse(text, other, 'b', 'x').trust == 'unsealed'
+    assert _ns_records.parse(text.replace('"8080"', '"1-65535"'), ME, 'b', 'x').trust == 'unsealed'
+    assert _ns_records.parse(text, ME, 'another-boot', 'x').trust == 'stale'
+
+
+def test_a_0_2_0_record_is_adopted_by_the_unnamed_owner():
+    text = json.dumps({'owned': '8080-8081', 'boot_id': 'b', 'inode': ME['inode'], 'dev': 4, 'cookie': 77})
+    record = _ns_records.parse(text, ME, 'b', 'x')
+    assert record.trust == 'legacy'
+    assert record.holdings == _owners.Holdings({'unnamed': frozenset([8080, 8081])}, frozenset([8080, 8081]))
+
+
+def test_a_fifo_in_the_state_directory_never_blocks_a_read(state):
+    os.mkfifo(state.full('owned-netns-77'))
+    with pytest.raises(_state_dir.StateError) as info:
+        state.read('owned-netns-77')
+    assert 'is a FIFO, not a regular file; remove it' in str(info.value)
+
+
+def test_sweep_removes_temporary_files_of_this_namespace_and_of_dead_runs(state):
+    for name in ('.owned-netns-77.%d.tmp' % os.getppid(), '.owned-netns-5.%d.tmp' % os.getppid(),
+                 '.owned-netns-6.999999999.tmp', 'owned-netns-5'):
+        state.write(name, 'x')
+    assert state.sweep(['owned-netns-77']) == ['.owned-netns-6.999999999.tmp', '.owned-netns-77.%d.tmp' % os.getppid()]
+    assert sorted(state.names()) == ['.owned-netns-5.%d.tmp' % os.getppid(), 'owned-netns-5']
 
 
 def test_cleanup_removes_only_records_of_gone_namespaces_and_other_boots(state):

@@ -73,6 +73,9 @@ def root(tmp_path, monkeypatch):
 
 
 def run(root, check_mode=False, want_diff=False, **params):
+    """One run as owner ``test`` (a named owner: its reserved list is its whole set), unless ``owner`` is given;
+    owner=None runs without one."""
+    params.setdefault('owner', 'test')
     return _local_ports.run(params, check_mode=check_mode, want_diff=want_diff, root=root)
 
 
@@ -151,7 +154,7 @@ def test_first_run_applies_and_persists_then_rerun_is_unchanged(kernel, root):
     info = _managed_file.read(PATH, root)
     assert info.managed
     assert info.values == {RNG: '40000 50001', RES: '8080-8082,9000-9001'}
-    assert result['boot'][RES] == {'file': PATH, 'line': 6, 'value': '8080-8082,9000-9001'}
+    assert result['boot'][RES] == {'file': PATH, 'line': 8, 'value': '8080-8082,9000-9001'}
     kernel.writes[:] = []
     again = run(root, reserved=['8080-8082', 9000, 9001], range=[40000, 50001])
     assert not again['changed']
@@ -164,7 +167,7 @@ def test_check_mode_reports_and_writes_nothing(kernel, root):
     assert kernel.writes == []
     assert not os.path.exists(os.path.join(root, PATH.lstrip('/')))
     live_diff, file_diff = result['diff']
-    assert live_diff['after'].endswith('%s = 8080\n' % RES)
+    assert live_diff['after'].endswith('%s = 8080\n# owner test: 8080\n' % RES)
     assert file_diff['before'] == ''
     assert '%s = 8080\n' % RES in file_diff['after']
 
@@ -178,7 +181,7 @@ def test_merge_keeps_foreign_and_releases_only_owned(kernel, root):
     assert result['released']['canonical'] == '8080'
     assert result['foreign']['canonical'] == '22,5432'
     assert result['owned']['canonical'] == '9000'
-    assert _managed_file.read(PATH, root).owned == '9000'
+    assert _managed_file.read(PATH, root).holdings.owned == frozenset([9000])
 
 
 def test_port_asked_for_that_was_foreign_is_not_released(kernel, root):
@@ -339,12 +342,17 @@ def test_read_only_proc_sys_says_nothing_was_changed(kernel, root, monkeypatch):
 
 
 def test_record_failure_after_applying_undoes_file_and_live(kernel, root, monkeypatch):
+    """A live-only owner that starts to persist leaves the record for the file: the record's write fails last."""
     kernel.reserved = frozenset([22])
-    run(root, reserved=[7000])
+    run(root, reserved=[7000], persist=False)
+    run(root, reserved=[7000], owner='other')
     text = read(root)
+    write = _state_dir.StateDir.write
 
-    def full_disk(*_args):
-        raise OSError(28, 'No space left on device')
+    def full_disk(state, name, text):
+        if name.startswith('owned-'):
+            raise OSError(28, 'No space left on device')
+        return write(state, name, text)
 
     monkeypatch.setattr(_state_dir.StateDir, 'write', full_disk)
     with pytest.raises(_local_ports.TaskError) as info:
