@@ -18,7 +18,7 @@
 set -euo pipefail
 
 packages=(
-    podman runc debootstrap iproute2 procps uidmap fuse-overlayfs slirp4netns iptables
+    podman runc debootstrap iproute2 procps uidmap fuse-overlayfs slirp4netns iptables strace
     shellcheck git rsync ca-certificates openssh-client
 )
 if [ "${1:-}" = "--only" ]; then

@@ -106,7 +106,8 @@ def to_state(holdings, **extra):
     state = {
         'format': FORMAT,
         'owners': dict((name, _ports.format_ports(ports)) for name, ports in sorted(holdings.owners.items())),
-        'owned': _ports.format_ports(holdings.owned),
+        # Claimed ports that are not ours (usually none): the owned set itself would repeat every claim.
+        'unowned': _ports.format_ports(holdings.claimed() - holdings.owned),
         'dropped': dict((name, {'by': note['by'], 'ports': _ports.format_ports(note['ports'])})
                         for name, note in sorted(holdings.dropped.items())),
     }
@@ -125,7 +126,9 @@ def from_state(state, where):
         dropped = {}
         for name, note in state.get('dropped', {}).items():
             dropped[name] = {'by': str(note['by']), 'ports': _ports.parse_kernel_string(note['ports'] + '\n', where)}
-        return Holdings(owners, _ports.parse_kernel_string(state['owned'] + '\n', where), dropped)
+        holdings = Holdings(owners, frozenset(), dropped)
+        holdings.owned = holdings.claimed() - _ports.parse_kernel_string(state['unowned'] + '\n', where)
+        return holdings
     except (KeyError, TypeError, AttributeError, _ports.PortSpecError) as exc:
         raise StateUnsealed('%s: not a state this module wrote (%s)' % (where, exc))
 
@@ -161,9 +164,15 @@ def load(text, bound_to, where):
     return state
 
 
-def describe(holdings):
-    """The owner lines a person reads: ``name: ports`` per owner, sorted by name."""
-    return ['%s: %s' % (name, _ports.format_ports(ports)) for name, ports in sorted(holdings.owners.items())]
+def describe(holdings, limit=120):
+    """The owner lines a person reads: ``name: ports`` per owner, sorted by name, long lists cut at ``limit``."""
+    lines = []
+    for name, ports in sorted(holdings.owners.items()):
+        text = _ports.format_ports(ports)
+        if len(text) > limit:
+            text = '%s... (%d ports)' % (text[:text.rindex(',', 0, limit)], len(ports))
+        lines.append('%s: %s' % (name, text))
+    return lines
 
 
 def port_sets(holdings):

@@ -43,7 +43,7 @@ def test_render_and_read_round_trip(tree):
 EDITS = [
     ('a value line', lambda text: text.replace('= 8080-8082,9000', '= 1-65535')),
     ('an owner in the state', lambda text: text.replace('"billing":"9000"', '"billing":"1-65535"')),
-    ('the owned set', lambda text: text.replace('"owned":"8080-8082"', '"owned":"1-65535"')),
+    ('the owned set', lambda text: text.replace('"unowned":"9000"', '"unowned":""')),
     ('a truncated state', lambda text: text[:text.rindex('"seal"')] + '\n'),
 ]
 
