@@ -63,6 +63,12 @@ def outlook(root, unprivileged_port_start, replace=None, skip=(), keys=_kernel.K
     return Outlook(boot, system, unprivileged_port_start)
 
 
+def irregular_warnings(root):
+    """One warning per ``*.conf`` name in the sysctl directories that is not a regular file or a link."""
+    return ['%s is a %s, not a regular file: skipped here, and systemd-sysctl or procps would block on it or fail '
+            'at boot; remove it' % (path, what) for path, what in _boot_rules.irregular_files(root)]
+
+
 def is_ours(entry, own_path):
     """An entry read from our file, directly or through a link (99-sysctl.conf -> ../sysctl.conf)."""
     return own_path in (entry['file'], entry['via']) or os.path.realpath(own_path) == entry['via']

@@ -33,8 +33,10 @@ __metaclass__ = type
 
 import fnmatch
 import os
+import stat
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils._files import (
+    kind,
     read_text,
     strip_root,
     under_root,
@@ -319,6 +321,28 @@ def sysctl_system_config(keys, root='/', replace=None, accepts=None, skip=()):
             else:
                 result[key]['refused'].append(entry)
     return result
+
+
+def irregular_files(root='/', dirs=PROCPS_DIRS):
+    """``*.conf`` names in the sysctl directories that are neither regular files nor links (a FIFO, a socket, a
+    directory...): [(path, kind)].  Nothing here reads them; systemd-sysctl or procps would block or fail."""
+    found = []
+    for directory in dirs:
+        full_dir = under_root(root, directory)
+        try:
+            names = sorted(os.listdir(full_dir))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith('.conf'):
+                continue
+            try:
+                mode = os.lstat(os.path.join(full_dir, name)).st_mode
+            except OSError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                found.append((os.path.join(directory, name), kind(mode)))
+    return found
 
 
 def loaded_at_boot(path, root='/', dirs=SYSCTL_DIRS, skip=()):

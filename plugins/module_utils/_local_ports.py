@@ -173,6 +173,9 @@ def run(params, check_mode=False, want_diff=False, proc_sys=_kernel.PROC_SYS, ro
     try:
         _open_state(ctx)
         return _locked_run(ctx)
+    except (IOError, OSError) as exc:
+        # Every write is a Transaction step with its own message; what reaches here failed before any write.
+        raise TaskError('reading the state of the host failed: %s; nothing was changed' % exc)
     finally:
         if ctx.locks is not None:
             ctx.locks.release()
@@ -261,6 +264,8 @@ def _read(ctx, warnings):
     identity = ctx.namespace.identity
     if ctx.state is not None and not ctx.check_mode:
         _sweep(ctx, warnings)
+    if ctx.namespace.booted_by_files:
+        warnings.extend(_boot_check.irregular_warnings(ctx.root))
     files = [managed] + earlier if opts.path else []
     if not opts.path and ctx.namespace.booted_by_files:
         files = _managed_file.earlier_files(None, ctx.root)   # live only: the persisting owners' file, read only

@@ -107,7 +107,7 @@ def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_ro
         found = _examine.examine(opts.examine, live, later, namespace.link, proc_root, net_directory)
     except ValueError as exc:
         raise TaskError('cannot read the socket tables: %s' % exc)
-    boot_warnings = []
+    boot_warnings = _boot_check.irregular_warnings(root)
     boot = _boot_check.report(view, root, boot_warnings)
     holders = owners(namespace, live, root, state_path, boot_warnings)
     counts = dict(found.sockets.counts)

@@ -256,7 +256,13 @@ class Lock(object):
                 os.close(fd)
                 continue
             self.fd = fd
-            self._write_info()
+            try:
+                self._write_info()
+            except (IOError, OSError) as exc:
+                self.release()
+                raise StateError('cannot write the holder details into the lock file %s: %s; the lock was '
+                                 'released again and nothing was changed. Free space in %s'
+                                 % (self.dir.full(self.name), exc.strerror or exc, self.dir.path))
             return True
 
     def _write_info(self):
@@ -283,20 +289,57 @@ def _fmt_seconds(value):
     return ('%g' % value) if isinstance(value, float) else '%s' % value
 
 
+def kernel_holders(fd, locks='/proc/locks'):
+    """The pids that hold a flock on the file open at ``fd``, as the kernel lists them (``/proc/locks``)."""
+    st = os.fstat(fd)
+    key = '%02x:%02x:%d' % (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+    pids = []
+    try:
+        with open(locks) as handle:
+            lines = handle.read().splitlines()
+    except (IOError, OSError):
+        return pids
+    for line in lines:
+        # "1: FLOCK  ADVISORY  WRITE 4242 00:1a:67890 0 EOF"; a waiter's line has "->" after the number.
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == 'FLOCK' and fields[5] == key and fields[4].isdigit():
+            pids.append(int(fields[4]))
+    return pids
+
+
+def describe_process(pid, proc='/proc'):
+    """``python3: /usr/bin/python3 /root/.ansible/tmp/.../AnsiballZ_local_ports.py`` or what can be read of it."""
+    def read(name):
+        try:
+            with open(os.path.join(proc, str(pid), name), 'rb') as handle:
+                return handle.read().decode('utf-8', 'replace')
+        except (IOError, OSError):
+            return None
+    comm = (read('comm') or '?').strip()
+    cmdline = ' '.join(part for part in (read('cmdline') or '').split('\0') if part)
+    text = '%s: %s' % (comm, cmdline) if cmdline else comm
+    return ''.join(char if char.isprintable() else '?' for char in text)[:200]
+
+
 def _holder_text(fd):
-    """What the holder wrote: its pid and task, and whether that process is still alive."""
+    """Who holds the lock, as the kernel says; the holder's own details only when its pid is that one."""
+    pids = kernel_holders(fd)
+    if not pids:
+        return 'the holder released it just now, or it is not visible from here'
     try:
         os.lseek(fd, 0, os.SEEK_SET)
-        raw = os.read(fd, 4096).decode('utf-8', 'replace')
-        info = json.loads(raw)
+        info = json.loads(os.read(fd, 4096).decode('utf-8', 'replace'))
     except (OSError, ValueError):
-        return 'holder unknown (it has not written its details yet)'
-    parts = ['held by pid %s' % info.get('pid')]
+        info = {}
+    if not isinstance(info, dict) or info.get('pid') != pids[0]:
+        return ('held by pid %d (%s), which is not a run of this module or has not said what it does yet'
+                % (pids[0], describe_process(pids[0])))
+    parts = ['held by pid %d (%s)' % (pids[0], describe_process(pids[0]))]
     if info.get('since'):
         parts.append('since %s' % info['since'])
     for key in ('task', 'netns', 'path'):
         if info.get(key):
-            parts.append('%s %s' % (key, info[key]))
+            parts.append('%s %s' % (key, ''.join(c if c.isprintable() else '?' for c in str(info[key]))[:200]))
     return ', '.join(parts)
 
 
