@@ -57,7 +57,7 @@ def _import_path():
 
 sys.path.insert(0, _import_path())
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _managed_file, _plan, _ports  # noqa: E402
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _managed_file, _owners, _plan, _ports  # noqa: E402
 
 RANGE = (32768, 60999)
 RES = 'net.ipv4.ip_local_reserved_ports'
@@ -81,8 +81,10 @@ def parse_args(argv):
 
 
 def plan_for(live, wanted, owned=frozenset()):
-    """The plan of a merge run in the range RANGE: live reserved ports, the ports asked for, the ports owned."""
-    return _plan.plan(_plan.Current(RANGE, live, owned), wanted)
+    """The plan of one owner's merge run in the range RANGE: live reserved ports, the ports asked for, the
+    ports that owner holds (and this module owns)."""
+    holdings = _owners.Holdings({'bench': owned}, owned)
+    return _plan.plan(_plan.Current(RANGE, live, holdings), _plan.Request(wanted, 'bench'))
 
 
 def build_steps(user_list, user_string, desired, first):
@@ -98,15 +100,14 @@ def build_steps(user_list, user_string, desired, first):
         return plan_for(first.reserved_after, desired, first.owned_after)
 
     def render():
-        return _managed_file.render([(RNG, _ports.format_range(RANGE, ' ')), (RES, _ports.format_ports(first.reserved_after))],
-                               _ports.format_ports(first.owned_after))
+        return _managed_file.render([(RNG, _ports.format_range(RANGE, ' ')),
+                                     (RES, _ports.format_ports(first.reserved_after))], first.holdings_after)
 
     def plan_step():
         wanted = _ports.parse_ports(user_list, 'reserved')
         result = plan_for(frozenset(), wanted)
         value = _ports.format_ports(result.reserved_after)
-        owned = _ports.format_ports(result.owned_after)
-        return _managed_file.render([(RES, value)], owned)
+        return _managed_file.render([(RES, value)], result.holdings_after)
 
     def rerun_step():
         wanted = _ports.parse_ports(user_list, 'reserved')

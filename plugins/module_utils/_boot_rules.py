@@ -95,8 +95,6 @@ def _glob_matches(pattern, key):
         fnmatch.fnmatchcase(part, want) for part, want in zip(key_parts, pattern_parts))
 
 
-
-
 def _is_masked(path):
     try:
         if os.path.realpath(path) == '/dev/null':

@@ -392,8 +392,8 @@ def _owner_warnings(opts, now, plan, warnings):
             'them (they stay foreign: never released by this module)' % _ports.format_ports(newly_declared))
     if now.notice:
         warnings.append('owner %s: an exact run of owner %s dropped your ports %s since your last run; this run '
-                        'reserves what you ask for again' % (opts.owner, now.notice['by'],
-                                                               _ports.format_ports(now.notice['ports'])))
+                        'reserves what you ask for again'
+                        % (opts.owner, now.notice['by'], _ports.format_ports(now.notice['ports'])))
     for name, ports in sorted(plan.dropped.items()):
         warnings.append('mode: exact dropped the ports %s of owner %s (they are released unless another owner or '
                         'another writer holds them; %s hears of it on its next run)'

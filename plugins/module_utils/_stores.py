@@ -76,8 +76,9 @@ def _from_record(state, identity, boot_id, warnings):
                         'on this run' % record.problem)
     elif record.trust == 'legacy' and record.holdings.owners:
         warnings.append('the ownership record %s was written by portguard.ephemeral 0.2.0: from the first run of '
-                        'this version on, its ports %s are held by owner "%s"' % (state.full(_ns_records.record_name(identity)),
-                                           _ports.format_ports(record.holdings.claimed()), _owners.UNNAMED))
+                        'this version on, its ports %s are held by owner "%s"'
+                        % (state.full(_ns_records.record_name(identity)),
+                           _ports.format_ports(record.holdings.claimed()), _owners.UNNAMED))
     return record
 
 

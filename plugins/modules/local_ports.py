@@ -23,17 +23,39 @@ description:
     descriptor until the whole value is taken (the kernel accepts at most 4095 bytes per write),
     read back once and compared as sets. On any failure both keys are restored and the persisted
     file is left as it was.
-  - In C(merge) mode (the default) reservations made by others are kept. The module records the
-    ports it owns in the persisted file (and, for live-only use, under C(/run/portguard-ephemeral)),
-    so a port removed from O(reserved) is released on the next run while foreign ones stay.
+  - "Many writers share one key. Every call has an owner: O(owner), or V(unnamed) for calls without one. A port
+    stays reserved while any owner holds it; a run changes only its own owner's ports. With O(owner) the
+    O(reserved) list is that owner's whole set (a port it no longer lists is released unless another owner or
+    another writer holds it). Calls without O(owner) only add ports to V(unnamed); they release with
+    O(state=absent). In C(merge) mode (the default) reservations made by others are kept."
   - "Ownership rules: a port is owned when this module put it into the live set while nobody else had it
     reserved. A port someone else reserved stays foreign in both modes, even when O(reserved) lists it:
-    C(exact) keeps it (it is asked for) but a later C(merge) run never releases it. With O(live=false)
-    ownership does not change: ports the file adds are reported as RV(pending) and become owned only
-    when a later boot has applied the file (the file records the boot it was written in). In C(merge)
-    mode, ports that other sysctl files set for C(net.ipv4.ip_local_reserved_ports) are kept in our
-    file (which hides those lines at boot) and reserved live, reported in RV(declared_elsewhere) with a
-    warning, and stay foreign."
+    C(exact) keeps it (it is asked for) but no later run releases it. C(exact) takes the whole key: other
+    owners' ports not in O(reserved) are released (RV(dropped) names them) and each of those owners gets a
+    warning on its next run, which reserves its ports again. With O(live=false) ownership does not change:
+    ports the file adds are reported as RV(pending) and become owned only when a later boot has applied the
+    file. In C(merge) mode, ports that other sysctl files set for C(net.ipv4.ip_local_reserved_ports) are
+    kept in our file (which hides those lines at boot) and reserved live, reported in
+    RV(declared_elsewhere) with a warning, and stay foreign. Ports another writer reserved only live
+    (C(sysctl -w)) stay reserved live and are not written into our file: they are gone after a reboot, as
+    that writer asked."
+  - "Where ownership is kept: owners whose runs persist are listed in the managed file, one comment line per
+    owner for people and one sealed state line for the module; live-only owners (O(persist=false), O(netns))
+    in a record per network namespace under C(/run/portguard-ephemeral). An owner is in one of them: a run
+    with O(persist=false) for an owner the file holds is refused. A state whose seal does not match its
+    content (edited by hand, truncated, a plain-text record dropped into the directory, a copy from another
+    namespace) is never used to release a port: its ports stay reserved, with a warning."
+  - "Crash safety: before its first write a run records what it found and what it is about to leave (a
+    journal under C(/run/portguard-ephemeral)), and removes it after its last write. A run killed at any
+    point is finished by the next run: the ownership it meant to leave is taken as the truth, foreign ports
+    it meant to keep are reserved again, and ports it meant to release are released. A change that only adds
+    ports is written so that the kernel ORs it into the set (no instant without the old ports). A change that
+    removes ports must replace the set: the kernel takes 4095 bytes per write, so for a list longer than that
+    the ports after the first 4095 bytes are unreserved for the microseconds until the following writes,
+    and until the next run if the run is killed between them."
+  - "Upgrading from 0.2.0: the ports a 0.2.0 file or record reserved are held by owner V(unnamed) from the
+    first run on, so nothing is released. To hand them back, release what you no longer want with
+    O(owner=unnamed) and O(reserved) listing what to keep (for example V([]))."
   - "Ownership records for live-only runs are kept per network namespace under
     C(/run/portguard-ephemeral), named by the namespace cookie (Linux 5.14+). Kernels without the
     cookie (Debian 11, EL8) key the record by the namespace's inode and device, with a warning: the
@@ -44,7 +66,8 @@ description:
   - Runs are serialized. A lock per network namespace and one per persisted file (files
     C(/run/portguard-ephemeral/lock-*)) is held from the first read to the last write, so two runs at
     once (the same host under two inventory names) never interleave. A run that waits longer than
-    O(lock_timeout) fails, naming the pid and task of the holder, and changes nothing.
+    O(lock_timeout) fails, naming the holder's pid and command as the kernel reports them (and, for a run
+    of this module, its task), and changes nothing.
   - The module never writes through a symbolic link. A link at O(path), or in
     C(/run/portguard-ephemeral), is refused with a message and nothing is changed.
   - "Changing O(path): there is one managed file per host. A file in the sysctl.d directories that
@@ -80,8 +103,8 @@ options:
       - Ports are 1-65535, in decimal. Port 0, leading zeros (the kernel reads C(010) as octal 8),
         hexadecimal, white space inside a kernel-syntax string and reversed ranges are refused.
       - Omit it to leave the reservations as they are (for example to change only O(range)).
-        Give an empty list to release every port this module owns (in C(merge) mode) or to clear
-        the key (in C(exact) mode).
+        With O(owner), an empty list releases every port of that owner (in C(merge) mode) or clears the
+        key (in C(exact) mode).
     type: raw
   range:
     description:
@@ -117,7 +140,10 @@ options:
         this file sets the keys at boot.
       - An existing file without the managed header is never overwritten, and a symbolic link here is
         refused.
-      - An empty string is refused (omit the option for the default).
+      - It must be a plain C(*.conf) name directly inside C(/etc/sysctl.d), C(/run/sysctl.d),
+        C(/usr/local/lib/sysctl.d) or C(/usr/lib/sysctl.d) (the directories both systemd-sysctl and procps read),
+        without C(..) or control characters; anything else, an empty string included, is refused before
+        anything is written, whatever O(on_override) says.
       - When it changes, the managed file at the old path is replaced (see the description).
     type: path
     default: /etc/sysctl.d/zz-portguard-ephemeral.conf
@@ -160,10 +186,30 @@ options:
       - Saves a second module call per host when applying and auditing together. Nothing is reported
         when omitted.
     type: raw
+  owner:
+    description:
+      - Who holds the ports of this run, a short name (letters, digits, C(.), C(_), C(-); at most 64 characters,
+        starting with a letter or digit), for example the role or the team. The role M(portguard.ephemeral.reserved_ports)
+        uses C(reserved_ports) (role variable C(reserved_ports_owner)).
+      - With an owner, O(reserved) is that owner's whole set; other owners' ports are never released by it.
+      - Omit it for the owner V(unnamed), which only adds ports (two tasks without an owner never undo each
+        other); release its ports with O(state=absent).
+    type: str
+    version_added: 0.3.0
+  state:
+    description:
+      - V(present) reserves O(reserved) for O(owner) (its whole set with an owner; added to the V(unnamed)
+        owner's ports without one).
+      - V(absent) releases the ports in O(reserved) from O(owner) (or V(unnamed)); a port another owner or
+        another writer holds stays reserved. Not with O(mode=exact).
+    type: str
+    choices: [present, absent]
+    default: present
+    version_added: 0.3.0
   lock_timeout:
     description:
       - Seconds to wait for another run of this module working on the same network namespace or the
-        same persisted file. When the wait runs out the task fails naming the other run's pid and task,
+        same persisted file. When the wait runs out the task fails naming the holder's pid and command,
         and nothing is changed.
     type: int
     default: 60
@@ -181,22 +227,27 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Reserve three service ports, keep others' reservations
+- name: Reserve the three clones' ports for owner app (its whole set; others' reservations stay)
   portguard.ephemeral.local_ports:
+    owner: app
     reserved: [36601, 37601, 38601]
 
-- name: Reserve a block and narrow the ephemeral range
+- name: Reserve a block for another owner and narrow the ephemeral range
   portguard.ephemeral.local_ports:
+    owner: web
     reserved:
       - 8080
       - "9000-9099"
     range: "40000 60999"
 
-- name: Make the reserved set exactly this, live only
+- name: Add one port without an owner (calls without one only add)
   portguard.ephemeral.local_ports:
-    reserved: "36601,37601,38601"
-    mode: exact
-    persist: false
+    reserved: [46432]
+
+- name: Release that port again
+  portguard.ephemeral.local_ports:
+    reserved: [46432]
+    state: absent
 
 - name: Reserve a port inside a container's network namespace
   portguard.ephemeral.local_ports:
@@ -247,9 +298,31 @@ released:
   returned: always
   type: dict
   sample: {"canonical": "", "ranges": [], "count": 0}
+owner:
+  description: The owner this run acted for (V(unnamed) without O(owner)).
+  returned: always
+  type: str
+  sample: app
+  version_added: 0.3.0
+owners:
+  description:
+    - Every owner in the network namespace after the run and the ports it holds, each a port set as in
+      RV(reserved) (in check mode, as the run would leave them).
+  returned: always
+  type: dict
+  sample: {"app": {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3},
+           "unnamed": {"canonical": "46432", "ranges": [46432], "count": 1}}
+  version_added: 0.3.0
+dropped:
+  description: With O(mode=exact), the ports this run took from other owners, per owner, each a port set as in
+    RV(reserved); each of those owners is warned on its next run.
+  returned: always
+  type: dict
+  sample: {}
+  version_added: 0.3.0
 owned:
-  description: Reserved ports this module owns after the run, a port set as in RV(reserved); only these are
-    released when they leave O(reserved) in C(merge) mode.
+  description: Reserved ports this module put into the live set and holds for some owner after the run, a port
+    set as in RV(reserved); a port leaves the set only when it is one of these and no owner holds it.
   returned: always
   type: dict
   sample: {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3}

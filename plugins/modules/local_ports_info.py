@@ -442,6 +442,16 @@ sockets:
   returned: always
   type: dict
   sample: {tcp: 4, tcp6: 1, udp: 2, udp6: 0, total: 7, source: /proc/thread-self/net}
+owners:
+  description:
+    - Who holds which reserved ports in the namespace, as M(portguard.ephemeral.local_ports) keeps them (the
+      managed file for owners whose runs persist, the namespace record under C(/run/portguard-ephemeral) for
+      live-only owners), as owner name to a port set (C(canonical), C(ranges), C(count)). Read without a
+      lock. Ports none of these owners holds were reserved by other writers.
+  returned: always
+  type: dict
+  sample: {"reserved_ports": {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3}}
+  version_added: 0.3.0
 netns:
   description: Identity of the network namespace examined (nsfs inode and device, the C(net:[...]) link), and
     O(netns) as given, so a report tells the host from a container.

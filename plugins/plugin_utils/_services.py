@@ -29,6 +29,7 @@ __metaclass__ = type
 import fnmatch
 import re
 
+from ansible_collections.portguard.ephemeral.plugins.module_utils._owners import check_name
 from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import (
     MAX_PORT,
     PortSpecError,
@@ -71,6 +72,7 @@ SETTINGS = (
     ('netns', 'netns', None),
     ('report', 'str', None),
     ('report_part', 'str', None),
+    ('owner', 'owner', None),
 )
 SETTING_KEYS = tuple(key for key, _kind, _detail in SETTINGS)
 SETTING_VARS = dict((key, ROLE_PREFIX + key) for key in SETTING_KEYS)
@@ -99,6 +101,7 @@ DEFAULT_SETTINGS = {
     'netns': '',
     'report': '',
     'report_part': '',
+    'owner': 'reserved_ports',
 }
 # Every variable of the role, for spotting misspelled ones.
 ROLE_VARS = frozenset([SERVICES_VAR] + list(SETTING_VARS.values()))
@@ -426,6 +429,9 @@ def _check_one(key, kind, detail, value):
         raise ServicesError(['%s: %s is not an absolute path; give the sysctl.d file to persist to, '
                              'e.g. %s, or set reserved_ports_persist: false'
                              % (option, _short(value), DEFAULT_SETTINGS['path'])])
+    if kind == 'owner' and check_name(value):
+        raise ServicesError(['%s%s; the role passes it to local_ports as its owner name'
+                             % (ROLE_PREFIX, check_name(value))])
     if kind == 'netns' and value and not value.startswith('/'):
         raise ServicesError(['%s: %s is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net, '
                              'or "" for the host\'s own namespace' % (option, _short(value))])
@@ -549,6 +555,7 @@ def _module_args(settings, ports, reserved, port_range):
         'on_override': settings['on_override'],
         'min_ephemeral': settings['min_ephemeral'],
         'examine': format_runs(ports),
+        'owner': settings['owner'],
     }
     if port_range is not None:
         args['range'] = list(port_range)

@@ -33,15 +33,14 @@ RANGE = '/proc/sys/net/ipv4/ip_local_port_range'
 HOST_NS_LINK = os.readlink('/proc/self/ns/net')
 
 # Run inside: bind the lab's sysctl tree over the real one, check the namespace,
-# then exec the command.  /run gets a tmpfs so the lab's /run/sysctl.d and the
-# module's /run state are private too.
+# then exec the command.  /run is the lab's own run/ (its run/sysctl.d and the
+# module's /run/portguard-ephemeral state): private to the lab, and kept from
+# one command to the next, as a host keeps /run until it reboots.
 _INSIDE = r'''
 set -eu
 root="$1"; host_ns="$2"; shift 2
 [ "$(readlink /proc/self/ns/net)" != "$host_ns" ] || { echo "nslab: refusing: still in the host network namespace" >&2; exit 97; }
-mount -t tmpfs -o mode=755 tmpfs /run
-mkdir -p /run/sysctl.d
-mount --bind "$root/run/sysctl.d" /run/sysctl.d
+mount --bind "$root/run" /run
 mount --bind "$root/etc/sysctl.d" /etc/sysctl.d
 mount --bind "$root/usr/lib/sysctl.d" /usr/lib/sysctl.d
 mount --bind "$root/etc/sysctl.conf" /etc/sysctl.conf
@@ -49,9 +48,9 @@ exec "$@"
 '''
 
 # The same, but /run/netns (the `ip netns` mounts) stays visible under the
-# tmpfs, so a controller run inside one lab can reach other labs by
+# lab's /run, so a controller run inside one lab can reach other labs by
 # /run/netns/NAME (the role's reserved_ports_netns).  Lab.command(keep_netns=True).
-_TMPFS_LINE = 'mount -t tmpfs -o mode=755 tmpfs /run\n'
+_TMPFS_LINE = 'mount --bind "$root/run" /run\n'
 _INSIDE_KEEP_NETNS = _INSIDE.replace(
     _TMPFS_LINE,
     'keep="$root/.nslab-run-netns"; mkdir -p "$keep"; mount --rbind /run/netns "$keep"\n'

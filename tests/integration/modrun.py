@@ -4,7 +4,8 @@
 
 A scenario runs one driver inside a Lab (a private network namespace, the
 lab's sysctl.d tree, a private /run), so every step of one scenario shares the
-lab's /run/portguard-ephemeral (two scenarios do not).  The driver runs each
+lab's /run/portguard-ephemeral (and so do two scenarios: the lab keeps its /run, as a host does until it
+reboots; clear it to simulate a reboot).  The driver runs each
 module execution in its own process (the target's /usr/bin/python3, standard
 library only), optionally with a fault injected -- a patched function, or a
 signal delivered by strace at the Nth call of a system call -- and can run
@@ -207,6 +208,7 @@ def record_owners(state, only=None):
     assert len(records) <= 1, state
     return dict((name, _ports.parse_kernel_string(ports + '\n'))
                 for name, ports in (records[0]['owners'] if records else {}).items())
+
 
 READ_STATE = r'''
 import json, os

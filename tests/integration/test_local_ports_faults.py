@@ -18,6 +18,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import _ports
 
 # ----------------------------------------------------------------------------- 1. lock
 
+
 def test_concurrent_runs_lose_and_steal_nothing(lab):
     """Eight owners, each three merge runs with changing sets, all at once against one namespace."""
     lab.write_sysctl(nslab.RESERVED, '5000\n')  # an admin's live-only reservation: must stay, foreign

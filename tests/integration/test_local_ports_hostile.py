@@ -27,8 +27,8 @@ KEY = ('import socket, struct\n'
 
 def plant(code):
     """A py step that creates the state directory, then runs ``code`` (with ``key``, ``os``, ``STATE``)."""
-    return {'py': KEY + 'import os, socket, subprocess, json\nSTATE = %r\nos.makedirs(STATE, 0o700, exist_ok=True)\n'
-                  % STATE + code}
+    setup = 'import os, socket, subprocess, json\nSTATE = %r\nos.makedirs(STATE, 0o700, exist_ok=True)\n' % STATE
+    return {'py': KEY + setup + code}
 
 
 @pytest.mark.parametrize('name', ['owned-netns-424242', 'intent-netns-424242', 'lock-netns-424242',

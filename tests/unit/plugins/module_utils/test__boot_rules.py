@@ -15,7 +15,6 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import _boot_r
 from ansible_collections.portguard.ephemeral.plugins.module_utils._kernel import KEYS, RANGE_KEY as RNG, RESERVED_KEY as RES
 
 
-
 def values(entries):
     return [(entry['file'], entry['line'], entry['value']) for entry in entries]
 
@@ -161,7 +160,7 @@ def test_normalize_key(key, normal):
 def test_parse_lines_yields_number_key_value_ignore():
     text = '# c\nnet/ipv4/a = 1\n-net.ipv4.b=2\n; c\nc = \n'
     assert list(_boot_rules.parse_lines(text)) == [(2, 'net.ipv4.a', '1', False), (3, 'net.ipv4.b', '2', True),
-                                                (5, 'c', '', False)]
+                                                   (5, 'c', '', False)]
 
 
 # Glob precedence checked against systemd-sysctl 252 (--prefix, inside `unshare --net`):

@@ -13,7 +13,6 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import _examin
 from ansible_collections.portguard.ephemeral.plugins.module_utils import _kernel, _sockets
 
 
-
 def kernel_line(protocol, local_port, remote_port, state):
     addr, zero = ('0100007F', '00000000') if protocol in ('tcp', 'udp') else ('0' * 24 + '01000000', '0' * 32)
     remote = zero if state in ('0A', '07') and remote_port == 0 else addr
@@ -112,5 +111,3 @@ def test_drift_compares_sets_and_numbers():
     assert drifted['range'] == {'live': [32768, 60999], 'boot': [40000, 60999]}
     assert (drifted['reserved']['missing']['canonical'], drifted['reserved']['missing']['count'],
             drifted['reserved']['extra']['canonical'], drifted['reserved']['extra']['count']) == ('9000-9001', 2, '8081', 1)
-
-

@@ -403,8 +403,7 @@ def test_live_false_ports_are_pending_until_a_boot_applies_them(kernel, root, mo
 def test_lock_timeout_names_the_holder(kernel, root):
     state = _state_dir.StateDir(_local_ports.RUN_STATE_DIR).open()
     identity = _netns.identity()
-    holder = _state_dir.Lock(state, _state_dir.netns_lock_name(identity),
-                                         {'task': 'the other run'}, 'x')
+    holder = _state_dir.Lock(state, _state_dir.netns_lock_name(identity), {'task': 'the other run'}, 'x')
     holder.acquire(0)
     try:
         with pytest.raises(_local_ports.TaskError) as info:

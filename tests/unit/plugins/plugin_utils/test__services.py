@@ -97,7 +97,7 @@ def test_module_args_carry_the_validated_settings():
                     netns='/run/netns/x', min_ephemeral='4096', range='32768 60999')
     assert plan['module_args'] == {
         'reserved': [36601], 'mode': 'merge', 'live': False, 'persist': False, 'path': _services.DEFAULT_SETTINGS['path'],
-        'on_override': 'fail', 'min_ephemeral': 4096, 'examine': [36601], 'range': [32768, 60999],
+        'on_override': 'fail', 'min_ephemeral': 4096, 'examine': [36601], 'owner': 'reserved_ports', 'range': [32768, 60999],
         'netns': '/run/netns/x'}
 
 
@@ -362,3 +362,14 @@ def test_strategies():
     assert (both['reserved'], both['range']) == ([33000, 40000, 52000], [40001, 51998])
     explicit = plan_for(services, range='40000 60999')
     assert explicit['range'] == [40000, 60999]
+
+
+@pytest.mark.parametrize('owner, words', [
+    ('team/app', "reserved_ports_owner: 'team/app' has characters unfit for a file name"),
+    ('', "reserved_ports_owner: '' is empty"),
+    ('x' * 65, 'is 65 characters long; at most 64'),
+])
+def test_a_bad_owner_name_is_refused_naming_the_variable(owner, words):
+    with pytest.raises(_services.ServicesError) as info:
+        _services.check_settings({'owner': owner})
+    assert words in str(info.value)
