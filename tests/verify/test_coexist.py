@@ -16,6 +16,7 @@ and what each tool reported.  Steps, in order:
   audit            after `ansible-playbook --tags reserved_ports_audit` (its result: audit/<host>.audit.json)
   role-rerun       the role once more
   alternation      kubespray, kubespray, role, role
+  owners           a second owner (billing, a module task) twice, the role twice, kubespray, the role
 
 The state after the container's restart is read live, as the other checks do.
 Expected ports come from the inventory: the role's services, and the scenario's
@@ -36,7 +37,7 @@ from verifylib import RESERVED_KEY, format_ports, kernel_ports
 
 pytestmark = pytest.mark.expect('applied')
 
-STEPS = ('neighbours', 'refused', 'role', 'kubespray-rerun', 'audit', 'role-rerun', 'alternation')
+STEPS = ('neighbours', 'refused', 'role', 'kubespray-rerun', 'audit', 'role-rerun', 'alternation', 'owners')
 SYSCTL_CONF = '/etc/sysctl.conf'
 DEBIAN_LINK = '/etc/sysctl.d/99-sysctl.conf'
 EXPOSED = 'in the ephemeral range and not reserved'
@@ -50,7 +51,8 @@ class Neighbours(object):
     def __init__(self, target):
         get = target.vars.get
         missing = [var for var in ('portguard_coexist_nodeport_range', 'portguard_coexist_admin_ports',
-                                   'portguard_coexist_kubespray_file', 'portguard_coexist_admin_file')
+                                   'portguard_coexist_kubespray_file', 'portguard_coexist_admin_file',
+                                   'portguard_coexist_billing_ports')
                    if var not in target.vars]
         if missing:
             pytest.skip('%s is not a coexist host (no %s)' % (target.name, ', '.join(missing)))
@@ -58,6 +60,7 @@ class Neighbours(object):
         self.admin = kernel_ports(str(get('portguard_coexist_admin_ports')))
         self.kubespray_file = get('portguard_coexist_kubespray_file')
         self.admin_file = get('portguard_coexist_admin_file')
+        self.billing = frozenset(int(port) for port in get('portguard_coexist_billing_ports'))
 
 
 @pytest.fixture
@@ -211,10 +214,26 @@ def test_alternating_runs_report_changed_each_time(target, coexist_steps):
     assert [run['file_changed'] for run in record['runs'] if run['tool'] == 'portguard'] == [False, False]
 
 
+def test_two_owners_and_a_whole_key_writer_never_undo_each_other(target, coexist_steps, neighbours):
+    """The role and a module task with owner billing: each rerun changes nothing, neither releases the
+    other's port, and after kubespray overwrote the key the role restores every owner's ports."""
+    record = coexist_steps['owners']
+    assert _runs(record) == [('billing', True), ('billing', False), ('portguard', False), ('portguard', False),
+                             ('kubespray', True), ('portguard', True)], record['runs']
+    assert not [run for run in record['runs'] if run.get('warnings') and run['tool'] != 'kubespray'], record['runs']
+    billing = record['runs'][0]
+    assert set(billing['owners']) == set(['reserved_ports', 'billing']), billing
+    want = target.expected.ports | neighbours.nodeports | neighbours.admin | neighbours.billing
+    _check_role_won(target, record, want, 'owners')
+    owners = record['info']['owners']
+    assert kernel_ports(owners['billing']['canonical']) == neighbours.billing, owners
+    assert kernel_ports(owners['reserved_ports']['canonical']) == target.expected.ports, owners
+
+
 def test_after_restart_every_reservation_is_back(target, coexist_steps, neighbours):
     """The restart (molecule/shared/restart.yml) scrambles the live value first: what is there now
-    came from systemd-sysctl at boot, from the role's file."""
-    want = target.expected.ports | neighbours.nodeports | neighbours.admin
+    came from systemd-sysctl at boot, from the role's file: every owner's ports and the others' files'."""
+    want = target.expected.ports | neighbours.nodeports | neighbours.admin | neighbours.billing
     state = target.refresh()
     live = kernel_ports(state['live']['reserved'])
     assert live == want, '%s: after the restart %s, expected %s' % (target.name, format_ports(live), format_ports(want))

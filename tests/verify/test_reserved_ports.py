@@ -81,12 +81,14 @@ def test_persisted_file(target):
     if exp.reserves or exp.foreign:
         assert RESERVED_KEY in values, '%s: %s does not set %s' % (target.name, exp.path, RESERVED_KEY)
     if RESERVED_KEY in values:
+        # The file persists its owners' ports and what other sysctl files declare; ports another writer
+        # reserved only live (sysctl -w) stay reserved live and are not persisted.
         persisted = kernel_ports(values[RESERVED_KEY])
-        assert persisted == reserved, '%s: %s persists %s, the kernel has %s' % (
-            target.name, exp.path, format_ports(persisted), format_ports(reserved))
-        assert exp.foreign <= persisted
+        assert persisted <= reserved, '%s: %s persists %s, which the kernel does not hold now (drift)' % (
+            target.name, exp.path, format_ports(persisted - reserved))
         if exp.reserves:
-            assert exp.ports <= persisted
+            assert exp.ports <= persisted, '%s: %s does not persist the service ports %s' % (
+                target.name, exp.path, format_ports(exp.ports - persisted))
     if exp.moves or exp.range:
         assert RANGE_KEY in values, '%s: %s does not set %s' % (target.name, exp.path, RANGE_KEY)
     if RANGE_KEY in values:
