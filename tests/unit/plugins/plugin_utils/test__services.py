@@ -107,7 +107,7 @@ SETTING_PROBLEMS = [
     ({'netns': 'blue'}, "reserved_ports_netns: 'blue' is not an absolute path"),
     ({'live': 'maybe'}, "reserved_ports_live: 'maybe' is not a boolean"),
     ({'allow_empty': 2}, "reserved_ports_allow_empty: 2 is not a boolean"),
-    ({'on_unknown_vars': 'shout'}, "reserved_ports_on_unknown_vars: 'shout' is not one of warn, fail"),
+    ({'on_unknown_vars': 'shout'}, "reserved_ports_on_unknown_vars: 'shout' is not one of fail, warn"),
     ({'range': '500 60999'}, "reserved_ports_range: '500 60999' starts below net.ipv4.ip_unprivileged_port_start (1024)"),
     ({'move_window': [80, 60999], 'strategy': 'move_range'}, "reserved_ports_move_window: [80, 60999] starts below"),
     ({'range': '32768 61000'}, 'reserved_ports_range: 32768 61000 has ends of the same parity; the kernel then never '
