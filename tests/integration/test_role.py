@@ -726,6 +726,26 @@ def test_examples_apply_rerun_and_audit_as_a_user(lab, tmp_path):
         assert 'DEPRECATION' not in again.proc.stdout + again.proc.stderr, again.proc.stderr
 
 
+def test_examples_readme_way_to_try_it_locally_works_and_writes_no_file(lab, tmp_path):
+    """examples/README.md's commands (a copy of examples/, -c local, persist off) in a throw-away namespace."""
+    with open(os.path.join(EXAMPLES, 'README.md')) as handle:
+        readme = handle.read()
+    command = ('ansible-playbook -i inventory site.yml --limit app1 -c local \\\n'
+               '    -e ansible_become=false -e reserved_ports_persist=false --diff')
+    assert command in readme
+    copy = os.path.join(str(tmp_path), 'portguard-examples')
+    shutil.copytree(EXAMPLES, copy, ignore=shutil.ignore_patterns('reports'))
+    before = lab.snapshot()
+    argv = [nslab.VENV_BIN + '/ansible-playbook', '-i', os.path.join(copy, 'inventory'), os.path.join(copy, 'site.yml'),
+            '--limit', 'app1', '-c', 'local', '-e', 'ansible_become=false', '-e', 'reserved_ports_persist=false',
+            '--diff']
+    run = Run(lab.run(argv, check=False, env=nslab.ansible_env(os.path.join(str(tmp_path), 'home'))))
+    assert run.rc == 0, run.proc.stdout[-3000:]
+    assert lab.reserved() == EXAMPLES_PLANNED['app1'] + '\n'
+    assert lab.snapshot()['files'] == before['files']  # nothing under the sysctl.d tree
+    assert os.path.exists(os.path.join(copy, 'reports', 'reserved-ports.json'))
+
+
 def test_demo_runs_and_cleans_up():
     namespaces_before = set(os.listdir('/run/netns'))
     proc = subprocess.run([os.path.join(REPO, 'scripts', 'demo.sh')], capture_output=True, text=True, timeout=300,
