@@ -241,7 +241,8 @@ def _version_added(data, where, found):
 
 def shipped_docs(name, text):
     """The YAML documents of a shipped file: DOCUMENTATION/RETURN of a plugin, a spec, a filter's docs."""
-    import yaml  # pylint: disable=import-outside-toplevel  (read-sysctl runs on a Python without PyYAML)
+    # Imported here: read-sysctl runs on the target's Python, which may lack PyYAML.
+    import yaml  # pylint: disable=import-outside-toplevel
     if name.endswith('.py'):
         docs = []
         for node in ast.walk(ast.parse(text)):
@@ -565,23 +566,14 @@ def main(argv=None):
     p.add_argument('dir')
     p.add_argument('--require', action='append', default=[], help='TYPE:NAME that must exist and render')
     p.set_defaults(func=cmd_docs)
-    p = sub.add_parser('read-sysctl')
-    p.set_defaults(func=cmd_read_sysctl)
-    p = sub.add_parser('snapshot')
-    p.set_defaults(func=cmd_snapshot)
-    p = sub.add_parser('importer')
-    p.add_argument('log')
-    p.set_defaults(func=cmd_importer)
-    p = sub.add_parser('ee')
-    p.add_argument('collection')
-    p.add_argument('workdir')
-    p.set_defaults(func=cmd_ee)
-    p = sub.add_parser('links')
-    p.add_argument('tarball')
-    p.set_defaults(func=cmd_links)
-    p = sub.add_parser('versions')
-    p.add_argument('tarball')
-    p.set_defaults(func=cmd_versions)
+    # Subcommands that take positional arguments only.
+    for name, func, positional in (('read-sysctl', cmd_read_sysctl, ()), ('snapshot', cmd_snapshot, ()),
+                                   ('importer', cmd_importer, ('log',)), ('ee', cmd_ee, ('collection', 'workdir')),
+                                   ('links', cmd_links, ('tarball',)), ('versions', cmd_versions, ('tarball',))):
+        p = sub.add_parser(name)
+        for argument in positional:
+            p.add_argument(argument)
+        p.set_defaults(func=func)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import os
 import re
+import time
 
 try:
     # Private in ansible-core, stable from 2.19 to 2.21; absent before 2.19.
@@ -38,6 +39,7 @@ _TOKEN_END = re.compile(r'[\s,\]\}]')
 # Text fields: the fix is to quote them, not to write another number.
 _TEXT_KEYS = ('name', 'note')
 _CACHE_FILES = 256
+_RECHECK_SECONDS = 1.0
 _lines_cache = {}
 
 
@@ -57,20 +59,27 @@ def yaml_int(text):
 
 
 def _lines(path):
-    """The lines of ``path``, cached while its size and mtime stay the same; None when unreadable."""
+    """The lines of ``path``, cached while its size and mtime stay the same (looked at once a second at most).
+
+    None when it cannot be read.
+    """
+    now = time.monotonic()
+    cached = _lines_cache.get(path)
+    if cached is not None and now - cached[0] < _RECHECK_SECONDS:
+        return cached[2]
     try:
         stat = os.stat(path)
         key = (stat.st_mtime_ns, stat.st_size)
-        cached = _lines_cache.get(path)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        with open(path, 'rb') as handle:
-            lines = handle.read().decode('utf-8', 'replace').splitlines()
+        if cached is not None and cached[1] == key:
+            lines = cached[2]
+        else:
+            with open(path, 'rb') as handle:
+                lines = handle.read().decode('utf-8', 'replace').splitlines()
     except (OSError, IOError, ValueError):
         return None
     if len(_lines_cache) >= _CACHE_FILES:
         _lines_cache.clear()
-    _lines_cache[path] = (key, lines)
+    _lines_cache[path] = (now, key, lines)
     return lines
 
 

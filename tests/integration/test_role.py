@@ -801,8 +801,8 @@ def readme_variables():
     for name, spec in options.items():
         default = json.dumps(spec.get('default'))
         text = re.sub(r'[CMVO]\(([^)]*)\)', r'`\1`', ' '.join(' '.join(spec['description']).split()))
-        lines.append('| `%s` | %s | `%s` | %s |' % (name, _checked_type(name).replace('|', '\\|'), default,
-                                                   text.replace('|', '\\|')))
+        kind = _checked_type(name).replace('|', '\\|')
+        lines.append('| `%s` | %s | `%s` | %s |' % (name, kind, default, text.replace('|', '\\|')))
     return '\n'.join(lines) + '\n'
 
 
