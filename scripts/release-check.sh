@@ -13,6 +13,10 @@
 #   6 importer  galaxy-importer (pinned in requirements-importer.txt, venv .cache/importer-venv) accepts
 #               the tarball: no ERROR; warnings listed
 #   7 changelog antsibull-changelog lint
+#   8 shipped   every relative link of every Markdown file in the tarball names a file in it; galaxy.yml's
+#               version, the newest changelog release (or the pending one) and every version_added agree
+#   9 awx       ansible-builder create on the installed copy's meta/execution-environment.yml: the build
+#               context names the collection and the files it needs (no container build, no pulls)
 #
 # Every step runs even when an earlier independent one failed; the exit status is non-zero if any failed.
 # Temp files live in one directory that is removed on exit, with the namespace (trap).  Nothing in the
@@ -42,7 +46,7 @@ die() { say "release-check: $*" >&2; exit 1; }
 # ---- preflight -----------------------------------------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || die "must run as root (it creates a network namespace)"
 for tool in "$VENV_BIN/ansible-galaxy" "$VENV_BIN/ansible-doc" "$VENV_BIN/ansible-playbook" \
-            "$VENV_BIN/antsibull-changelog" "$VENV_BIN/python"; do
+            "$VENV_BIN/antsibull-changelog" "$VENV_BIN/ansible-builder" "$VENV_BIN/python"; do
     [ -x "$tool" ] || die "$tool is missing: run 'make venv' first"
 done
 command -v ip >/dev/null || die "'ip' (iproute2) is missing: run 'make deps' first"
@@ -108,7 +112,7 @@ cd "$work"
 # ---- step runner ---------------------------------------------------------------------------------------
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
-steps_total=7
+steps_total=9
 step_no=0
 step_title=""
 # shellcheck disable=SC2034  # PG_NOTE: read by pg_step (scripts/lib.sh)
@@ -281,6 +285,18 @@ step_changelog() {
     say "changelog: OK"
 }
 
+# ---- 8. shipped docs, 9. execution environment -----------------------------------------------------------
+step_shipped() {
+    "${helper[@]}" links "$(cat "$work/tarball")"
+    "${helper[@]}" versions "$(cat "$work/tarball")"
+}
+
+step_awx() {
+    local installed="$work/collections/ansible_collections/${FQCN/./\/}"
+    mkdir -p "$work/ee"
+    "${helper[@]}" ee "$installed" "$work/ee"
+}
+
 run_step build     "build the collection tarball (ansible-galaxy collection build)"          step_build
 run_step contents  "tarball contents: lean, complete, nothing git ignores"                  step_contents  build
 run_step install   "install the tarball into a clean collections path"                      step_install   build
@@ -288,6 +304,8 @@ run_step docs      "ansible-doc renders every module, plugin and role of the ins
 run_step netns     "local_ports and local_ports_info from the installed copy, in namespace $NS" step_netns install
 run_step importer  "galaxy-importer accepts the tarball"                                    step_importer  build
 run_step changelog "antsibull-changelog lint"                                               step_changelog
+run_step shipped   "shipped docs: links resolve in the tarball, versions agree"             step_shipped   build
+run_step awx       "ansible-builder create: an execution environment context"               step_awx       install
 
 say ""
 say "======== release-check summary ========"

@@ -12,6 +12,14 @@ Subcommands (each exits non-zero with a message naming what is wrong):
   read-sysctl                          the two keys of the current network namespace, read whole (JSON)
   snapshot                             the host's sysctl configuration files, with hashes (JSON)
   importer LOG                         judge a galaxy-importer log: errors fail, warnings are listed
+  links TARBALL                        every relative link of every Markdown file in the tarball names a file
+                                       in the tarball
+  ee COLLECTION_DIR WORKDIR            ansible-builder create on the installed copy's meta/execution-environment.yml
+                                       (no build, no pulls): the context installs this collection; the
+                                       builder's own introspect script reads the installed copy without error
+  versions TARBALL                     galaxy.yml's version (MANIFEST.json) is the newest release in
+                                       changelogs/changelog.yaml or the one after it, CHANGELOG.md's newest
+                                       entry is that release, and no version_added is newer than the version
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import ast
 import fnmatch
 import hashlib
 import importlib
@@ -27,6 +36,7 @@ import os
 import re
 import subprocess
 import sys
+import posixpath
 import tarfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -167,6 +177,152 @@ def cmd_tarball(args):
     if problems:
         raise CheckFailed('the tarball is not clean:\n  ' + '\n  '.join(sorted(set(problems))))
     print('tarball contents: OK (no development-tree, cache or ignored files; %s present)' % ', '.join(required))
+
+
+# ---- links and versions ---------------------------------------------------------------------------------
+
+_FENCE = re.compile(r'^(```|~~~).*?^\1[^\n]*$', re.M | re.S)
+_CODE_SPAN = re.compile(r'(`+)(?!`).*?(?<!`)\1(?!`)', re.S)
+_LINK = re.compile(r'!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)')
+_REF = re.compile(r'^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s.*)?$', re.M)
+_HTML = re.compile(r'<(?:a|img)\s[^>]*?(?:href|src)="([^"]+)"', re.I)
+
+
+def markdown_links(text):
+    """The link targets of a Markdown text, outside code blocks and code spans."""
+    text = _CODE_SPAN.sub('', _FENCE.sub('', text))
+    return [m.group(1) for pattern in (_LINK, _REF, _HTML) for m in pattern.finditer(text)]
+
+
+def link_problems(name, text, files):
+    """Relative links of the Markdown file ``name`` that do not name a file of ``files``."""
+    problems = []
+    for target in markdown_links(text):
+        if re.match(r'^[a-z][a-z0-9+.-]*:', target, re.I) or target.startswith('#'):
+            continue  # https:, mailto:, an anchor in the same file
+        path = target.split('#', 1)[0].split('?', 1)[0]
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), path))
+        if path.startswith('/') or resolved.startswith('../') or resolved not in files:
+            problems.append('%s: link %s names %s, which the tarball does not hold as a file' % (name, target, resolved))
+    return problems
+
+
+def cmd_links(args):
+    with tarfile.open(args.tarball, 'r:gz') as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        files = set(m.name for m in members)
+        texts = dict((m.name, tar.extractfile(m).read().decode('utf-8')) for m in members if m.name.endswith('.md'))
+    problems, count = [], 0
+    for name in sorted(texts):
+        count += len(markdown_links(texts[name]))
+        problems.extend(link_problems(name, texts[name], files))
+    if problems:
+        raise CheckFailed('broken links in the shipped docs:\n  ' + '\n  '.join(problems))
+    print('links: OK (%d Markdown files, %d links, every relative one names a shipped file)' % (len(texts), count))
+
+
+def version_tuple(text):
+    match = re.match(r'^(\d+)\.(\d+)\.(\d+)$', str(text))
+    if not match:
+        raise CheckFailed('%r is not a version X.Y.Z' % (text,))
+    return tuple(int(part) for part in match.groups())
+
+
+def _version_added(data, where, found):
+    if isinstance(data, dict):
+        if 'version_added' in data and data.get('version_added_collection', 'portguard.ephemeral') == 'portguard.ephemeral':
+            found.append((where, str(data['version_added'])))
+        for key, value in data.items():
+            _version_added(value, '%s %s' % (where, key), found)
+    elif isinstance(data, list):
+        for value in data:
+            _version_added(value, where, found)
+
+
+def shipped_docs(name, text):
+    """The YAML documents of a shipped file: DOCUMENTATION/RETURN of a plugin, a spec, a filter's docs."""
+    # Imported here: read-sysctl runs on the target's Python, which may lack PyYAML.
+    import yaml  # pylint: disable=import-outside-toplevel
+    if name.endswith('.py'):
+        docs = []
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and \
+                    any(getattr(target, 'id', None) in ('DOCUMENTATION', 'RETURN') for target in node.targets):
+                docs.append(yaml.safe_load(node.value.value))
+        return docs
+    return [yaml.safe_load(text)]
+
+
+def cmd_versions(args):
+    import yaml  # pylint: disable=import-outside-toplevel
+    with tarfile.open(args.tarball, 'r:gz') as tar:
+        version = json.load(tar.extractfile('MANIFEST.json'))['collection_info']['version']
+        changes = yaml.safe_load(tar.extractfile('changelogs/changelog.yaml'))
+        changelog = tar.extractfile('CHANGELOG.md').read().decode('utf-8')
+        found = []
+        for member in tar.getmembers():
+            if member.isfile() and (member.name.startswith('plugins/') and member.name.endswith(('.py', '.yml'))
+                                    or member.name.endswith('meta/argument_specs.yml')):
+                for doc in shipped_docs(member.name, tar.extractfile(member).read().decode('utf-8')):
+                    _version_added(doc, member.name, found)
+    ours = version_tuple(version)
+    releases = sorted((changes.get('releases') or {}), key=version_tuple)
+    newest = releases[-1] if releases else None
+    problems = []
+    if newest is not None and ours < version_tuple(newest):
+        problems.append('galaxy.yml version %s is older than the newest release %s in changelogs/changelog.yaml'
+                        % (version, newest))
+    headings = re.findall(r'^## v(\S+)$', changelog.replace('\\', ''), re.M)
+    if newest is not None and (not headings or headings[0] != newest):
+        problems.append('CHANGELOG.md starts with %s, not the newest release %s of changelogs/changelog.yaml '
+                        '(run antsibull-changelog generate)' % (headings[0] if headings else 'no release', newest))
+    problems.extend('%s: version_added %s is newer than galaxy.yml version %s' % (where, added, version)
+                    for where, added in found if version_tuple(added) > ours)
+    if problems:
+        raise CheckFailed('versions disagree:\n  ' + '\n  '.join(problems))
+    state = 'released' if version == newest else 'pending (newest release %s)' % newest
+    print('versions: OK (galaxy.yml %s, %s; %d version_added, none newer)' % (version, state, len(found)))
+
+
+# ---- execution environment ------------------------------------------------------------------------------
+
+def cmd_ee(args):
+    import yaml  # pylint: disable=import-outside-toplevel
+    definition = os.path.join(args.collection, 'meta', 'execution-environment.yml')
+    context = os.path.join(args.workdir, 'context')
+    with open(definition) as handle:
+        spec = yaml.safe_load(handle)
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-builder'), 'create', '-f', definition,
+            '-c', context, '--output-filename', 'Containerfile']
+    print('$ ' + ' '.join(argv))
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    print(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr)
+    if proc.returncode != 0:
+        raise CheckFailed('ansible-builder create failed (rc=%d): %s' % (proc.returncode, proc.stderr[-2000:]))
+    problems = []
+    with open(os.path.join(context, 'Containerfile')) as handle:
+        containerfile = handle.read()
+    base = spec['images']['base_image']['name']
+    for needed in ('ARG EE_BASE_IMAGE="%s"' % base, 'ansible-galaxy collection install',
+                   '-r requirements.yml', 'introspect.py introspect'):
+        if needed not in containerfile:
+            problems.append('Containerfile: no %r' % needed)
+    with open(os.path.join(context, '_build', 'requirements.yml')) as handle:
+        wanted = [entry.get('name') for entry in yaml.safe_load(handle).get('collections', [])]
+    if 'portguard.ephemeral' not in wanted:
+        problems.append('_build/requirements.yml installs %s, not portguard.ephemeral' % wanted)
+    # What the builder does with the collection once it is installed in the image: its introspect script
+    # reads meta/execution-environment.yml's python/system files, relative to the collection root.
+    collections_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
+    introspect = [sys.executable, os.path.join(context, '_build', 'scripts', 'introspect.py'), 'introspect',
+                  collections_root]
+    proc = subprocess.run(introspect, capture_output=True, text=True, check=False)
+    print('introspect: %s' % ' '.join(proc.stdout.split()))
+    if proc.returncode != 0:
+        problems.append('the builder\'s introspect script fails on the installed collection: %s' % proc.stderr[-1500:])
+    if problems:
+        raise CheckFailed('the execution environment context is not right:\n  ' + '\n  '.join(problems))
+    print('execution environment: OK (context %s; base %s; installs portguard.ephemeral)' % (context, base))
 
 
 # ---- collection list ------------------------------------------------------------------------------------
@@ -410,13 +566,14 @@ def main(argv=None):
     p.add_argument('dir')
     p.add_argument('--require', action='append', default=[], help='TYPE:NAME that must exist and render')
     p.set_defaults(func=cmd_docs)
-    p = sub.add_parser('read-sysctl')
-    p.set_defaults(func=cmd_read_sysctl)
-    p = sub.add_parser('snapshot')
-    p.set_defaults(func=cmd_snapshot)
-    p = sub.add_parser('importer')
-    p.add_argument('log')
-    p.set_defaults(func=cmd_importer)
+    # Subcommands that take positional arguments only.
+    for name, func, positional in (('read-sysctl', cmd_read_sysctl, ()), ('snapshot', cmd_snapshot, ()),
+                                   ('importer', cmd_importer, ('log',)), ('ee', cmd_ee, ('collection', 'workdir')),
+                                   ('links', cmd_links, ('tarball',)), ('versions', cmd_versions, ('tarball',))):
+        p = sub.add_parser(name)
+        for argument in positional:
+            p.add_argument(argument)
+        p.set_defaults(func=func)
     args = parser.parse_args(argv)
     try:
         args.func(args)

@@ -55,6 +55,10 @@ class ActionModule(ActionBase):
         if audit:
             # Live values that lost what the boot values reserve: another tool or a sysctl run changed them.
             warned.extend(_report.drift_problems(result))
+        else:
+            # Back from move_range to reserve: the persisted range stays; say so (one sentence per host and run).
+            left = _services.moved_range_left(plan, result)
+            warned.extend([left] if left else [])
         if warned:
             # A new list: the module's own may already be held by ansible-core (2.21 would show ours twice).
             result['warnings'] = list(result.get('warnings') or []) + warned

@@ -179,18 +179,19 @@ def plan(current, request, desired_range=None, min_ephemeral=DEFAULT_MIN_EPHEMER
 
 def _capacity_warnings(range_after, reserved_after, reserved_before, range_before, min_ephemeral):
     """[] or a warning when fewer than ``min_ephemeral`` ports remain; PlanError when this run makes it worse."""
+    warnings = []
     low, high = range_after
     capacity = ephemeral_capacity(range_after, reserved_after)
     before = ephemeral_capacity(range_before, reserved_before)
-    if capacity >= min_ephemeral:
-        return []
-    what = ('only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
-            'reserved), below min_ephemeral=%d' % (capacity, low, high, high - low + 1,
-                                                   high - low + 1 - capacity, min_ephemeral))
-    if capacity < before:
-        raise PlanError('%s; reserve fewer ports, widen range, or lower min_ephemeral' % what)
-    # Not made worse by this run: never block an improvement.
-    return ['%s, as before this run (%d before); widen range or reserve fewer ports' % (what, before)]
+    if capacity < min_ephemeral:
+        what = ('only %d ports would remain for automatic assignment (range %d-%d holds %d ports, %d of them '
+                'reserved), below min_ephemeral=%d' % (capacity, low, high, high - low + 1,
+                                                       high - low + 1 - capacity, min_ephemeral))
+        if capacity < before:
+            raise PlanError('%s; reserve fewer ports, widen range, or lower min_ephemeral' % what)
+        # Not made worse by this run: never block an improvement.
+        warnings.append('%s, as before this run (%d before); widen range or reserve fewer ports' % (what, before))
+    return warnings
 
 
 def outside_range(port_range, ports):

@@ -16,74 +16,14 @@ description:
   - Sets C(net.ipv4.ip_local_reserved_ports) and C(net.ipv4.ip_local_port_range) in the running
     kernel and in a sysctl.d file that wins at boot, so that outgoing connections and C(bind(port 0))
     never take a service's fixed port and the service can always restart.
-  - Both keys are per network namespace and apply to IPv4 and IPv6, TCP and UDP alike.
-  - C(changed) compares port sets and the two range numbers, never strings, so a value the kernel
-    rewrites (C(8080,8081) reads back as C(8080-8081)) is not reported as a change on every run.
-  - Everything is validated before anything is written. Live values are written through one file
-    descriptor until the whole value is taken (the kernel accepts at most 4095 bytes per write),
-    read back once and compared as sets. On any failure both keys are restored and the persisted
-    file is left as it was.
-  - "Many writers share one key. Every call has an owner: O(owner), or V(unnamed) for calls without one. A port
-    stays reserved while any owner holds it; a run changes only its own owner's ports. With O(owner) the
-    O(reserved) list is that owner's whole set (a port it no longer lists is released unless another owner or
-    another writer holds it). Calls without O(owner) only add ports to V(unnamed); they release with
-    O(state=absent). In C(merge) mode (the default) reservations made by others are kept."
-  - "Ownership rules: a port is owned when this module put it into the live set while nobody else had it
-    reserved. A port someone else reserved stays foreign in both modes, even when O(reserved) lists it:
-    C(exact) keeps it (it is asked for) but no later run releases it. C(exact) takes the whole key: other
-    owners' ports not in O(reserved) are released (RV(dropped) names them) and each of those owners gets a
-    warning on its next run, which reserves its ports again. With O(live=false) ownership does not change:
-    ports the file adds are reported as RV(pending) and become owned only when a later boot has applied the
-    file. In C(merge) mode, ports that other sysctl files set for C(net.ipv4.ip_local_reserved_ports) are
-    kept in our file (which hides those lines at boot) and reserved live, reported in
-    RV(declared_elsewhere) with a warning, and stay foreign. Ports another writer reserved only live
-    (C(sysctl -w)) stay reserved live and are not written into our file: they are gone after a reboot, as
-    that writer asked."
-  - "Where ownership is kept: owners whose runs persist are listed in the managed file, one comment line per
-    owner for people and one sealed state line for the module; live-only owners (O(persist=false), O(netns))
-    in a record per network namespace under C(/run/portguard-ephemeral). An owner is in one of them: a run
-    with O(persist=false) for an owner the file holds is refused. A state whose seal does not match its
-    content (edited by hand, truncated, a plain-text record dropped into the directory, a copy from another
-    namespace) is never used to release a port: its ports stay reserved, with a warning."
-  - "Crash safety: before its first write a run records what it found and what it is about to leave (a
-    journal under C(/run/portguard-ephemeral)), and removes it after its last write. A run killed at any
-    point is finished by the next run: the ownership it meant to leave is taken as the truth, foreign ports
-    it meant to keep are reserved again, and ports it meant to release are released. A change that only adds
-    ports is written so that the kernel ORs it into the set (no instant without the old ports). A change that
-    removes ports must replace the set: the kernel takes 4095 bytes per write, so for a list longer than that
-    the ports after the first 4095 bytes are unreserved for the microseconds until the following writes,
-    and until the next run if the run is killed between them."
-  - "Upgrading from 0.2.0: the ports a 0.2.0 file or record reserved are held by owner V(unnamed) from the
-    first run on, so nothing is released. To hand them back, release what you no longer want with
-    O(owner=unnamed) and O(reserved) listing what to keep (for example V([]))."
-  - "Ownership records for live-only runs are kept per network namespace under
-    C(/run/portguard-ephemeral), named by the namespace cookie (Linux 5.14+). Kernels without the
-    cookie (Debian 11, EL8) key the record by the namespace's inode and device, with a warning: the
-    kernel reuses an inode once its namespace is gone. Every run removes records from another boot
-    and records of namespaces that no process and no nsfs mount holds any more (a namespace kept
-    alive only by an open file descriptor counts as gone; its ports then count as foreign). When a
-    process's namespace cannot be read (some sandboxes hide pid 1) no record is taken for gone."
-  - Runs are serialized. A lock per network namespace and one per persisted file (files
-    C(/run/portguard-ephemeral/lock-*)) is held from the first read to the last write, so two runs at
-    once (the same host under two inventory names) never interleave. A run that waits longer than
-    O(lock_timeout) fails, naming the holder's pid and command as the kernel reports them (and, for a run
-    of this module, its task), and changes nothing.
-  - The module never writes through a symbolic link. A link at O(path), or in
-    C(/run/portguard-ephemeral), is refused with a message and nothing is changed.
-  - "Changing O(path): there is one managed file per host. A file in the sysctl.d directories that
-    starts with this module's header and is not O(path) is the old file: its owned ports stay owned,
-    its settings for keys not given in this run carry over into O(path), and it is removed
-    (RV(removed_files), a warning, and a diff entry)."
-  - Every failure leaves the live values and the files as they were. A failure after something was
-    written names the step that failed and what was undone.
-  - Before writing the persisted file the module resolves which file sets each key at boot, with
-    systemd-sysctl's rules, and what a procps C(sysctl --system) run would leave, with procps' rules
-    (measured with procps-ng 4.0.2 on Debian 12 and 4.0.4 on Debian 13 - it applies
-    C(/etc/sysctl.conf) again after every sysctl.d file, even when C(99-sysctl.conf) links to it).
-    If another file would override ours on either path, the task fails naming the file and line
-    (or warns, see O(on_override)).
+  - C(changed) compares port sets and range numbers, never strings. Everything is validated before anything is
+    written, and every failure leaves the live values and the files as they were.
+  - Many writers share the key. Every call has an O(owner) (V(unnamed) without one, which only adds ports), a port
+    stays reserved while any owner holds it, and a run changes only its own owner's ports. In C(merge) mode (the
+    default) reservations made by others are kept. The rules for ownership, crash safety, locking, changing
+    O(path) and the boot-time check are in the notes.
 author:
-  - portguard maintainers (!UNKNOWN)
+  - portguard maintainers (@portguard)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - portguard.ephemeral.netns
@@ -214,6 +154,70 @@ options:
     type: int
     default: 60
 notes:
+  - Both keys are per network namespace and apply to IPv4 and IPv6, TCP and UDP alike.
+  - C(changed) compares port sets and the two range numbers, never strings, so a value the kernel
+    rewrites (C(8080,8081) reads back as C(8080-8081)) is not reported as a change on every run.
+  - Everything is validated before anything is written. Live values are written through one file
+    descriptor until the whole value is taken (the kernel accepts at most 4095 bytes per write),
+    read back once and compared as sets. On any failure both keys are restored and the persisted
+    file is left as it was. A failure after something was written names the step that failed and what
+    was undone.
+  - "Owners. Every call has an owner: O(owner), or V(unnamed) for calls without one. A port
+    stays reserved while any owner holds it; a run changes only its own owner's ports. With O(owner) the
+    O(reserved) list is that owner's whole set (a port it no longer lists is released unless another owner or
+    another writer holds it). Calls without O(owner) only add ports to V(unnamed); they release with
+    O(state=absent). In C(merge) mode (the default) reservations made by others are kept."
+  - "Ownership rules: a port is owned when this module put it into the live set while nobody else had it
+    reserved. A port someone else reserved stays foreign in both modes, even when O(reserved) lists it:
+    C(exact) keeps it (it is asked for) but no later run releases it. C(exact) takes the whole key: other
+    owners' ports not in O(reserved) are released (RV(dropped) names them) and each of those owners gets a
+    warning on its next run, which reserves its ports again. With O(live=false) ownership does not change:
+    ports the file adds are reported as RV(pending) and become owned only when a later boot has applied the
+    file. In C(merge) mode, ports that other sysctl files set for C(net.ipv4.ip_local_reserved_ports) are
+    kept in our file (which hides those lines at boot) and reserved live, reported in
+    RV(declared_elsewhere) with a warning, and stay foreign. Ports another writer reserved only live
+    (C(sysctl -w)) stay reserved live and are not written into our file: they are gone after a reboot, as
+    that writer asked."
+  - "Where ownership is kept: owners whose runs persist are listed in the managed file, one comment line per
+    owner for people and one sealed state line for the module; live-only owners (O(persist=false), O(netns))
+    in a record per network namespace under C(/run/portguard-ephemeral). An owner is in one of them: a run
+    with O(persist=false) for an owner the file holds is refused. A state whose seal does not match its
+    content (edited by hand, truncated, a plain-text record dropped into the directory, a copy from another
+    namespace) is never used to release a port: its ports stay reserved, with a warning."
+  - "Crash safety: before its first write a run records what it found and what it is about to leave (a
+    journal under C(/run/portguard-ephemeral)), and removes it after its last write. A run killed at any
+    point is finished by the next run: the ownership it meant to leave is taken as the truth, foreign ports
+    it meant to keep are reserved again, and ports it meant to release are released. A change that only adds
+    ports is written so that the kernel ORs it into the set (no instant without the old ports). A change that
+    removes ports must replace the set: the kernel takes 4095 bytes per write, so for a list longer than that
+    the ports after the first 4095 bytes are unreserved for the microseconds until the following writes,
+    and until the next run if the run is killed between them."
+  - "Upgrading from 0.2.0: the ports a 0.2.0 file or record reserved are held by owner V(unnamed) from the
+    first run on, so nothing is released. To hand them back, release what you no longer want with
+    O(owner=unnamed) and O(reserved) listing what to keep (for example V([]))."
+  - Ownership records for live-only runs are kept per network namespace under C(/run/portguard-ephemeral),
+    named by the namespace cookie (Linux 5.14+). Kernels without the cookie (Debian 11, EL8) key the record by
+    the namespace's inode and device, with a warning, because the kernel reuses an inode once its namespace is
+    gone. Every run removes records from another boot and records of namespaces that no process and no nsfs
+    mount holds any more (a namespace kept alive only by an open file descriptor counts as gone; its ports then
+    count as foreign). When a process's namespace cannot be read (some sandboxes hide pid 1) no record is taken
+    for gone.
+  - Runs are serialized. A lock per network namespace and one per persisted file (files
+    C(/run/portguard-ephemeral/lock-*)) is held from the first read to the last write, so two runs at once (the
+    same host under two inventory names) never interleave. A run that waits longer than O(lock_timeout) fails,
+    naming the holder's pid and command as the kernel reports them (and, for a run of this module, its task),
+    and changes nothing.
+  - The module never writes through a symbolic link. A link at O(path), or in C(/run/portguard-ephemeral), is
+    refused with a message and nothing is changed.
+  - Changing O(path). There is one managed file per host. A file in the sysctl.d directories that starts with
+    this module's header and is not O(path) is the old file. Its owners and their ports move over, its settings for keys
+    not given in this run carry over into O(path), and it is removed (RV(removed_files), a warning, and a diff
+    entry).
+  - The boot-time check. Before writing the persisted file the module resolves which file sets each key at
+    boot, with systemd-sysctl's rules, and what a procps C(sysctl --system) run would leave, with procps' rules
+    (measured with procps-ng 4.0.2 on Debian 12 and 4.0.4 on Debian 13; it applies C(/etc/sysctl.conf) again
+    after every sysctl.d file, even when C(99-sysctl.conf) links to it). If another file would override ours on
+    either path, the task fails naming the file and line (or warns, see O(on_override)).
   - Needs root (CAP_NET_ADMIN in the namespace). In an unprivileged container C(/proc/sys) is
     read-only; apply from the host with O(netns) instead.
   - The reserved ports are skipped by every automatic choice (C(connect()) without C(bind()),
@@ -391,8 +395,42 @@ netns:
   type: dict
   sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "cookie": 1, "path": null}
 warnings:
-  description: Plain-language warnings (same parity, reserved ports outside the range, large reserved
-    blocks, values over 4095 bytes, overrides), shown as the task's warnings.
+  description:
+    - Plain-language warnings, shown as the task's warnings; a clean rerun has none. Each kind of warning is listed
+      below with a phrase its text contains.
+    - C(both ends are) - the ephemeral range's ends have the same parity, so C(connect()) to a fixed destination
+      never gets one edge port.
+    - C(skews the kernel's port choice) - a reserved block of 1024 ports or more inside the ephemeral range.
+    - C(bytes long) - the reservation list is over 4095 bytes, which a later procps C(sysctl -p) or
+      C(sysctl --system) would truncate.
+    - C(as before this run) - fewer than O(min_ephemeral) ports remain for automatic assignment, as before this
+      run (a change that leaves fewer fails instead).
+    - C(although this run did not ask for them) - ports other sysctl files declare for the reservations, reserved
+      live because our file hides those lines at boot.
+    - C(would not be set at boot by) - with O(on_override=warn), no boot program sets the key from O(path).
+    - C(and is applied after) - with O(on_override=warn), another file sets the key after O(path) at boot and wins.
+    - C(would not be read at boot) - with O(on_override=warn), O(path) is not read at boot at all.
+    - C(procps "sysctl --system" applies) - with O(on_override=warn), a line that a procps C(sysctl --system) run
+      applies after O(path).
+    - C(path changed) - O(path) replaced the managed files at an earlier path, whose settings carried over.
+    - C(stay reserved and are never released by this module) - the managed file's ownership state
+      does not match its seal (edited, truncated, or not written by this module); its ports stay reserved.
+    - C(its ports count as foreign) - the namespace's ownership record under C(/run/portguard-ephemeral) is not one
+      this module wrote (a plain-text record, a damaged one); it is replaced and releases nothing.
+    - C(was written by portguard.ephemeral 0.2.0) - a 0.2.0 file or record; its ports are held by owner V(unnamed)
+      from now on, nothing is released (once, on the first run after the upgrade).
+    - C(was interrupted) - a killed run's journal was found; this run finishes it.
+    - C(ignored the journal of an interrupted run) - a journal that is not sealed for this namespace and boot.
+    - C(removed temporary files that killed runs left behind) - leftovers of killed runs, removed.
+    - C(not a regular file) - a C(*.conf) name in a sysctl directory is a FIFO, socket or directory, and is skipped.
+    - C(dropped your ports) - an C(exact) run of another owner dropped this owner's ports since its last run;
+      this run reserves them again.
+    - "C(mode: exact dropped the ports) - this C(exact) run took ports from other owners (see RV(dropped))."
+    - "C(check mode: the real run would fail) - in check mode, the live values cannot be written by this user."
+    - C(no network namespace cookie) - a kernel before 5.14 keys live-only ownership records by the namespace's
+      inode, which it reuses.
+    - C(ignored an invalid value the kernel would reject at boot) - another sysctl file's reservation line that the
+      kernel refuses.
   returned: when there is something to warn about
   type: list
   elements: str

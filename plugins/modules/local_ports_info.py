@@ -13,26 +13,12 @@ module: local_ports_info
 short_description: Report whether service ports can be taken by the kernel's ephemeral port assignment
 version_added: 0.1.0
 description:
-  - Reads C(net.ipv4.ip_local_port_range) and C(net.ipv4.ip_local_reserved_ports) in the running kernel,
-    resolves which sysctl.d file sets each of them at boot (systemd-sysctl's rules), and reads the
-    sockets of the network namespace from C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6).
-  - For each examined port it answers the questions behind "Address already in use" when no process
-    owns the port, such as a TIME_WAIT left by an outgoing connection - is the port inside the
-    ephemeral range, is it reserved now, will it still be reserved after a reboot, and which socket
-    holds it right now.
-  - Names the processes (pid, command name, user) behind every listed listener and holder, the way C(ss -p)
-    does, and lists the listeners inside the ephemeral range whose port is not reserved
-    (RV(unreserved_listeners)), the services nobody declared.
-  - It also resolves, for each key, what a procps C(sysctl --system) run would leave (C(boot.<key>.sysctl_system)),
-    because that command applies C(/etc/sysctl.conf) again after every sysctl.d file, even when
-    C(99-sysctl.conf) links to it (measured with procps-ng 4.0.2 on Debian 12 and 4.0.4 on Debian 13). A
-    port that such a run would leave in the ephemeral range and unreserved is at risk.
-  - RV(drift) compares the live values with the values the host gets at boot, as port sets and numbers.
-    It catches a reservation list that a later procps C(sysctl --system) or C(sysctl -p) truncated
-    (procps writes at most 4095 bytes).
-  - Changes nothing. C(changed) is always V(false).
+  - Reports, for each examined port, whether the kernel's ephemeral port assignment can take it - is it inside
+    the ephemeral range, is it reserved now and after a reboot, and which socket and process hold it right now.
+  - Also reports which sysctl file sets each key at boot, the drift between the live and the boot values, and the
+    listeners inside the range whose port is not reserved. Changes nothing; C(changed) is always V(false).
 author:
-  - portguard maintainers (!UNKNOWN)
+  - portguard maintainers (@portguard)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - portguard.ephemeral.netns
@@ -58,6 +44,21 @@ options:
     aliases: [ports]
     type: raw
 notes:
+  - It reads C(net.ipv4.ip_local_port_range) and C(net.ipv4.ip_local_reserved_ports) in the running kernel,
+    resolves which sysctl.d file sets each of them at boot (systemd-sysctl's rules), and reads the sockets of the
+    network namespace from C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6).
+  - It answers the questions behind "Address already in use" when no process owns the port, such as a TIME_WAIT
+    left by an outgoing connection.
+  - It names the processes (pid, command name, user) behind every listed listener and holder, the way C(ss -p)
+    does, and lists the listeners inside the ephemeral range whose port is not reserved
+    (RV(unreserved_listeners)), the services nobody declared.
+  - It also resolves, for each key, what a procps C(sysctl --system) run would leave
+    (C(boot.<key>.sysctl_system)), because that command applies C(/etc/sysctl.conf) again after every sysctl.d
+    file, even when C(99-sysctl.conf) links to it (measured with procps-ng 4.0.2 on Debian 12 and 4.0.4 on
+    Debian 13). A port that such a run would leave in the ephemeral range and unreserved is at risk.
+  - RV(drift) compares the live values with the values the host gets at boot, as port sets and numbers. It
+    catches a reservation list that a later procps C(sysctl --system) or C(sysctl -p) truncated (procps writes at
+    most 4095 bytes).
   - Needs root to enter another namespace with O(netns). Reading the current namespace needs no privileges.
   - A socket that is not a listener is listed as a holder of its local port. When a port has holders and no
     listener, a service that binds it now fails with C(EADDRINUSE), even with C(SO_REUSEADDR), as long as
@@ -459,9 +460,31 @@ netns:
   type: dict
   sample: {"inode": 4026531840, "dev": 4, "link": "net:[4026531840]", "path": null}
 warnings:
-  description: Plain-language warnings about the live and boot values (same parity of the range ends, reserved
-    ports outside the range, large reserved blocks, values over 4095 bytes, values the kernel refuses at boot,
-    values a procps C(sysctl --system) run would set instead of the boot values), shown as the task's warnings.
+  description:
+    - Plain-language warnings about the live and boot values, shown as the task's warnings. Each kind of warning is
+      listed below with a phrase its text contains.
+    - C(both ends are) - the ephemeral range's ends have the same parity, so C(connect()) to a fixed destination
+      never gets one edge port.
+    - C(skews the kernel's port choice) - a reserved block of 1024 ports or more inside the ephemeral range.
+    - C(bytes long) - the reservation list is over 4095 bytes, which a later procps C(sysctl -p) or
+      C(sysctl --system) would truncate.
+    - C(at boot:) - the same three checks on the boot values, when they differ from the live ones.
+    - C(to a value the kernel refuses or misreads at boot) - the file that wins at boot sets a value the kernel
+      refuses; the boot value is then the kernel's default.
+    - C(systemd-sysctl ignores that file at boot, but a later procps) - a line only a procps C(sysctl --system) run
+      applies.
+    - C(a procps "sysctl --system" run sets) - a procps C(sysctl --system) run would set another value than the boot
+      value.
+    - C(not a regular file) - a C(*.conf) name in a sysctl directory is a FIFO, socket or directory.
+    - C(cannot read the ownership records) - RV(owners) could not be read (the state directory or a record is not
+      a regular file or directory).
+    - C(was written by portguard.ephemeral 0.2.0) - a 0.2.0 file or record; the next local_ports run holds its
+      ports for owner V(unnamed).
+    - C(stay reserved and are never released by this module) - the managed file's ownership state
+      does not match its seal.
+    - C(its ports count as foreign) - the namespace's ownership record is not one local_ports wrote.
+    - C(was interrupted) - a killed local_ports run's journal; the next run that changes the namespace finishes it.
+    - C(ignored the journal of an interrupted run) - a journal not sealed for this namespace and boot.
   returned: when there is something to warn about
   type: list
   elements: str

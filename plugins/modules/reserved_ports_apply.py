@@ -22,7 +22,7 @@ description:
   - Service ports held right now by a socket that is not their listener are added to the warnings, or fail the
     host when the plan's C(reserved_ports_on_held) is C(fail).
 author:
-  - portguard maintainers (!UNKNOWN)
+  - portguard maintainers (@portguard)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

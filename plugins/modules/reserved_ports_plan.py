@@ -26,7 +26,7 @@ description:
   - Runs on the controller only; connects to nothing; takes no options (it reads the role's variables).
     Its cost is one task for the play plus a few milliseconds of Python per host, not a task per host.
 author:
-  - portguard maintainers (!UNKNOWN)
+  - portguard maintainers (@portguard)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn

@@ -28,7 +28,7 @@ description:
   - With O(merge), it reads the JSON reports of several parts (C(serial) batches written to different paths,
     C(--limit) runs, AWX/AAP job slices) and writes one fleet report of them; a host in two parts is an error.
 author:
-  - portguard maintainers (!UNKNOWN)
+  - portguard maintainers (@portguard)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn

@@ -43,16 +43,22 @@ def hosts_to_check(every, batch, active, runner):
 
 
 def host_check(names, get):
-    """(problems, unknown-variable messages) of one host from its variable names and ``get(name)``."""
+    """(problems, warnings) of one host from its variable names and ``get(name)``.
+
+    The warnings: misspelled-looking variables (with reserved_ports_on_unknown_vars: warn) and the
+    plan's own (``plan['warnings']``, such as a null service variable).
+    """
     host_input, problems = _role_vars.collect(names, get)
     plan, plan_problems = _services.host_plan(host_input)
     problems = problems + plan_problems
-    unknown = _role_vars.unknown_var_messages(names)
-    # The validated setting; a host with problems fails anyway, its raw value decides the wording.
-    setting = plan['settings']['on_unknown_vars'] if plan else host_input['settings'].get('on_unknown_vars')
-    if unknown and setting == 'fail':
-        return problems + unknown, []
-    return problems, unknown
+    # The validated setting; a host with problems fails anyway, its raw value (or the default) decides.
+    setting = plan['settings']['on_unknown_vars'] if plan else \
+        host_input['settings'].get('on_unknown_vars', _services.DEFAULT_SETTINGS['on_unknown_vars'])
+    unknown = _role_vars.unknown_var_messages(names, get, setting)
+    notes = plan['warnings'] if plan else []
+    if unknown and setting != 'warn':
+        return problems + unknown, notes
+    return problems, unknown + notes
 
 
 def grouped(messages):

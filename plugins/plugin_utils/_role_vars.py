@@ -17,7 +17,7 @@ __metaclass__ = type
 import difflib
 import re
 
-from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _services
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _services, _yaml_numbers
 
 # reserved_port_services_db, reserved_ports_service_web, reserved_ports_servcies_x ...
 _SERVICES_LIKE = re.compile(r'^reserved_?ports?_?(serv[a-z]*|srv[a-z]*)(?:_(.*))?$')
@@ -46,30 +46,41 @@ def collect(names, get):
 
     ``names``: the host's variable names; ``get(name)``: its templated value
     (may raise).  A setting the host does not have is left out (host_plan
-    takes the role default).
+    takes the role default).  An integer that its YAML file writes as octal,
+    hexadecimal or base 60 is a problem (``_yaml_numbers``).  A variable with a
+    problem is left out of the input, which is then marked ``incomplete`` (so
+    that its value causes no second message, such as "no service ports").
     """
     names = frozenset(name for name in names if isinstance(name, str))
     problems = []
+    missing = object()
 
-    def fetch(name, default=None):
+    def fetch(name):
         try:
-            return plain(get(name))
+            value = get(name)
         except Exception as exc:  # pylint: disable=broad-except
             problems.append('variable %s cannot be evaluated: %s' % (name, exc))
-            return default
+            return missing
+        misread = _yaml_numbers.problems(value, name)
+        problems.extend(misread)
+        return missing if misread else plain(value)
 
-    settings = {}
-    for key in _services.SETTING_KEYS:
-        var = _services.SETTING_VARS[key]
-        if var in names:
-            settings[key] = fetch(var, _services.DEFAULT_SETTINGS[key])
-    services = dict((var, fetch(var)) for var in _services.service_var_names(names))
+    def fetch_all(var_names):
+        values = dict((var, fetch(var)) for var in var_names)
+        return dict((var, value) for var, value in values.items() if value is not missing)
+
+    settings = fetch_all(var for var in _services.SETTING_VARS.values() if var in names)
+    settings = dict((key, settings[var]) for key, var in _services.SETTING_VARS.items() if var in settings)
+    services = fetch_all(_services.service_var_names(names))
     try:
         found = _services.discover_names(names, settings.get('discover', []))
     except _services.ServicesError:
         found = []  # check_settings names the bad pattern
-    discovered = dict((var, fetch(var)) for var in found)
-    return {'services': services, 'discovered': discovered, 'settings': settings}, problems
+    discovered = fetch_all(found)
+    host_input = {'services': services, 'discovered': discovered, 'settings': settings}
+    if problems:
+        host_input['incomplete'] = True
+    return host_input, problems
 
 
 def _suggestion(name):
@@ -77,6 +88,10 @@ def _suggestion(name):
     match = _SERVICES_LIKE.match(name)
     if match and difflib.SequenceMatcher(None, match.group(1), 'services').ratio() >= 0.7:
         return _services.SERVICES_PREFIX + match.group(2) if match.group(2) else _services.SERVICES_VAR
+    if name.startswith(_services.ROLE_PREFIX):
+        # The prefix is right: only the rest counts (reserved_ports_qqq is close to no setting).
+        close = difflib.get_close_matches(name[len(_services.ROLE_PREFIX):], _services.SETTING_KEYS, n=1, cutoff=0.6)
+        return _services.ROLE_PREFIX + close[0] if close else None
     close = difflib.get_close_matches(name, _services.ROLE_VARS, n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -102,12 +117,28 @@ def unknown_vars(names):
     return sorted(found)
 
 
-def unknown_var_messages(names):
-    """One sentence per misspelled-looking variable."""
+def _value_text(name, get):
+    try:
+        return _services.short_value(plain(get(name)))
+    except Exception:  # pylint: disable=broad-except
+        return '(a value that cannot be evaluated)'
+
+
+def unknown_var_messages(names, get=None, setting=_services.DEFAULT_SETTINGS['on_unknown_vars']):
+    """One sentence per misspelled-looking variable, worded for ``reserved_ports_on_unknown_vars`` = ``setting``.
+
+    ``get(name)`` gives the value to show (left out without it).
+    """
     messages = []
     for name, suggestion in unknown_vars(names):
+        value = ' = %s' % _value_text(name, get) if get is not None else ''
         hint = ('did you mean %s?' % suggestion) if suggestion else \
-            'see ansible-doc -t role portguard.ephemeral.reserved_ports for the role\'s variables'
-        messages.append('variable %s is not a variable of portguard.ephemeral.reserved_ports and is ignored; %s '
-                        '(reserved_ports_on_unknown_vars: fail makes this an error)' % (name, hint))
+            'the role has no such variable (ansible-doc -t role portguard.ephemeral.reserved_ports lists them).'
+        if setting == 'warn':
+            messages.append('variable %s%s is not a variable of portguard.ephemeral.reserved_ports and is ignored; %s'
+                            % (name, value, hint))
+        else:
+            messages.append('variable %s%s is not a variable of portguard.ephemeral.reserved_ports, which would '
+                            'ignore it; %s Rename it, or set reserved_ports_on_unknown_vars: warn if it is meant for '
+                            'something else' % (name, value, hint))
     return messages

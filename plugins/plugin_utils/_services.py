@@ -17,6 +17,8 @@ Input per host (``host_plan``), as ``plugin_utils._role_vars`` collects it:
 - ``discovered``: ``{variable name: value}`` for the variables whose names
   match ``reserved_ports_discover`` (glob patterns such as ``*_port``).
 - ``settings``: ``{key: value}`` for the role's other variables (``SETTINGS``).
+- ``incomplete``: true when ``_role_vars`` left out a variable it found a
+  problem with (the caller reports that problem; no "no service ports" here).
 
 Every problem of a host is collected and returned at once; a host with a
 problem gets no plan, so the role changes no host.
@@ -26,6 +28,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import fnmatch
 import re
 
@@ -49,6 +52,9 @@ ROLE_PREFIX = 'reserved_ports_'
 # The kernel's default net.ipv4.ip_unprivileged_port_start: the lowest LOW an
 # ephemeral range may have.  A host that lowered it is the module's business.
 UNPRIVILEGED_PORT_START = 1024
+# The kernel's default net.ipv4.ip_local_port_range (and the default reserved_ports_move_window).
+KERNEL_DEFAULT_RANGE = (32768, 60999)
+RANGE_KEY = 'net.ipv4.ip_local_port_range'
 
 # The role's settings: key (the variable is ROLE_PREFIX + key), kind, and the
 # kind's detail.  Defaults live in roles/reserved_ports/defaults/main.yml and
@@ -61,7 +67,7 @@ SETTINGS = (
     ('mode', 'choice', ('merge', 'exact')),
     ('on_held', 'choice', ('warn', 'fail')),
     ('on_override', 'choice', ('fail', 'warn')),
-    ('on_unknown_vars', 'choice', ('warn', 'fail')),
+    ('on_unknown_vars', 'choice', ('fail', 'warn')),
     ('on_undeclared_listeners', 'choice', ('report', 'warn', 'fail')),
     ('ignore_listeners', 'listeners', None),
     ('discover', 'patterns', None),
@@ -85,12 +91,12 @@ CHOICES = dict((key, detail) for key, kind, detail in SETTINGS if kind == 'choic
 DEFAULT_SETTINGS = {
     'strategy': 'reserve',
     'range': '',
-    'move_window': [32768, 60999],
+    'move_window': list(KERNEL_DEFAULT_RANGE),
     'min_ephemeral': 8192,
     'mode': 'merge',
     'on_held': 'warn',
     'on_override': 'fail',
-    'on_unknown_vars': 'warn',
+    'on_unknown_vars': 'fail',
     'on_undeclared_listeners': 'report',
     'ignore_listeners': [],
     'discover': [],
@@ -129,6 +135,11 @@ class ServicesError(ValueError):
 def _short(value, limit=80):
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + '...'
+
+
+def short_value(value):
+    """A value as the role's messages show it: its repr, at most 80 characters."""
+    return _short(value)
 
 
 def _ports_word(ports):
@@ -308,6 +319,21 @@ def parse_services(services_vars):
     return services, problems
 
 
+def null_warnings(services_vars):
+    """Service variables that are null or an empty string: they add nothing, which often means a broken list.
+
+    ``[]`` is a deliberate "no services here" and says nothing.
+    """
+    warnings = []
+    for var in service_var_names(services_vars or {}):
+        value = services_vars[var]
+        if value is None or value == '':
+            warnings.append('%s is %s, so it adds no service; write [] if it has none, or check the indentation '
+                            'of its entries (a list whose entries are all commented out is null too)'
+                            % (var, 'null' if value is None else 'an empty string'))
+    return warnings
+
+
 def duplicate_problems(services):
     """Ports claimed by two different services (whose protocols overlap)."""
     claims = {}
@@ -406,7 +432,9 @@ def _check_one(key, kind, detail, value):
     option = SETTING_VARS[key]
     if kind == 'choice':
         if not isinstance(value, str) or value not in detail:
-            raise ServicesError(['%s: %s is not one of %s' % (option, _short(value), ', '.join(detail))])
+            close = difflib.get_close_matches(value, detail, n=1, cutoff=0.6) if isinstance(value, str) else []
+            fix = '; did you mean %s?' % close[0] if close else ''
+            raise ServicesError(['%s: %s is not one of %s%s' % (option, _short(value), ', '.join(detail), fix)])
         return value
     if kind == 'int':
         return _int_setting(value, option, detail[0], detail[1])
@@ -584,7 +612,7 @@ def host_plan(host_input):
     if problems:
         return None, problems
     every = services + found
-    if not every and not settings['allow_empty']:
+    if not every and not settings['allow_empty'] and not host_input.get('incomplete'):
         return None, [EMPTY_PROBLEM]
     ports = frozenset()
     for service in every:
@@ -614,7 +642,35 @@ def host_plan(host_input):
         'reserved': format_runs(reserved),
         'range': port_range,
         'discover_skipped': skipped,
+        'warnings': null_warnings(host_input.get('services')),
         'settings': settings,
         'module_args': _module_args(settings, ports, reserved, port_range),
     }
     return plan, []
+
+
+def moved_range_left(plan, result):
+    """A warning when this run leaves a range an earlier run persisted (move_range, or an old reserved_ports_range).
+
+    ``result``: what local_ports returned for ``plan``.  With strategy reserve
+    and no reserved_ports_range the module keeps the range line of its
+    persisted file; that is worth one sentence unless the line holds the
+    kernel's default.  None otherwise (an audit, persist off, a range given).
+    """
+    if plan['strategy'] != 'reserve' or plan['range'] is not None:
+        return None
+    path = result.get('persisted_file')
+    winner = (result.get('boot') or {}).get(RANGE_KEY)
+    if not path or not winner or winner.get('file') != path:
+        return None
+    try:
+        persisted = parse_range(winner['value'], RANGE_KEY, 1)
+    except PortSpecError:
+        return None
+    if tuple(persisted) == KERNEL_DEFAULT_RANGE:
+        return None
+    low, high = persisted
+    return ('net.ipv4.ip_local_port_range stays %d %d: %s line %s still sets it, from an earlier move_range run or '
+            'reserved_ports_range, and strategy reserve without reserved_ports_range keeps it. Set '
+            'reserved_ports_range: "%d %d" to go back to the kernel\'s default, or "%d %d" to keep it without this '
+            'warning' % (low, high, path, winner.get('line'), KERNEL_DEFAULT_RANGE[0], KERNEL_DEFAULT_RANGE[1], low, high))

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 
@@ -267,6 +268,32 @@ def test_move_range_picks_the_largest_gap_with_different_parity(lab, tmp_path):
     assert (lab.port_range(), lab.reserved()) == ((40001, 51998), '\n')
 
 
+def test_leaving_move_range_warns_once_per_run_and_the_documented_way_back_restores_the_default(lab, tmp_path):
+    services = {'reserved_ports_services_app': [{'name': 'a', 'port': 40000}]}
+    moved = seed_run(lab, tmp_path, dict(services, reserved_ports_strategy='move_range'))
+    assert moved.rc == 0, moved
+    assert lab.port_range() == (40001, 60998)
+    for _run in range(2):  # every run that keeps the old range says so, once
+        kept = seed_run(lab, tmp_path, services)
+        assert kept.rc == 0, kept
+        assert kept.host_results(APPLY_TASK)['target']['warnings'] == [
+            'net.ipv4.ip_local_port_range stays 40001 60998: /etc/sysctl.d/zz-portguard-ephemeral.conf line 5 still '
+            'sets it, from an earlier move_range run or reserved_ports_range, and strategy reserve without '
+            'reserved_ports_range keeps it. Set reserved_ports_range: "32768 60999" to go back to the kernel\'s '
+            'default, or "40001 60998" to keep it without this warning']
+        assert lab.port_range() == (40001, 60998)
+    back = dict(services, reserved_ports_range='32768 60999')
+    restored = seed_run(lab, tmp_path, back)
+    assert restored.rc == 0, restored
+    assert lab.port_range() == DEFAULT_RANGE
+    assert nslab.kernel_set(lab.reserved()) == set([40000])
+    again = seed_run(lab, tmp_path, back)
+    assert again.changed_total() == 0 and not again.host_results(APPLY_TASK)['target'].get('warnings'), again
+    # The kernel's default in the file is no moved range: no warning without reserved_ports_range either.
+    quiet = seed_run(lab, tmp_path, services)
+    assert quiet.rc == 0 and not quiet.host_results(APPLY_TASK)['target'].get('warnings'), quiet
+
+
 def test_move_range_without_a_large_enough_gap_fails_with_the_numbers(lab, tmp_path):
     before = lab.snapshot()
     services = [{'name': 's%d' % port, 'port': port} for port in range(36000, 61000, 6000)]
@@ -399,13 +426,14 @@ def test_serial_batches_check_later_hosts_with_the_plays_vars(fleet):
 
 @pytest.mark.parametrize('bad', ['h1', 'h3'])
 def test_invalid_setting_on_one_host_changes_no_host(fleet, bad):
-    """ansible-core's argument-spec check fails the bad host alone; the plan step still stops the others."""
+    """ansible-core's argument-spec check passes (types raw); the plan step names the bad host and stops them all."""
     before = fleet.snapshots()
     run = fleet.run(host_vars={bad: {'reserved_ports_strategy': 'sideways'}})
     assert run.rc != 0, run
     text = run.messages()
     assert 'host %s: reserved_ports_strategy: \'sideways\' is not one of reserve, move_range, both' % bad in text
     assert 'nothing was changed on any host' in text
+    assert 'Validation of arguments failed' not in text and 'argument_spec_data' not in run.proc.stdout
     assert run.host_results(APPLY_TASK) == {}
     assert fleet.snapshots() == before
 
@@ -470,23 +498,71 @@ def test_other_tags_run_nothing_of_the_role(lab, tmp_path):
     assert lab.snapshot() == before
 
 
-def test_misspelled_variables_warn_once_per_host_and_can_fail(lab, tmp_path):
-    typos = {'reserved_ports_service_web': [{'name': 'web', 'port': 36700}],
-             'reserved_port_services_db': [{'name': 'db', 'port': 36701}]}
-    run = seed_run(lab, tmp_path, typos)
+def test_misspelled_variables_fail_by_default_and_warn_when_asked(lab, tmp_path):
+    typos = {'reserved_ports_service_web': [{'name': 'web', 'port': 36700}], 'reserved_ports_stratgy': 'move_range'}
+    before = lab.snapshot()
+    failing = seed_run(lab, tmp_path, typos)
+    assert failing.rc != 0, failing
+    text = failing.messages()
+    assert ("host target: variable reserved_ports_stratgy = 'move_range' is not a variable of "
+            "portguard.ephemeral.reserved_ports, which would ignore it; did you mean reserved_ports_strategy? Rename "
+            "it, or set reserved_ports_on_unknown_vars: warn if it is meant for something else") in text
+    assert "host target: variable reserved_ports_service_web = [{'name': 'web', 'port': 36700}] is not a variable" in text
+    assert lab.snapshot() == before
+    run = seed_run(lab, tmp_path, dict(typos, reserved_ports_on_unknown_vars='warn'))
     assert run.rc == 0, run
     warnings = run.host_results(PLAN_TASK)['target']['warnings']
     assert warnings == [
-        'host target: variable reserved_port_services_db is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
-        'did you mean reserved_ports_services_db? (reserved_ports_on_unknown_vars: fail makes this an error)',
-        'host target: variable reserved_ports_service_web is not a variable of portguard.ephemeral.reserved_ports and is ignored; '
-        'did you mean reserved_ports_services_web? (reserved_ports_on_unknown_vars: fail makes this an error)']
+        "host target: variable reserved_ports_service_web = [{'name': 'web', 'port': 36700}] is not a variable of "
+        "portguard.ephemeral.reserved_ports and is ignored; did you mean reserved_ports_services_web?",
+        "host target: variable reserved_ports_stratgy = 'move_range' is not a variable of "
+        "portguard.ephemeral.reserved_ports and is ignored; did you mean reserved_ports_strategy?"]
     assert nslab.kernel_set(lab.reserved()) == set(CLONES)
+
+
+def _inventory_with(tmp_path, text):
+    """The seed inventory plus group_vars/all.yml written as text (YAML's own reading of numbers matters)."""
+    inventory = os.path.join(str(tmp_path), 'inventory')
+    shutil.copytree(SEED, inventory)
+    with open(os.path.join(inventory, 'group_vars', 'all.yml'), 'w') as handle:
+        handle.write(text)
+    return inventory
+
+
+@pytest.mark.parametrize('written, read, fix', [
+    ('036601', 'octal number 15745', 'write it in decimal without the leading zero: 36601'),
+    ('0x8F79', 'hexadecimal number 36729', 'write it in decimal: 36729'),
+    ('610:01', 'base-60 number 36601', 'write it in decimal: 36601'),
+])
+def test_a_port_yaml_reads_as_another_number_is_refused_with_file_line_and_fix(lab, tmp_path, written, read, fix):
+    inventory = _inventory_with(tmp_path, '---\nreserved_ports_services_extra:\n  - {name: extra, port: %s}\n'
+                                % written)
     before = lab.snapshot()
-    failing = seed_run(lab, tmp_path, dict(typos, reserved_ports_on_unknown_vars='fail'))
-    assert failing.rc != 0, failing
-    assert 'host target: variable reserved_ports_service_web is not a variable' in failing.messages()
+    run = run_playbook(lab, [inventory], home=os.path.join(str(tmp_path), 'ansible-home'))
+    assert run.rc != 0, run
+    problems = run.host_results(PLAN_TASK)['target']['msg'].split('\n- ')[1:]
+    assert problems == ["host target: reserved_ports_services_extra[0] (service 'extra') port: YAML reads the unquoted "
+                        "%s (%s line 3) as the %s; %s" % (written, os.path.join(inventory, 'group_vars', 'all.yml'),
+                                                          read, fix)]
     assert lab.snapshot() == before
+
+
+def test_one_mistake_gives_one_short_message_with_the_default_callback(lab, tmp_path):
+    """ansible-core's own argument check passes; the role's check names host, variable, value; no huge lines."""
+    inventory = _inventory_with(tmp_path, '---\nreserved_ports_strategy: move-range\n'
+                                          'reserved_ports_services: {name: web, port: 8443}\nreserved_ports_services_db:\n')
+    argv = nslab.playbook_argv(PLAYBOOK, [inventory])
+    env = dict(nslab.ansible_env(os.path.join(str(tmp_path), 'ansible-home')),
+               ANSIBLE_STDOUT_CALLBACK='ansible.builtin.default')
+    proc = lab.run(argv, check=False, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert 'Validation of arguments failed' not in out and 'argument_spec_data' not in out, out
+    assert "host target: reserved_ports_strategy: 'move-range' is not one of reserve, move_range, both; did you mean " \
+           "move_range?" in out
+    assert "host target: reserved_ports_services: {'name': 'web', 'port': 8443} is a mapping; it must be a list" in out
+    assert max(len(line) for line in out.splitlines()) < 1000, max(out.splitlines(), key=len)
+    assert 'reserved_ports_services_db is null' not in out  # a failed check lists the problems, not warnings
 
 
 def test_a_host_without_services_fails_unless_allowed(lab, tmp_path):
@@ -650,6 +726,26 @@ def test_examples_apply_rerun_and_audit_as_a_user(lab, tmp_path):
         assert 'DEPRECATION' not in again.proc.stdout + again.proc.stderr, again.proc.stderr
 
 
+def test_examples_readme_way_to_try_it_locally_works_and_writes_no_file(lab, tmp_path):
+    """examples/README.md's commands (a copy of examples/, -c local, persist off) in a throw-away namespace."""
+    with open(os.path.join(EXAMPLES, 'README.md')) as handle:
+        readme = handle.read()
+    command = ('ansible-playbook -i inventory site.yml --limit app1 -c local \\\n'
+               '    -e ansible_become=false -e reserved_ports_persist=false --diff')
+    assert command in readme
+    copy = os.path.join(str(tmp_path), 'portguard-examples')
+    shutil.copytree(EXAMPLES, copy, ignore=shutil.ignore_patterns('reports'))
+    before = lab.snapshot()
+    argv = [nslab.VENV_BIN + '/ansible-playbook', '-i', os.path.join(copy, 'inventory'), os.path.join(copy, 'site.yml'),
+            '--limit', 'app1', '-c', 'local', '-e', 'ansible_become=false', '-e', 'reserved_ports_persist=false',
+            '--diff']
+    run = Run(lab.run(argv, check=False, env=nslab.ansible_env(os.path.join(str(tmp_path), 'home'))))
+    assert run.rc == 0, run.proc.stdout[-3000:]
+    assert lab.reserved() == EXAMPLES_PLANNED['app1'] + '\n'
+    assert lab.snapshot()['files'] == before['files']  # nothing under the sysctl.d tree
+    assert os.path.exists(os.path.join(copy, 'reports', 'reserved-ports.json'))
+
+
 def test_demo_runs_and_cleans_up():
     namespaces_before = set(os.listdir('/run/netns'))
     proc = subprocess.run([os.path.join(REPO, 'scripts', 'demo.sh')], capture_output=True, text=True, timeout=300,
@@ -683,16 +779,30 @@ def test_argument_specs_defaults_equal_defaults_main():
             assert defaults[name] in spec['choices'], name
 
 
+# What the role's check (plugin_utils/_services.py SETTINGS) takes, by kind: the spec itself declares every
+# variable raw, so that ansible-core's own argument check never fails first (tests/unit test_argument_specs.py).
+CHECKED_TYPES = {'choice': 'str', 'int': 'int', 'bool': 'bool', 'str': 'str', 'path': 'path', 'netns': 'path',
+                 'range': '"LOW HIGH" or [LOW, HIGH]', 'range_or_empty': '"LOW HIGH", [LOW, HIGH] or ""',
+                 'patterns': 'list of str', 'listeners': 'list of ports, ranges or commands', 'owner': 'str'}
+
+
+def _checked_type(name):
+    from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _services  # pylint: disable=import-outside-toplevel
+    if name == _services.SERVICES_VAR:
+        return 'list of mappings'
+    kinds = dict((_services.SETTING_VARS[key], kind) for key, kind, _detail in _services.SETTINGS)
+    return CHECKED_TYPES[kinds[name]]
+
+
 def readme_variables():
-    """The README's variables section, as generated from meta/argument_specs.yml."""
+    """The README's variables section, as generated from meta/argument_specs.yml (types: the role's check)."""
     options = _load('meta/argument_specs.yml')['argument_specs']['main']['options']
-    lines = ['| Variable | Type | Default | Choices | Description |', '|---|---|---|---|---|']
+    lines = ['| Variable | Type | Default | Description |', '|---|---|---|---|']
     for name, spec in options.items():
         default = json.dumps(spec.get('default'))
-        choices = ', '.join('`%s`' % choice for choice in spec.get('choices', []))
-        kind = spec['type'] + ('/%s' % spec['elements'] if spec.get('elements') else '')
         text = re.sub(r'[CMVO]\(([^)]*)\)', r'`\1`', ' '.join(' '.join(spec['description']).split()))
-        lines.append('| `%s` | %s | `%s` | %s | %s |' % (name, kind, default, choices, text.replace('|', '\\|')))
+        kind = _checked_type(name).replace('|', '\\|')
+        lines.append('| `%s` | %s | `%s` | %s |' % (name, kind, default, text.replace('|', '\\|')))
     return '\n'.join(lines) + '\n'
 
 

@@ -63,22 +63,66 @@ def test_a_variable_that_cannot_be_evaluated_names_the_host_and_variable():
 
 def test_misspelled_variables_warn_once_per_message_naming_the_hosts():
     hosts = ['h%d' % i for i in range(8)]
-    variables = dict((host, {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_mod': 'x'})
+    variables = dict((host, {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_mod': 'x',
+                             'reserved_ports_on_unknown_vars': 'warn'})
                      for host in hosts)
     variables['h0']['reserved_port_services_db'] = []
     problems, warnings = _play_check.check_hosts(hosts, reader(variables))
     assert problems == []
     assert len(warnings) == 2
-    assert warnings[0].startswith('host h0: variable reserved_port_services_db is not a variable of ')
-    assert warnings[1].startswith('hosts h0, h1, h2, h3, h4 and 3 more: variable reserved_ports_mod is not a variable')
+    assert warnings[0] == ('host h0: variable reserved_port_services_db = [] is not a variable of '
+                           'portguard.ephemeral.reserved_ports and is ignored; did you mean reserved_ports_services_db?')
+    assert warnings[1].startswith("hosts h0, h1, h2, h3, h4 and 3 more: variable reserved_ports_mod = 'x' is not a "
+                                  "variable")
     assert 'did you mean reserved_ports_mode?' in warnings[1]
 
 
-def test_misspelled_variables_fail_the_host_that_asks_for_it():
-    variables = {'h1': {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_mod': 'x',
-                        'reserved_ports_on_unknown_vars': 'fail'}}
+@pytest.mark.parametrize('setting', [{}, {'reserved_ports_on_unknown_vars': 'fail'}], ids=['default', 'fail'])
+def test_misspelled_variables_fail_by_default_naming_value_suggestion_and_fix(setting):
+    variables = {'h1': dict({'reserved_ports_services': [{'name': 'ok', 'port': 80}],
+                             'reserved_ports_stratgy': 'move_range'}, **setting)}
     problems, warnings = _play_check.check_hosts(['h1'], reader(variables))
-    assert warnings == [] and len(problems) == 1 and problems[0].startswith('host h1: variable reserved_ports_mod ')
+    assert warnings == []
+    assert problems == ["host h1: variable reserved_ports_stratgy = 'move_range' is not a variable of "
+                        "portguard.ephemeral.reserved_ports, which would ignore it; did you mean "
+                        "reserved_ports_strategy? Rename it, or set reserved_ports_on_unknown_vars: warn if it is "
+                        "meant for something else"]
+
+
+def test_services_prefix_near_misses_fail_by_default_and_an_unknown_role_prefix_name_too():
+    variables = {'h1': {'reserved_ports_services': [{'name': 'ok', 'port': 80}],
+                        'reserved_ports_service_web': [{'name': 'web', 'port': 8443}],
+                        'reserved_ports_servces_db': [], 'reserved_ports_qqq': 1}}
+    problems, _warnings = _play_check.check_hosts(['h1'], reader(variables))
+    assert len(problems) == 3
+    assert 'reserved_ports_qqq = 1 ' in problems[0] and 'the role has no such variable' in problems[0]
+    assert 'reserved_ports_servces_db = [] ' in problems[1] and 'did you mean reserved_ports_services_db?' in problems[1]
+    assert 'reserved_ports_service_web = ' in problems[2] and 'did you mean reserved_ports_services_web?' in problems[2]
+
+
+def test_an_invalid_on_unknown_vars_fails_and_still_names_the_misspelling():
+    variables = {'h1': {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_mod': 'x',
+                        'reserved_ports_on_unknown_vars': 'wran'}}
+    problems, warnings = _play_check.check_hosts(['h1'], reader(variables))
+    assert warnings == [] and len(problems) == 2
+    assert problems[0] == "host h1: reserved_ports_on_unknown_vars: 'wran' is not one of fail, warn; did you mean warn?"
+    assert problems[1].startswith('host h1: variable reserved_ports_mod ')
+
+
+@pytest.mark.parametrize('value, word', [(None, 'null'), ('', 'an empty string')])
+def test_a_null_services_variable_adds_nothing_and_warns_once_naming_its_hosts(value, word):
+    variables = dict((host, {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_services_db': value})
+                     for host in ('db1', 'db2'))
+    problems, warnings = _play_check.check_hosts(['db1', 'db2'], reader(variables))
+    assert problems == []
+    assert warnings == ['hosts db1, db2: reserved_ports_services_db is %s, so it adds no service; write [] if it has '
+                        'none, or check the indentation of its entries (a list whose entries are all commented out is '
+                        'null too)' % word]
+
+
+def test_an_empty_services_list_says_nothing():
+    variables = {'h1': {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_services_db': []}}
+    assert _play_check.check_hosts(['h1'], reader(variables)) == ([], [])
 
 
 def test_failure_message_says_what_was_left_unchanged():

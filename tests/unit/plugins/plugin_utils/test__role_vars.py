@@ -69,14 +69,29 @@ def test_real_names_and_private_ones_are_not_misspelled():
     assert _role_vars.unknown_vars(names) == []
 
 
+def _options():
+    with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as handle:
+        return yaml.safe_load(handle)['argument_specs']['main']['options']
+
+
+def choices_sentence(choices):
+    """How meta/argument_specs.yml documents a setting's choices (the README generator reads it too)."""
+    return 'Choices: %s.' % ', '.join('V(%s)' % choice for choice in choices)
+
+
 def test_defaults_choices_and_argument_specs_agree():
     with open(os.path.join(ROLE, 'defaults', 'main.yml')) as handle:
         defaults = yaml.safe_load(handle)
-    with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as handle:
-        options = yaml.safe_load(handle)['argument_specs']['main']['options']
+    options = _options()
     assert set(defaults) == set(options) == _services.ROLE_VARS
     for key, value in _services.DEFAULT_SETTINGS.items():
         var = _services.SETTING_VARS[key]
         assert defaults[var] == value == options[var]['default'], var
-    for key, choices in _services.CHOICES.items():
-        assert tuple(options[_services.SETTING_VARS[key]]['choices']) == choices, key
+    for var, spec in options.items():
+        documented = [line for line in spec['description'] if line.startswith('Choices: ')]
+        key = var[len(_services.ROLE_PREFIX):]
+        if key in _services.CHOICES:
+            assert documented == [choices_sentence(_services.CHOICES[key])], var
+            assert spec['default'] in _services.CHOICES[key], var
+        else:
+            assert documented == [], var

@@ -107,7 +107,7 @@ SETTING_PROBLEMS = [
     ({'netns': 'blue'}, "reserved_ports_netns: 'blue' is not an absolute path"),
     ({'live': 'maybe'}, "reserved_ports_live: 'maybe' is not a boolean"),
     ({'allow_empty': 2}, "reserved_ports_allow_empty: 2 is not a boolean"),
-    ({'on_unknown_vars': 'shout'}, "reserved_ports_on_unknown_vars: 'shout' is not one of warn, fail"),
+    ({'on_unknown_vars': 'shout'}, "reserved_ports_on_unknown_vars: 'shout' is not one of fail, warn"),
     ({'range': '500 60999'}, "reserved_ports_range: '500 60999' starts below net.ipv4.ip_unprivileged_port_start (1024)"),
     ({'move_window': [80, 60999], 'strategy': 'move_range'}, "reserved_ports_move_window: [80, 60999] starts below"),
     ({'range': '32768 61000'}, 'reserved_ports_range: 32768 61000 has ends of the same parity; the kernel then never '
@@ -373,3 +373,31 @@ def test_a_bad_owner_name_is_refused_naming_the_variable(owner, words):
     with pytest.raises(_services.ServicesError) as info:
         _services.check_settings({'owner': owner})
     assert words in str(info.value)
+
+
+def _moved(strategy='reserve', port_range=None, winner=None, path='/etc/sysctl.d/zz-portguard-ephemeral.conf'):
+    plan = {'strategy': strategy, 'range': port_range}
+    result = {'persisted_file': path, 'boot': {'net.ipv4.ip_local_port_range': winner}}
+    return _services.moved_range_left(plan, result)
+
+
+def test_leaving_a_persisted_moved_range_is_said_once_with_both_ways_out():
+    ours = {'file': '/etc/sysctl.d/zz-portguard-ephemeral.conf', 'line': 5, 'value': '40001 60998'}
+    assert _moved(winner=ours) == (
+        'net.ipv4.ip_local_port_range stays 40001 60998: /etc/sysctl.d/zz-portguard-ephemeral.conf line 5 still sets '
+        'it, from an earlier move_range run or reserved_ports_range, and strategy reserve without reserved_ports_range '
+        'keeps it. Set reserved_ports_range: "32768 60999" to go back to the kernel\'s default, or "40001 60998" to '
+        'keep it without this warning')
+
+
+@pytest.mark.parametrize('kwargs', [
+    {'strategy': 'move_range', 'port_range': [40001, 60998]},      # the range is managed this run
+    {'port_range': [40001, 60998]},                                 # reserve with an explicit range
+    {'winner': {'file': '/etc/sysctl.d/zz-portguard-ephemeral.conf', 'line': 5, 'value': '32768 60999'}},  # default
+    {'winner': {'file': '/etc/sysctl.d/10-admin.conf', 'line': 1, 'value': '40000 60999'}},   # not our file
+    {'winner': None},                                                # no range line at all
+    {'path': None, 'winner': {'file': '/etc/sysctl.d/zz-portguard-ephemeral.conf', 'line': 5, 'value': '40001 60998'}},
+], ids=['move_range', 'explicit-range', 'kernel-default', 'other-file', 'no-line', 'persist-off'])
+def test_nothing_is_said_when_no_earlier_range_is_left_in_place(kwargs):
+    kwargs.setdefault('winner', {'file': '/etc/sysctl.d/zz-portguard-ephemeral.conf', 'line': 5, 'value': '40001 60998'})
+    assert _moved(**kwargs) is None
