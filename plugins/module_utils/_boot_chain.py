@@ -200,7 +200,7 @@ def first_write(value):
         kept.append(token)
         position = end + 1
     text = ','.join(kept)
-    return text, ('written with one write(): the kernel kept the first %d of %d bytes' % (len(text), len(value)))
+    return text, ('with one write(): the kernel keeps the first %d of its %d bytes' % (len(text), len(value)))
 
 
 def _run_boot(chain, appliers, keys, root, replace, removed, systemd_boot):
@@ -287,3 +287,75 @@ def after_boot(appliers, keys, root, accepts, defaults, replace=None, removed=()
 def public(record):
     """An after-boot record as the module results show it."""
     return dict((name, record[name]) for name in ('value', 'file', 'line', 'profile', 'applier', 'note'))
+
+
+def _ours(record, path, root):
+    if record['file'] is None:
+        return False
+    real = os.path.realpath(_sysctld.under_root(root, path))
+    return path in (record['file'], record['via']) or os.path.realpath(
+        _sysctld.under_root(root, record['file'])) == real
+
+
+def _short(value, limit=60):
+    return value if len(value) <= limit else value[:limit] + '...'
+
+
+def _tuned_of(appliers):
+    return next((a for a in appliers if a['name'] == TUNED), {})
+
+
+def _why(appliers, record, key, path, root):
+    """The message for a line later in the chain that undoes ``path``'s value of ``key``."""
+    where = '%s line %d sets %s = %s' % (record['file'], record['line'], key, _short(record['value']))
+    tuned = _tuned_of(appliers)
+    if record['applier'] == PROCPS:
+        fix = ('move that line to a sysctl.d file that sorts before %s, or remove it' % os.path.basename(path)
+               if record['file'] == _sysctld.SYSCTL_CONF else 'remove that line, or give path a name that sorts later')
+        return ('%s: at every boot /etc/init.d/procps runs "sysctl --system" (no systemd here), which applies it '
+                'after %s (/etc/sysctl.conf last, even when 99-sysctl.conf links to it); %s' % (where, path, fix))
+    if record['profile']:
+        if os.path.dirname(path) not in _tuned.REAPPLY_DIRS:
+            why, alt = ("tuned's reapply never reads %s" % os.path.dirname(path),
+                        'or give path a file in /etc/sysctl.d, which tuned re-applies after its profile')
+        else:
+            why, alt = ('reapply_sysctl = 0 in %s: tuned does not re-apply %s' % (_tuned.MAIN_CONF, path),
+                        'or set reapply_sysctl = 1 there, so tuned re-applies %s after the profile' % path)
+        return ('%s in the tuned profile %s, which tuned applies after every boot and profile switch (%s); '
+                'remove that line from the profile, %s' % (where, tuned.get('profile'), why, alt))
+    return ('%s: tuned (profile %s) re-applies /run/sysctl.d and /etc/sysctl.d by file name, then /etc/sysctl.conf, '
+            'after every boot and profile switch, so that line comes after %s; move it to a sysctl.d file that '
+            'sorts before %s, remove it, or set reapply_sysctl = 0 in %s'
+            % (where, tuned.get('profile'), path, os.path.basename(path), _tuned.MAIN_CONF))
+
+
+def override_problems(appliers, after, keys, path, root='/', systemd_boot=None):
+    """What later in the chain than systemd-sysctl would undo ``path``'s values after boot: [message].
+
+    systemd-sysctl's own winner is not repeated (the modules' boot check names
+    it); a tuned line that is that same winner is not repeated either.
+    """
+    problems = []
+    for key in keys:
+        record = after[key]
+        if record['value'] is None or record['applier'] == SYSTEMD or (
+                record['applier'] is None and boots_with_systemd(appliers)):
+            continue
+        winner = (systemd_boot or {}).get(key, {}).get('winner')
+        if winner is not None and (winner['file'], winner['line']) == (record['file'], record['line']):
+            continue
+        if record['applier'] is None:
+            problems.append('%s would not be set at boot by %s: %s' % (key, path, boot_note(root) or 'no file sets it'))
+        elif not _ours(record, path, root):
+            problems.append(_why(appliers, record, key, path, root))
+        elif record['note']:
+            problems.append('%s sets %s to a long list, but at boot /etc/init.d/procps (no systemd here) applies '
+                            'it %s, so the ports after those are not reserved after a reboot; use fewer, wider '
+                            'ranges (the value must stay under 4095 bytes)' % (path, key, record['note']))
+    return problems
+
+
+def unknown_warnings(after, keys):
+    """Warnings for keys whose value after boot the chain cannot say (an applier that is not modelled)."""
+    return ['the value of %s after boot is not known: %s (%s)' % (key, after[key]['note'], after[key]['applier'])
+            for key in keys if after[key]['value'] is None]

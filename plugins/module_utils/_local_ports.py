@@ -29,6 +29,7 @@ import functools
 import os
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils import (
+    _boot_chain,
     _local_ports_info,
     _plan,
     _ports,
@@ -478,7 +479,7 @@ def _persisted(opts, now, planned, check_mode, root, warnings):
     """The persisted file's new text (our keys only; a key not given keeps its earlier line) and the boot check."""
     new_text = now.managed['text']
     if not now.path:
-        return _State(new_text=new_text, file_changed=False, boot_after={})
+        return _State(new_text=new_text, file_changed=False, boot_after={}, chain=[], after_boot={})
     path, plan = now.path, planned.plan
     carried = {}
     for _other, info in now.others:
@@ -504,23 +505,41 @@ def _persisted(opts, now, planned, check_mode, root, warnings):
     persisted_keys = [key for key, _value in values]
     boot_after = _without_files(_sysctld.boot_config(now.keys, root, replace=(path, new_text)), now.removed)
     problems = []
-    is_loaded, reason = _sysctld.loaded_at_boot(path, root)
-    if not is_loaded:
-        problems.append('%s would not be read at boot: %s' % (path, reason))
-    problems.extend(_override_problems(boot_after, persisted_keys, path))
-    problems.extend(_sysctl_system_problems(boot_after, persisted_keys, path, root, new_text,
-                                            now.live.unprivileged_port_start))
+    # -- boot chain hook 1 (issue 25): the programs that apply sysctls at boot, in order.
+    chain = _boot_chain.detect(root)
+    if _boot_chain.boots_with_systemd(chain):  # systemd-sysctl's rules hold only where it runs at boot
+        is_loaded, reason = _sysctld.loaded_at_boot(path, root)
+        if not is_loaded:
+            problems.append('%s would not be read at boot: %s' % (path, reason))
+        problems.extend(_override_problems(boot_after, persisted_keys, path))
+        problems.extend(_sysctl_system_problems(boot_after, persisted_keys, path, root, new_text,
+                                                now.live.unprivileged_port_start))
+    # -- boot chain hook 2: what each key ends with after the whole chain, and what in it undoes our file.
+    after_boot = _after_boot(chain, now, root, (path, new_text), boot_after)
+    problems.extend(_boot_chain.override_problems(chain, after_boot, persisted_keys, path, root, boot_after))
+    warnings.extend(_boot_chain.unknown_warnings(after_boot, persisted_keys))
     if problems:
         if opts['on_override'] == 'fail':
             raise TaskError('the persisted value would not win at boot or on "sysctl --system", nothing was '
                             'changed: %s. Set on_override: warn to apply anyway' % '; '.join(problems),
-                            boot=_boot_summary(boot_after, now.keys))
+                            boot=_boot_summary(boot_after, now.keys, after_boot), boot_appliers=chain)
         warnings.extend(problems)
     if now.removed:
         warnings.append('path changed: %s replaces the managed file(s) %s, which %s removed; their settings '
                         'and owned ports carry over' % (path, ', '.join(now.removed),
                                                         'would be' if check_mode else 'were'))
-    return _State(new_text=new_text, file_changed=file_changed, boot_after=boot_after)
+    return _State(new_text=new_text, file_changed=file_changed, boot_after=boot_after, chain=chain,
+                  after_boot=after_boot)
+
+
+def _after_boot(chain, now, root, replace, boot_after):
+    """Boot chain hook: _boot_chain.after_boot with the kernel's rules of this host."""
+    def accepts(key, value):
+        return _local_ports_info.kernel_accepts(key, value, now.live.unprivileged_port_start)
+
+    defaults = dict((key, _local_ports_info._default_text(key)) for key in now.keys)
+    return _boot_chain.after_boot(chain, now.keys, root, accepts, defaults, replace=replace, removed=now.removed,
+                                  systemd_boot=boot_after)
 
 
 def _result(opts, identity, now, planned, persisted, warnings):
@@ -545,7 +564,8 @@ def _result(opts, identity, now, planned, persisted, warnings):
         'declared_elsewhere': _ports.port_set(planned.declared),
         'ephemeral_ports': {'before': plan.capacity_before,
                             'after': plan.capacity_after if after else plan.capacity_before},
-        'boot': _boot_summary(persisted.boot_after, now.keys) if now.path else {},
+        'boot': _boot_summary(persisted.boot_after, now.keys, persisted.after_boot) if now.path else {},
+        'boot_appliers': persisted.chain,
         'persisted_file': now.path,
         'removed_files': now.removed,
         'netns': identity,
@@ -714,10 +734,12 @@ def _file_differs(managed, values, owned_text, pending_text=''):
         return True
 
 
-def _boot_summary(boot, keys):
+def _boot_summary(boot, keys, after_boot=None):
+    """{key: systemd-sysctl's winner {'file', 'line', 'value'} (all None when no file sets it), and 'after_boot'}."""
     summary = {}
     for key in keys:
-        winner = boot.get(key, {}).get('winner')
-        summary[key] = None if winner is None else {
-            'file': winner['file'], 'line': winner['line'], 'value': winner['value']}
+        winner = boot.get(key, {}).get('winner') or {'file': None, 'line': None, 'value': None}
+        summary[key] = {'file': winner['file'], 'line': winner['line'], 'value': winner['value']}
+        if after_boot:  # boot chain hook 3: the value after the whole chain (issue 25)
+            summary[key]['after_boot'] = _boot_chain.public(after_boot[key])
     return summary

@@ -16,7 +16,9 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _processes, _sockets, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import (
+    _boot_chain, _plan, _ports, _processes, _sockets, _sysctl, _sysctld,
+)
 from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
 
 # What a network namespace (the host's included) holds when no file sets the key.
@@ -157,6 +159,38 @@ def boot_report(root, unprivileged_port_start, warnings):
                                 '"sysctl --system" applies it last' % (override['file'], override['line'], key))
         report[key] = item
     return report, values, system_values
+
+
+def chain_report(root, report, values, unprivileged_port_start, warnings):
+    """Boot chain hook (issue 25): add ``after_boot`` to each report item; returns the appliers.
+
+    ``values`` (the parsed boot values) become the values after the whole
+    chain where it knows them, so drift and the ports' verdicts compare with
+    what the host really ends with after boot (tuned, procps at boot).
+    """
+    def accepts(key, value):
+        return kernel_accepts(key, value, unprivileged_port_start)
+
+    appliers = _boot_chain.detect(root)
+    keys = list(_sysctl.KEYS)
+    after = _boot_chain.after_boot(appliers, keys, root, accepts, dict((key, _default_text(key)) for key in keys))
+    warnings.extend(_boot_chain.unknown_warnings(after, keys))
+    for key in keys:
+        record = after[key]
+        report[key]['after_boot'] = _boot_chain.public(record)
+        try:
+            value = _parse_value(key, record['value'], key, unprivileged_port_start)
+        except (_ports.PortSpecError, TypeError):
+            continue  # unknown (None), or a value the kernel took that the strict parser does not
+        if value != values[key]:
+            where = ('%s line %d' % (record['file'], record['line'])) if record['file'] else 'the kernel default'
+            if record['profile']:
+                where += ' (tuned profile %s)' % record['profile']
+            warnings.append('after boot %s sets %s = %s from %s, not the systemd-sysctl value %s: the host ends '
+                            'with that value' % (record['applier'] or 'nothing', key, _short(record['value']) or '""',
+                                                 where, _short(report[key]['value']) or '""'))
+        values[key] = value
+    return appliers
 
 
 def _sysctl_system_item(key, info, boot_item, boot_value, unprivileged_port_start, warnings):
@@ -373,6 +407,7 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
 
     warnings = []
     boot, boot_values, system_values = boot_report(root, live.unprivileged_port_start, warnings)
+    appliers = chain_report(root, boot, boot_values, live.unprivileged_port_start, warnings)  # boot chain hook
     if boot_applies:
         boot_range = boot_values[_sysctl.RANGE_KEY]
         boot_reserved = boot_values[_sysctl.RESERVED_KEY]
@@ -398,6 +433,7 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
         'ephemeral_ports': _ports.ephemeral_capacity(live.port_range, live.reserved),
         'reserved_outside_range': _ports.port_set(_plan.outside_range(live.port_range, live.reserved)),
         'boot': boot,
+        'boot_appliers': appliers,
         'drift': drift,
         'ports': entries,
         'unreserved_listeners': unreserved,
