@@ -138,6 +138,10 @@ customize_rootfs() {
   if [ "$variant" = sysvinit ]; then
     # No consoles in a container: gettys would respawn for ever.
     sed -i '/^[0-9]*:[0-9]*:respawn:.*getty/d' "$rootfs/etc/inittab"
+    # podman stop sends SIGINT (the image's stop signal), init's ctrlaltdel: power the container off at
+    # once. The shutdown scripts would remount the root read-only, which fails the restart.
+    sed -i 's|^ca:\([0-9]*\):ctrlaltdel:.*|ca:\1:ctrlaltdel:/sbin/reboot -f|' "$rootfs/etc/inittab"
+    grep -q '^ca:.*:/sbin/reboot -f$' "$rootfs/etc/inittab" || die "no ctrlaltdel line in the sysvinit inittab"
   fi
   if [ "$variant" = systemd ] || [ "$variant" = tuned ]; then
     # Units that only make sense on a real machine.  systemd-modules-load
@@ -200,7 +204,7 @@ build_image() {
     name=$release-sysvinit
     include=$base_packages,$sysvinit_packages
     cmd='["/sbin/init"]'
-    # sysvinit ignores SIGTERM; SIGINT is its ctrlaltdel (shutdown -r): podman stop/restart take a second, not 10.
+    # sysvinit ignores SIGTERM; SIGINT is its ctrlaltdel (reboot -f, see customize_rootfs): a second, not 10.
     stop=SIGINT
   elif [ "$variant" = sshd ]; then
     name=$release-sshd

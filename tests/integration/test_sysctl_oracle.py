@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import sysctl_oracle
@@ -339,8 +339,8 @@ def check_tuned_tree(spec, root):
         shutil.rmtree(tree_dir)
 
 
-# SYSCTL_ORACLE_TUNED_EXAMPLES for a longer search (each example starts tuned once, about 0.5 s).
-@settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_TUNED_EXAMPLES', '60')), deadline=None,
+# SYSCTL_ORACLE_TUNED_EXAMPLES for a longer search (each example starts tuned once, about 0.15 s).
+@settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_TUNED_EXAMPLES', '150')), deadline=None,
           derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=tuned_trees())
@@ -361,6 +361,10 @@ TUNED_CASES = {
                                    ('etc/sysctl.d', '50-a.conf'): conf_file('%s = 1' % RES),
                                    ('run/sysctl.d', '50-a.conf'): conf_file('%s = 2' % RES)}, None),
                                  ['%s = 9' % RES], None),
+    # An empty value is no write at all (Python writes nothing): the boot value stays.
+    'empty-value-writes-nothing': (({('usr/lib/sysctl.d', '50-vendor.conf'): conf_file('%s = 8080' % RES),
+                                     ('etc/sysctl.d', '60-a.conf'): conf_file('%s =' % RNG)}, None),
+                                   ['%s =' % RES], None),
     # A -key line reaches no file; the profile's quotes are removed, the files' are not.
     'ignore-errors-line-and-quotes': (({('etc/sysctl.d', '50-a.conf'): conf_file('-%s = 4' % RES,
                                                                                    '%s = "5"' % RES)}, None),
@@ -394,6 +398,17 @@ def long_lists(draw):
     return text
 
 
+def ending_at(entry, end):
+    """A list whose ``entry`` ends at byte ``end`` (padded with port 1 before it, followed by more ports)."""
+    start = end - len(entry)
+    prefix = '1,' * (start // 2) if start % 2 == 0 else '11,' + '1,' * ((start - 3) // 2)
+    return prefix + entry + ',' + ','.join(str(port) for port in range(50000, 50400, 2))
+
+
+@example(value=ending_at('40000', 4093))          # measured: a single port ending at 4093 is kept,
+@example(value=ending_at('40000', 4094))          # at 4094 it is not;
+@example(value=ending_at('40000-40001', 4094))    # a range ending at 4094 is kept,
+@example(value=ending_at('40000-40001', 4095))    # at 4095 it is not
 @settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_LONG_EXAMPLES', '12')), deadline=None,
           derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
