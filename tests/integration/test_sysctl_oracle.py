@@ -366,8 +366,8 @@ TUNED_CASES = {
                                      ('etc/sysctl.d', '60-a.conf'): conf_file('%s =' % RNG)}, None),
                                    ['%s =' % RES], None),
     # A -key line reaches no file; the profile's quotes are removed, the files' are not.
-    'ignore-errors-line-and-quotes': (({('etc/sysctl.d', '50-a.conf'): conf_file('-%s = 4' % RES,
-                                                                                   '%s = "5"' % RES)}, None),
+    'ignore-errors-line-and-quotes': (({('etc/sysctl.d', '50-a.conf'): conf_file('-%s = 4' % RES, '%s = "5"' % RES)},
+                                       None),
                                       ['%s = "6"' % RES], None),
 }
 

@@ -36,8 +36,8 @@ def test_after_boot_is_what_the_kernel_holds(target):
     boot = target.info()['boot']
     predicted = boot[RESERVED_KEY]['after_boot']
     assert kernel_ports((predicted['value'] or '') + '\n') == kernel_ports(live['reserved']), (
-        '%s: after boot the kernel reserves %s; the modules predicted %s' % (target.name, live['reserved'].strip(),
-                                                                          predicted))
+        '%s: after boot the kernel reserves %s; the modules predicted %s'
+        % (target.name, live['reserved'].strip(), predicted))
     predicted = boot[RANGE_KEY]['after_boot']
     assert kernel_range(predicted['value']) == kernel_range(live['range']), (
         '%s: after boot the range is %s; the modules predicted %s' % (target.name, live['range'].strip(), predicted))
