@@ -166,7 +166,9 @@ def chain_report(root, report, values, unprivileged_port_start, warnings):
 
     ``values`` (the parsed boot values) become the values after the whole
     chain where it knows them, so drift and the ports' verdicts compare with
-    what the host really ends with after boot (tuned, procps at boot).
+    what the host really ends with after boot (tuned, procps at boot).  No
+    warning for a value tuned sets on purpose: a port it exposes is at risk in
+    ``ports``; an applier that is not modelled is warned about.
     """
     def accepts(key, value):
         return kernel_accepts(key, value, unprivileged_port_start)
@@ -182,13 +184,6 @@ def chain_report(root, report, values, unprivileged_port_start, warnings):
             value = _parse_value(key, record['value'], key, unprivileged_port_start)
         except (_ports.PortSpecError, TypeError):
             continue  # unknown (None), or a value the kernel took that the strict parser does not
-        if value != values[key]:
-            where = ('%s line %d' % (record['file'], record['line'])) if record['file'] else 'the kernel default'
-            if record['profile']:
-                where += ' (tuned profile %s)' % record['profile']
-            warnings.append('after boot %s sets %s = %s from %s, not the systemd-sysctl value %s: the host ends '
-                            'with that value' % (record['applier'] or 'nothing', key, _short(record['value']) or '""',
-                                                 where, _short(report[key]['value']) or '""'))
         values[key] = value
     return appliers
 

@@ -162,3 +162,26 @@ def test_parse_options_names_the_option():
     assert 'netns' in str(exc.value)
     assert info.parse_options({'examine': [80, '90-91']})['examine'] == frozenset([80, 90, 91])
     assert info.parse_options({})['examine'] is None
+
+
+def test_chain_report_adds_after_boot_and_takes_its_values(tmp_path):
+    """tuned's profile sets the range after systemd-sysctl: the values drift and verdicts use are tuned's."""
+    root = str(tmp_path)
+    for rel, text in (('/usr/sbin/tuned', ''), ('/etc/tuned/tuned-main.conf', 'reapply_sysctl = 1\n'),
+                      ('/etc/tuned/active_profile', 'oracle\n'),
+                      ('/etc/tuned/oracle/tuned.conf', '[sysctl]\n%s = 9000 65499\n' % RNG),
+                      ('/etc/sysctl.d/zz-portguard-ephemeral.conf', '%s = 9100\n' % RES)):
+        _put(root, rel.lstrip('/'), text)
+    os.makedirs(os.path.join(root, 'etc/systemd/system/multi-user.target.wants'))
+    os.symlink('/lib/systemd/system/tuned.service',
+               os.path.join(root, 'etc/systemd/system/multi-user.target.wants/tuned.service'))
+    warnings = []
+    report, values, _system = info.boot_report(root, 1024, warnings)
+    appliers = info.chain_report(root, report, values, 1024, warnings)
+    assert [a['name'] for a in appliers] == ['systemd-sysctl', 'tuned']
+    assert report[RNG]['value'] == '32768 60999'   # boot stays systemd-sysctl's answer
+    assert report[RNG]['after_boot'] == {'value': '9000 65499', 'file': '/etc/tuned/oracle/tuned.conf', 'line': 2,
+                                         'profile': 'oracle', 'applier': 'tuned', 'note': None}
+    assert report[RES]['after_boot']['applier'] == 'tuned'   # re-applied by tuned, our file
+    assert values == {RNG: (9000, 65499), RES: frozenset([9100])}
+    assert warnings == []
