@@ -103,7 +103,7 @@ help:
 	@echo "make integration|lint|demo|molecule CONTROLLER=$(NEW_CONTROLLER)  the same gate on that controller"
 	@echo "make integration-$(NEW_CONTROLLER) lint-$(NEW_CONTROLLER) molecule-$(NEW_CONTROLLER)  the gates make test runs on it"
 	@echo "make release-check    build + install the tarball, ansible-doc, netns run, galaxy-importer, changelog lint"
-	@echo "make images           build the Debian test images (MOLECULE_DISTRO=bookworm|trixie|all)"
+	@echo "make images           build the Debian test images the scenarios name (MOLECULE_DISTRO=bookworm|trixie|all)"
 	@echo "make molecule         molecule scenarios (SCENARIO=name|all, MOLECULE_DISTRO=bookworm|trixie|all)"
 	@echo "make demo             reproduce 'Address already in use', fix it with the role, clean up"
 	@echo "make bench            benchmark, parts podman, ssh, scale (BENCH_PARTS=...; see scripts/bench.sh): bench/results.json, docs/benchmarks.md"
@@ -189,9 +189,9 @@ test: $(TEST_SETUP)
 release-check: deps venv
 	bash $(ROOT)/scripts/release-check.sh
 
-# Debian test images (debootstrap + podman import; reused when present).
+# Debian test images the molecule scenarios name (debootstrap + podman import; reused when present).
 images: deps
-	$(ROOT)/scripts/build-images.sh $(MOLECULE_DISTRO) --systemd
+	$(ROOT)/scripts/molecule.sh all --distro $(MOLECULE_DISTRO) --build-only
 
 # One scenario: make molecule SCENARIO=fleet [MOLECULE_DISTRO=trixie]
 SCENARIO ?= all
@@ -200,7 +200,7 @@ molecule: deps $(CONTROLLER_SETUP) collection
 ifeq ($(CONTROLLER),host)
 	$(ROOT)/scripts/molecule.sh $(SCENARIO) --distro $(MOLECULE_DISTRO)
 else
-	$(ROOT)/scripts/build-images.sh $(MOLECULE_DISTRO) $(if $(filter all reboot,$(SCENARIO)),--systemd)
+	$(ROOT)/scripts/molecule.sh $(SCENARIO) --distro $(MOLECULE_DISTRO) --build-only
 	$(IN_CONTROLLER) scripts/molecule.sh $(SCENARIO) --distro $(MOLECULE_DISTRO) --no-build
 endif
 

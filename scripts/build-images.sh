@@ -2,13 +2,13 @@
 # Build the local Debian test images for portguard.ephemeral, without any
 # container registry: debootstrap a minbase rootfs and `podman import` it.
 #
-# Usage: scripts/build-images.sh [bookworm|trixie|all]... [--systemd] [--force] [--refresh]
+# Usage: scripts/build-images.sh [bookworm|trixie|all]... [--VARIANT|--VARIANT-only]... [--tree-only] [--force] [--refresh]
 #
 #   bookworm|trixie|all  releases to build (default: all)
-#   --systemd            also build the -systemd variant (systemd as PID 1)
-#   --systemd-only       build only the -systemd variant
-#   --sshd               also build the -sshd variant (make bench's SSH part)
-#   --sshd-only          build only the -sshd variant
+#   --VARIANT            also build that variant: systemd, sshd, tuned, sysvinit (below)
+#   --VARIANT-only       build that variant, not the plain image
+#   --tree-only          make the finished trees (.cache/debootstrap/<image>.*.rootfs.tar) and stop:
+#                        no podman image (scripts/procps-root.sh uses the tuned tree as an oracle root)
 #   --force              rebuild images that already exist (from the cache)
 #   --refresh            also re-download the cached packages (implies --force)
 #
@@ -18,6 +18,14 @@
 #   localhost/portguard-debian:<release>-sshd     + openssh-server, sshd -D -e as
 #                                                 PID 1 (host keys made at build time;
 #                                                 no authorized_keys: the user mounts one)
+#   localhost/portguard-debian:<release>-tuned    -systemd + tuned (enabled), active profile
+#                                                 portguard-test: only a [sysctl] section with
+#                                                 per-namespace keys; every shipped profile removed
+#   localhost/portguard-debian:<release>-sysvinit + sysvinit-core: sysvinit as PID 1, so
+#                                                 /etc/init.d/procps runs `sysctl --system` at boot
+# The -tuned and -sysvinit trees hold no sysctl file that sets a machine-wide key
+# (the images' own /usr/lib/sysctl.d files are removed): their boot programs write
+# only per-namespace keys in a privileged container.
 #
 # Idempotent: an existing image is kept (podman image exists).  Downloaded
 # packages are kept in .cache/debootstrap/<image>.tar (debootstrap
@@ -35,6 +43,9 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo_root/tests/containers/containers
 base_packages=python3,iproute2,procps
 systemd_packages=systemd,systemd-sysv,dbus
 sshd_packages=openssh-server
+# polkitd (a tuned dependency) needs a logind; debootstrap does not pick one of the alternatives itself.
+tuned_packages=tuned,libpam-systemd
+sysvinit_packages=sysvinit-core
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -43,15 +54,15 @@ die() { log "ERROR: $*"; exit 1; }
 . "$repo_root/scripts/lib.sh"
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
-releases=() want_plain=1 want_systemd=0 want_sshd=0 force=0 refresh=0
+variants_known=(systemd sshd tuned sysvinit)
+releases=() variants=() want_plain=1 tree_only=0 force=0 refresh=0
 for arg in "$@"; do
   case $arg in
     bookworm|trixie) releases+=("$arg") ;;
     all) releases+=(bookworm trixie) ;;
-    --systemd) want_systemd=1 ;;
-    --systemd-only) want_systemd=1 want_plain=0 ;;
-    --sshd) want_sshd=1 ;;
-    --sshd-only) want_sshd=1 want_plain=0 ;;
+    --systemd|--sshd|--tuned|--sysvinit) variants+=("${arg#--}") ;;
+    --systemd-only|--sshd-only|--tuned-only|--sysvinit-only) v=${arg#--}; variants+=("${v%-only}"); want_plain=0 ;;
+    --tree-only) tree_only=1 ;;
     --force) force=1 ;;
     --refresh) force=1 refresh=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -113,7 +124,26 @@ customize_rootfs() {
     sed -i 's/^session[[:space:]]\+required[[:space:]]\+pam_loginuid\.so/session optional pam_loginuid.so/' \
       "$rootfs/etc/pam.d/sshd"
   fi
-  if [ "$variant" = systemd ]; then
+  case $variant in tuned|sysvinit)
+    # No machine-wide keys for the boot programs to write in a privileged container:
+    # only per-namespace settings may stay (the tests add theirs).
+    rm -f "$rootfs"/usr/lib/sysctl.d/*.conf "$rootfs"/lib/sysctl.d/*.conf "$rootfs"/etc/sysctl.d/*.conf
+    ln -s ../sysctl.conf "$rootfs/etc/sysctl.d/99-sysctl.conf"
+    grep -q '^[^#]' "$rootfs/etc/sysctl.conf" 2>/dev/null && die "$rootfs/etc/sysctl.conf sets keys"
+    ;;
+  esac
+  if [ "$variant" = tuned ]; then
+    customize_tuned "$rootfs"
+  fi
+  if [ "$variant" = sysvinit ]; then
+    # No consoles in a container: gettys would respawn for ever.
+    sed -i '/^[0-9]*:[0-9]*:respawn:.*getty/d' "$rootfs/etc/inittab"
+    # podman stop sends SIGINT (the image's stop signal), init's ctrlaltdel: power the container off at
+    # once. The shutdown scripts would remount the root read-only, which fails the restart.
+    sed -i 's|^ca:\([0-9]*\):ctrlaltdel:.*|ca:\1:ctrlaltdel:/sbin/reboot -f|' "$rootfs/etc/inittab"
+    grep -q '^ca:.*:/sbin/reboot -f$' "$rootfs/etc/inittab" || die "no ctrlaltdel line in the sysvinit inittab"
+  fi
+  if [ "$variant" = systemd ] || [ "$variant" = tuned ]; then
     # Units that only make sense on a real machine.  systemd-modules-load
     # fails in a container ("Failed to initialize libkmod context") and
     # would leave trixie's system "degraded".
@@ -126,7 +156,27 @@ customize_rootfs() {
   fi
 }
 
-# build_image RELEASE VARIANT(plain|systemd)
+# customize_tuned ROOTFS: tuned may only ever apply a profile of per-namespace sysctls.
+# Every shipped profile is removed (other plugins write machine-wide settings no
+# namespace isolates, and without an active profile tuned would load the
+# recommended one); the only profile left is portguard-test, which the scenario edits.
+customize_tuned() {
+  local rootfs=$1 dir
+  for dir in "$rootfs"/usr/lib/tuned/*/ "$rootfs"/usr/lib/tuned/profiles/*/; do
+    [ -f "$dir/tuned.conf" ] && rm -rf "$dir"
+  done
+  mkdir -p "$rootfs/etc/tuned/portguard-test"
+  printf '%s\n' '[main]' 'summary=portguard tests: per-namespace sysctls only, no include' \
+    '[sysctl]' 'net.ipv4.ip_local_port_range = 9000 65499' > "$rootfs/etc/tuned/portguard-test/tuned.conf"
+  echo portguard-test > "$rootfs/etc/tuned/active_profile"
+  echo manual > "$rootfs/etc/tuned/profile_mode"
+  sed -i 's/^#* *dynamic_tuning *=.*/dynamic_tuning = 0/' "$rootfs/etc/tuned/tuned-main.conf"
+  # What `systemctl enable tuned` does (its postinst's deb-systemd-helper leaves no link under debootstrap).
+  mkdir -p "$rootfs/etc/systemd/system/multi-user.target.wants"
+  ln -sf /lib/systemd/system/tuned.service "$rootfs/etc/systemd/system/multi-user.target.wants/tuned.service"
+}
+
+# build_image RELEASE VARIANT(plain|systemd|sshd|tuned|sysvinit)
 #
 # Three layers, each reused unless told otherwise:
 #   podman image               kept unless --force
@@ -141,11 +191,21 @@ customize_rootfs() {
 #                              Skipped by --refresh.
 build_image() {
   local release=$1 variant=$2 tag include debs name rootfs rootfs_tar mirror
-  local start cmd recipe old_id new_id
+  local start cmd recipe old_id new_id stop=SIGTERM
   if [ "$variant" = systemd ]; then
     name=$release-systemd
     include=$base_packages,$systemd_packages
     cmd='["/sbin/init"]'
+  elif [ "$variant" = tuned ]; then
+    name=$release-tuned
+    include=$base_packages,$systemd_packages,$tuned_packages
+    cmd='["/sbin/init"]'
+  elif [ "$variant" = sysvinit ]; then
+    name=$release-sysvinit
+    include=$base_packages,$sysvinit_packages
+    cmd='["/sbin/init"]'
+    # sysvinit ignores SIGTERM; SIGINT is its ctrlaltdel (reboot -f, see customize_rootfs): a second, not 10.
+    stop=SIGINT
   elif [ "$variant" = sshd ]; then
     name=$release-sshd
     include=$base_packages,$sshd_packages
@@ -160,11 +220,15 @@ build_image() {
   fi
   tag=$image_repo:$name
   debs=$cache_dir/$name.tar
-  recipe=$( { declare -f build_image customize_rootfs; echo "$include $cmd"; } \
+  recipe=$( { declare -f build_image customize_rootfs customize_tuned; echo "$include $cmd $stop"; } \
             | sha256sum | cut -c1-12)
   rootfs_tar=$cache_dir/$name.$recipe.rootfs.tar
 
-  if [ "$force" = 0 ] && podman image exists "$tag"; then
+  if [ "$tree_only" = 1 ] && [ "$force" = 0 ] && [ -s "$rootfs_tar" ]; then
+    log "$rootfs_tar exists"
+    return 0
+  fi
+  if [ "$tree_only" = 0 ] && [ "$force" = 0 ] && podman image exists "$tag"; then
     log "$tag exists (use --force to rebuild)"
     return 0
   fi
@@ -201,10 +265,16 @@ build_image() {
     log "reusing $rootfs_tar"
   fi
 
+  if [ "$tree_only" = 1 ]; then
+    trap - EXIT
+    log "built $rootfs_tar in $(( $(date +%s) - start ))s (--tree-only: no image)"
+    return 0
+  fi
   log "importing $tag"
   old_id=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
   new_id=$(podman import --quiet \
         --change "CMD $cmd" \
+        --change "STOPSIGNAL $stop" \
         --change "ENV LANG=C.UTF-8" \
         --change "LABEL org.portguard.release=$release org.portguard.variant=$variant org.portguard.recipe=$recipe" \
         --message "portguard test image: debootstrap --variant=minbase --include=$include $release" \
@@ -225,7 +295,8 @@ exec 9>"$cache_dir/.lock"
 flock 9
 for release in "${releases[@]}"; do
   if [ "$want_plain" = 1 ]; then build_image "$release" plain; fi
-  if [ "$want_systemd" = 1 ]; then build_image "$release" systemd; fi
-  if [ "$want_sshd" = 1 ]; then build_image "$release" sshd; fi
+  for variant in "${variants_known[@]}"; do
+    case " ${variants[*]-} " in *" $variant "*) build_image "$release" "$variant" ;; esac
+  done
 done
-podman images --filter "reference=$image_repo" >&2
+[ "$tree_only" = 1 ] || podman images --filter "reference=$image_repo" >&2

@@ -15,6 +15,10 @@
 #   git rsync                       scripts/collection-tree.sh
 #   ca-certificates                 pip over TLS
 #   openssh-client                  make bench's SSH part (ssh, ssh-keygen on the controller)
+# Not installed here, on purpose: tuned and sysvinit-core. The tests run them only inside
+# debootstrapped trees (scripts/build-images.sh --tuned / --sysvinit, scripts/procps-root.sh
+# bookworm-tuned), because tuned's package enables a daemon that tunes the whole machine
+# (and pulls in dbus and polkitd), and sysvinit-core would replace this machine's init.
 set -euo pipefail
 
 packages=(

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Run the molecule scenarios of portguard.ephemeral in local podman containers.
 #
-# Usage: scripts/molecule.sh [SCENARIO|all]... [--distro bookworm|trixie|all] [--no-build] [-- MOLECULE_TEST_ARGS...]
+# Usage: scripts/molecule.sh [SCENARIO|all]... [--distro bookworm|trixie|all] [--no-build|--build-only] [-- MOLECULE_TEST_ARGS...]
 #
-#   SCENARIO   default, fleet, reboot, check_mode, bad_input, coexist (molecule/<name>/); all (the default) runs each
+#   SCENARIO   a directory molecule/<name>/ with a molecule.yml; all (the default) runs each, in name order
 #   --distro   Debian release of the instances: bookworm (default), trixie, or all (both, one after the other)
 #   --no-build do not build missing images (inside scripts/controller.sh: `make molecule` builds them outside)
+#   --build-only  build the images the scenarios need, run nothing
 #   -- ARGS    passed to `molecule test` (e.g. -- --destroy=never to keep the instances)
+#
+# A scenario is its directory: the list is molecule/*/molecule.yml, the images it needs
+# are its platforms' `image: localhost/portguard-debian:${PORTGUARD_DISTRO:-bookworm}[-VARIANT]`
+# lines (VARIANT is a scripts/build-images.sh variant), and a line
+#   # portguard: distros=bookworm
+# in its molecule.yml limits the releases it runs on (the others are listed as skipped).
 #
 # For each release and scenario it runs
 #   molecule test -s SCENARIO
@@ -22,7 +29,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${VENV:-${PORTGUARD_VENV:-$root/.venv}}
-known=(default fleet reboot check_mode bad_input coexist)
+# Every scenario directory, in name order.
+known=()
+for f in "$root"/molecule/*/molecule.yml; do known+=("$(basename "$(dirname "$f")")"); done
 
 log() { printf '[molecule.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
@@ -36,6 +45,7 @@ while [ $# -gt 0 ]; do
     --distro) [ $# -ge 2 ] || die "--distro needs a value"; distros+=("$2"); shift 2 ;;
     --distro=*) distros+=("${1#--distro=}"); shift ;;
     --no-build) build=0; shift ;;
+    --build-only) build=2; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     all) scenarios+=("${known[@]}"); shift ;;
@@ -60,7 +70,18 @@ distros=($(printf '%s\n' "${expanded[@]}" | awk '!seen[$0]++'))
 scenarios=($(printf '%s\n' "${scenarios[@]}" | awk '!seen[$0]++'))
 
 [ "$(id -u)" = 0 ] || die "must run as root (rootful podman, privileged containers)"
-[ -x "$venv/bin/molecule" ] || die "$venv/bin/molecule missing: make venv (or VENV=<dir>)"
+[ "$build" = 2 ] || [ -x "$venv/bin/molecule" ] || die "$venv/bin/molecule missing: make venv (or VENV=<dir>)"
+
+scenario_variants() {  # SCENARIO: the image variants its platforms name (empty line for the plain image)
+  # shellcheck disable=SC2016  # the ${PORTGUARD_DISTRO...} is text in molecule.yml, not for the shell
+  sed -n 's/^ *image: *localhost\/portguard-debian:\${PORTGUARD_DISTRO:-bookworm}-\{0,1\}\([a-z]*\) *$/\1/p' \
+    "$root/molecule/$1/molecule.yml" | sort -u
+}
+scenario_runs_on() {  # SCENARIO DISTRO: whether the scenario runs on that release
+  local only
+  only=$(sed -n 's/^# portguard: distros=\(.*\)$/\1/p' "$root/molecule/$1/molecule.yml")
+  [ -z "$only" ] || case " ${only//,/ } " in *" $2 "*) ;; *) return 1 ;; esac
+}
 
 export PATH=$venv/bin:$PATH
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$root/tests/containers/containers.conf}
@@ -71,14 +92,25 @@ export ANSIBLE_COLLECTIONS_PATH=$PG_COLLECTIONS${ANSIBLE_COLLECTIONS_PATH:+:$ANS
 export MOLECULE_GLOB='molecule/*/molecule.yml'
 export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1} PY_COLORS=${PY_COLORS:-0}
 
-# Images: plain ones always, -systemd ones when a scenario with systemd as PID 1 runs.
-build_args=("${distros[@]}")
-for s in "${scenarios[@]}"; do case $s in reboot|coexist) build_args+=(--systemd) ;; esac; done
+# Images: the ones the scenarios' platforms name, for the releases they run on.
 t0=$(date +%s)
-if [ "$build" = 1 ]; then
-  "$root/scripts/build-images.sh" "${build_args[@]}" 2>&1 | sed 's/^/  /' >&2
+if [ "$build" != 0 ]; then
+  for distro in "${distros[@]}"; do
+    build_args=() want_plain=0
+    for s in "${scenarios[@]}"; do
+      scenario_runs_on "$s" "$distro" || continue
+      for v in $(scenario_variants "$s"); do build_args+=("--$v-only"); done
+      if scenario_variants "$s" | grep -qx ''; then want_plain=1; fi
+    done
+    # shellcheck disable=SC2207
+    build_args=($(printf '%s\n' ${build_args[@]+"${build_args[@]}"} | awk '!seen[$0]++'))
+    [ "$want_plain" = 1 ] || [ ${#build_args[@]} -gt 0 ] || continue
+    if [ "$want_plain" = 1 ]; then build_args=("${build_args[@]/%-only/}"); fi
+    "$root/scripts/build-images.sh" "$distro" ${build_args[@]+"${build_args[@]}"} 2>&1 | sed 's/^/  /' >&2
+  done
 fi
 log "images ready in $(( $(date +%s) - t0 ))s"
+[ "$build" != 2 ] || exit 0
 
 cd "$root"
 scenario_test() {  # DISTRO SCENARIO: molecule test, with the scenario's own ephemeral directory
@@ -89,9 +121,15 @@ scenario_test() {  # DISTRO SCENARIO: molecule test, with the scenario's own eph
   molecule test -s "$2" ${extra[@]+"${extra[@]}"}
 }
 start_all=$(date +%s)
+skipped=()
 pg_steps_begin '%-21s %-11s %5ss%s'  # (no note)
 for distro in "${distros[@]}"; do
   for scenario in "${scenarios[@]}"; do
+    if ! scenario_runs_on "$scenario" "$distro"; then
+      log "==== $scenario: not on $distro (molecule/$scenario/molecule.yml: portguard: distros=...) ===="
+      skipped+=("$distro/$scenario")
+      continue
+    fi
     log "==== $scenario on $distro ===="
     pg_step "$(printf '%-9s %-11s' "$distro" "$scenario")" scenario_test "$distro" "$scenario"
     log "$scenario on $distro: $([ "$PG_RC" = 0 ] && echo PASS || echo "FAIL(rc=$PG_RC)") in ${PG_SECS}s"
@@ -103,5 +141,6 @@ echo
 echo "molecule scenario times (distro, scenario, result, seconds):"
 pg_steps_rows | sed 's/^/  /'
 echo "  total ${total}s (+ images $(( start_all - t0 ))s)"
+[ ${#skipped[@]} -eq 0 ] || echo "  not run (the scenario names its releases): ${skipped[*]}"
 echo "======== molecule: $PG_PASSED passed, $PG_FAILED failed in ${total}s ========"
 [ "$PG_FAILED" = 0 ]

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# A Debian root file system whose procps `sysctl` the integration tests run
-# (chrooted, inside private namespaces) as an oracle for `sysctl --system`.
+# A Debian root file system whose procps `sysctl` (or tuned) the integration
+# tests run (chrooted, inside private namespaces) as an oracle for
+# `sysctl --system` (or for tuned's sysctl plugin).
 #
-# Usage: scripts/procps-root.sh RELEASE      (e.g. trixie)
+# Usage: scripts/procps-root.sh RELEASE           (e.g. trixie)
+#        scripts/procps-root.sh RELEASE-tuned     (e.g. bookworm-tuned: the tree of the
+#                                                  image localhost/portguard-debian:RELEASE-tuned,
+#                                                  made with scripts/build-images.sh --tree-only)
 #
-# Prints the root's path, .cache/procps-roots/RELEASE, on stdout.  Idempotent:
-# an existing root is reused.  Otherwise it is made from, in this order:
+# Prints the root's path, .cache/procps-roots/NAME, on stdout.  Idempotent:
+# an existing root is reused.  A RELEASE-tuned root comes from the image's finished
+# tree (built when missing, sharing its downloaded packages with the image).
+# A RELEASE root is made from, in this order:
 #   1. a finished test-image tree: $PORTGUARD_IMAGE_CACHE/RELEASE.*.rootfs.tar
 #      (scripts/build-images.sh; PORTGUARD_IMAGE_CACHE defaults to .cache/debootstrap)
 #   2. the downloaded packages of one: $PORTGUARD_IMAGE_CACHE/RELEASE.tar
@@ -16,10 +22,11 @@
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-release=${1:?usage: procps-root.sh RELEASE}
+name=${1:?usage: procps-root.sh RELEASE[-tuned]}
+release=${name%-tuned}
 image_cache=${PORTGUARD_IMAGE_CACHE:-$repo_root/.cache/debootstrap}
 roots=$repo_root/.cache/procps-roots
-root=$roots/$release
+root=$roots/$name
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 log() { printf '[procps-root] %s\n' "$*" >&2; }
@@ -28,22 +35,32 @@ die() { log "ERROR: $*"; exit 1; }
 . "$repo_root/scripts/lib.sh"
 
 case $release in *[!a-z]*|'') die "not a Debian release name: $release" ;; esac
+tuned=0
+[ "$name" = "$release" ] || tuned=1
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, numeric owners)"
 
-usable() { [ -x "$1/usr/sbin/sysctl" ] || [ -x "$1/sbin/sysctl" ]; }
+usable() {
+  { [ -x "$1/usr/sbin/sysctl" ] || [ -x "$1/sbin/sysctl" ]; } && { [ "$tuned" = 0 ] || [ -x "$1/usr/sbin/tuned" ]; }
+}
 
 mkdir -p "$roots"
-exec 9>"$roots/.lock.$release"
+exec 9>"$roots/.lock.$name"
 flock 9
 if [ -e "$root/.complete" ] && usable "$root"; then
   echo "$root"
   exit 0
 fi
 
-tmp=$(mktemp -d "$roots/.build.$release.XXXXXX")
+tmp=$(mktemp -d "$roots/.build.$name.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 shopt -s nullglob
-trees=("$image_cache/$release".*.rootfs.tar)
+trees=("$image_cache/$name".*.rootfs.tar)
+if [ "$tuned" = 1 ]; then
+  PORTGUARD_IMAGE_CACHE=$image_cache "$repo_root/scripts/build-images.sh" "$release" --tuned-only --tree-only >&2 \
+    || die "cannot make the $name tree (scripts/build-images.sh $release --tuned-only --tree-only)"
+  trees=("$image_cache/$name".*.rootfs.tar)
+  [ ${#trees[@]} -gt 0 ] || die "scripts/build-images.sh made no $name tree in $image_cache"
+fi
 shopt -u nullglob
 common=(--variant=minbase --include=procps --keyring="$keyring" --components=main "$release" "$tmp")
 if [ ${#trees[@]} -gt 0 ]; then
@@ -62,7 +79,7 @@ else
   debootstrap "${common[@]}" "$(pg_debian_mirror)" >&2 \
     || die "debootstrap failed (see $tmp/debootstrap/debootstrap.log)"
 fi
-usable "$tmp" || die "the $release root has no sysctl (procps)"
+usable "$tmp" || die "the $name root has no sysctl (procps)$([ "$tuned" = 0 ] || echo ' or no tuned')"
 rm -rf "$tmp/var/cache/apt/archives/"*.deb
 chroot "$tmp" dpkg-query -W -f="\${Version}\n" procps > "$tmp/.procps-version" \
   || die "cannot read the procps version in the $release root"
@@ -70,5 +87,5 @@ touch "$tmp/.complete"
 rm -rf "$root"
 mv "$tmp" "$root"
 trap - EXIT
-log "$release root ready: procps $(cat "$root/.procps-version")"
+log "$name root ready: procps $(cat "$root/.procps-version")"
 echo "$root"

@@ -14,23 +14,30 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _boot_rules, _kernel, _ports
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _boot_chain, _boot_rules, _kernel, _ports
 from ansible_collections.portguard.ephemeral.plugins.module_utils._files import read_text, under_root
 
 
 class Outlook(object):
-    """What the files leave for each key, at boot (systemd-sysctl) and after a procps ``sysctl --system`` run.
+    """What the files leave for each key: at boot (the whole boot chain) and after a procps ``sysctl --system`` run.
 
-    ``boot`` and ``system``: the rule models' answers per key (_boot_rules);
-    ``boot_range``/``boot_reserved`` and ``system_range``/``system_reserved``:
-    the parsed values (the kernel default where no accepted line sets a key).
-    ``invalid``: {key: PortSpecError text} for a winning boot line the kernel refuses.
+    ``boot`` and ``system``: the rule models' answers per key (_boot_rules:
+    systemd-sysctl, and procps ``sysctl --system``); ``chain``: the programs
+    that apply sysctls at boot, in order, and ``after``: {key: what the key
+    holds once all of them ran} (_boot_chain: systemd-sysctl or procps' init
+    script, then tuned); ``boot_range``/``boot_reserved`` and
+    ``system_range``/``system_reserved``: the parsed values (after the whole
+    chain where it knows them; the kernel default where no accepted line sets a
+    key).  ``invalid``: {key: PortSpecError text} for a winning boot line the
+    kernel refuses.
     """
 
-    __slots__ = ('boot', 'system', 'boot_range', 'boot_reserved', 'system_range', 'system_reserved', 'invalid')
+    __slots__ = ('boot', 'system', 'chain', 'after', 'boot_range', 'boot_reserved', 'system_range',
+                 'system_reserved', 'invalid')
 
-    def __init__(self, boot, system, unprivileged_port_start):
+    def __init__(self, boot, system, unprivileged_port_start, chain=(), after=None):
         self.boot, self.system, self.invalid = boot, system, {}
+        self.chain, self.after = list(chain), after or {}
         values = {}
         for key in _kernel.KEYS:
             values[key] = _kernel.default_value(key)
@@ -40,6 +47,12 @@ class Outlook(object):
                     values[key] = _kernel.parse_value(key, winner['value'], where(winner), unprivileged_port_start)
                 except _ports.PortSpecError as exc:
                     self.invalid[key] = str(exc)
+            record = self.after.get(key)
+            if record is not None and record['value'] is not None:
+                try:  # what the whole chain leaves (tuned after systemd-sysctl, procps' init script)
+                    values[key] = _kernel.parse_value(key, record['value'], key, unprivileged_port_start)
+                except _ports.PortSpecError:
+                    pass
         self.boot_range, self.boot_reserved = values[_kernel.RANGE_KEY], values[_kernel.RESERVED_KEY]
         for key in _kernel.KEYS:
             winner = system[key]['winner'] if key in system else None
@@ -60,7 +73,10 @@ def outlook(root, unprivileged_port_start, replace=None, skip=(), keys=_kernel.K
     keys = list(keys)
     boot = _boot_rules.boot_config(keys, root, replace=replace, accepts=accepts, skip=skip)
     system = _boot_rules.sysctl_system_config(keys, root, replace=replace, accepts=accepts, skip=skip)
-    return Outlook(boot, system, unprivileged_port_start)
+    chain = _boot_chain.detect(root)
+    after = _boot_chain.after_boot(chain, keys, root, accepts, dict((key, _kernel.default_text(key)) for key in keys),
+                                   replace=replace, removed=skip, systemd_boot=boot)
+    return Outlook(boot, system, unprivileged_port_start, chain, after)
 
 
 def irregular_warnings(root):
@@ -95,12 +111,20 @@ def persisted_problems(view, keys, path, root, skip=()):
     """Why the persisted values of ``keys`` at ``path`` would not hold: not read at boot, a later line at boot,
     or a line a ``sysctl --system`` run applies after ours.  ``view`` is the Outlook after the run."""
     problems = []
-    is_loaded, reason = _boot_rules.loaded_at_boot(path, root, skip=skip)
-    if not is_loaded:
-        problems.append('%s would not be read at boot: %s' % (path, reason))
-    problems.extend(_boot_problems(view.boot, keys, path))
-    problems.extend(_sysctl_system_problems(view, keys, path))
+    if _boot_chain.boots_with_systemd(view.chain):   # systemd-sysctl's rules hold only where it runs at boot
+        is_loaded, reason = _boot_rules.loaded_at_boot(path, root, skip=skip)
+        if not is_loaded:
+            problems.append('%s would not be read at boot: %s' % (path, reason))
+        problems.extend(_boot_problems(view.boot, keys, path))
+        problems.extend(_sysctl_system_problems(view, keys, path))
+    # Later in the chain (tuned), or procps' init script instead of systemd-sysctl.
+    problems.extend(_boot_chain.override_problems(view.chain, view.after, keys, path, root, view.boot))
     return problems
+
+
+def chain_warnings(view, keys=_kernel.KEYS):
+    """Warnings for keys whose value after boot the chain cannot say (an applier that is not modelled)."""
+    return _boot_chain.unknown_warnings(view.after, list(keys)) if view.after else []
 
 
 def _boot_problems(boot, keys, path):
@@ -149,13 +173,15 @@ def short(value, limit=60):
     return value if len(value) <= limit else value[:limit] + '...'
 
 
-def summary(boot, keys):
-    """For each key, the file, line and value that sets it at boot (None: nothing does)."""
+def summary(view, keys):
+    """For each key, the file, line and value systemd-sysctl sets it from (None each when nothing does), and
+    ``after_boot``: what it holds after the whole boot chain."""
     result = {}
     for key in keys:
-        winner = boot.get(key, {}).get('winner')
-        result[key] = None if winner is None else {
-            'file': winner['file'], 'line': winner['line'], 'value': winner['value']}
+        winner = view.boot.get(key, {}).get('winner') or {'file': None, 'line': None, 'value': None}
+        result[key] = {'file': winner['file'], 'line': winner['line'], 'value': winner['value']}
+        if key in view.after:
+            result[key]['after_boot'] = _boot_chain.public(view.after[key])
     return result
 
 
@@ -205,6 +231,8 @@ def report(view, root, warnings):
                                 'the boot value is taken as the kernel default %r'
                                 % (where(winner), key, view.invalid[key], _kernel.default_text(key)))
         item['sysctl_system'] = _sysctl_system_item(key, view, item, warnings)
+        if key in view.after:
+            item['after_boot'] = _boot_chain.public(view.after[key])
         override = info['procps_override']
         if override:
             item['procps_override'] = {'file': override['file'], 'line': override['line'],

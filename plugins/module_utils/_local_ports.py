@@ -450,10 +450,11 @@ def _persisted(ctx, now, intent, warnings):
                                               skip=now.removed)
     if problems:
         if opts.on_override == 'fail':
-            raise TaskError('the persisted value would not win at boot or on "sysctl --system", nothing was '
-                            'changed: %s. Set on_override: warn to apply anyway' % '; '.join(problems),
-                            boot=_boot_check.summary(view.boot, now.keys))
+            raise TaskError('the persisted value would not hold after a boot or a "sysctl --system" run, nothing '
+                            'was changed: %s. Set on_override: warn to apply anyway' % '; '.join(problems),
+                            boot=_boot_check.summary(view, now.keys), boot_appliers=view.chain)
         warnings.extend(problems)
+    warnings.extend(_boot_check.chain_warnings(view, now.keys))
     if now.removed:
         warnings.append('path changed: %s replaces the managed file(s) %s, which %s removed; their settings '
                         'and owners carry over' % (now.path, ', '.join(now.removed),
@@ -484,7 +485,8 @@ def _result(opts, identity, now, intent, persisted, warnings):
         'declared_elsewhere': _ports.port_set(now.declared),
         'ephemeral_ports': {'before': plan.capacity_before,
                             'after': plan.capacity_after if after else plan.capacity_before},
-        'boot': _boot_check.summary(persisted.view.boot, now.keys) if now.path else {},
+        'boot': _boot_check.summary(persisted.view, now.keys) if now.path else {},
+        'boot_appliers': persisted.view.chain if now.path else [],
         'persisted_file': now.path,
         'removed_files': now.removed,
         'netns': identity,

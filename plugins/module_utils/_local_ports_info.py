@@ -107,7 +107,7 @@ def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_ro
         found = _examine.examine(opts.examine, live, later, namespace.link, proc_root, net_directory)
     except ValueError as exc:
         raise TaskError('cannot read the socket tables: %s' % exc)
-    boot_warnings = _boot_check.irregular_warnings(root)
+    boot_warnings = _boot_check.irregular_warnings(root) + _boot_check.chain_warnings(view)
     boot = _boot_check.report(view, root, boot_warnings)
     holders = owners(namespace, live, root, state_path, boot_warnings)
     counts = dict(found.sockets.counts)
@@ -120,6 +120,7 @@ def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_ro
         'ephemeral_ports': _ports.ephemeral_capacity(live.port_range, live.reserved),
         'reserved_outside_range': _ports.port_set(_plan.outside_range(live.port_range, live.reserved)),
         'boot': boot,
+        'boot_appliers': view.chain,
         'drift': drift(live, later, opts.netns),
         'sockets': counts,
         'netns': namespace.identity,

@@ -97,6 +97,15 @@ options:
         C(/etc/sysctl.conf) last even when C(99-sysctl.conf) links to it. So a line for one of our keys
         in C(/etc/sysctl.conf) fails the task although systemd-sysctl lets our file win at boot. A line
         the kernel refuses is skipped by procps and is not counted.
+      - The same applies to the rest of the boot chain (RV(boot_appliers)), from version 0.3.0 on. On a host
+        without systemd, C(/etc/init.d/procps) runs C(sysctl --system) at boot, so procps' order is the boot
+        order and a list too long for its one write counts too. With tuned enabled, a line of its profile
+        (when C(reapply_sysctl) is off, or O(path) is not in C(/etc/sysctl.d) or C(/run/sysctl.d)) or a line
+        its reapply applies after O(path) (C(/etc/sysctl.conf) is applied last, also through
+        C(99-sysctl.conf) as on RHEL and Debian) counts; the message names it and what to do (remove or move
+        the line, or set C(reapply_sysctl) in C(/etc/tuned/tuned-main.conf)). A value that a program which
+        is not modelled decides (Alpine's OpenRC C(sysctl) service, a tuned profile tuned picks itself) is a
+        warning, not an override.
       - V(fail) stops before anything is written and names the file and line. V(warn) applies
         anyway and warns.
     type: str
@@ -218,6 +227,11 @@ notes:
     (measured with procps-ng 4.0.2 on Debian 12 and 4.0.4 on Debian 13; it applies C(/etc/sysctl.conf) again
     after every sysctl.d file, even when C(99-sysctl.conf) links to it). If another file would override ours on
     either path, the task fails naming the file and line (or warns, see O(on_override)).
+  - The boot chain (RV(boot_appliers)) decides which rules hold. On a host without systemd, where
+    C(/etc/init.d/procps) applies the files at boot, procps' rules are the boot rules (a port list over
+    4095 bytes is cut at boot there). When tuned is enabled, its profile's C([sysctl]) lines and its
+    reapply of the system files (C(/etc/sysctl.conf) last) come after systemd-sysctl, and a line there
+    that would undo our file is treated like any other override.
   - Needs root (CAP_NET_ADMIN in the namespace). In an unprivileged container C(/proc/sys) is
     read-only; apply from the host with O(netns) instead.
   - The reserved ports are skipped by every automatic choice (C(connect()) without C(bind()),
@@ -370,12 +384,62 @@ ephemeral_ports:
   type: dict
   sample: {"before": 28232, "after": 28229}
 boot:
-  description: For each persisted key, the file and line that sets it at boot after this run
-    (C(null) when nothing does), and the value there.
+  description:
+    - For each persisted key, the file and line that systemd-sysctl's rules pick at boot after this run, and
+      the value there (C(file), C(line) and C(value) are C(null) when nothing sets it; before 0.3.0 the item
+      itself was C(null) then).
+    - C(after_boot) is the value after the whole boot chain (RV(boot_appliers)).
   returned: always
   type: dict
   sample: {"net.ipv4.ip_local_reserved_ports": {"file": "/etc/sysctl.d/zz-portguard-ephemeral.conf",
-           "line": 5, "value": "36601,37601,38601"}}
+           "line": 5, "value": "36601,37601,38601",
+           "after_boot": {"value": "36601,37601,38601", "file": "/etc/sysctl.d/zz-portguard-ephemeral.conf",
+                          "line": 5, "profile": null, "applier": "tuned", "note": null}}}
+  contains:
+    file:
+      description: The file systemd-sysctl's rules pick, or C(null).
+      type: str
+    line:
+      description: The line in that file, or C(null).
+      type: int
+    value:
+      description: The value there, or C(null).
+      type: str
+    after_boot:
+      description:
+        - The value the host ends with after the whole boot chain (RV(boot_appliers)), and what set it last.
+          tuned writes its profile's C([sysctl]) lines, then, with C(reapply_sysctl), re-applies
+          C(/run/sysctl.d) and C(/etc/sysctl.d) (a name in C(/run) wins) by file name and C(/etc/sysctl.conf)
+          last; it never reads C(/usr/lib/sysctl.d). C(/etc/init.d/procps) writes each value with one write, so
+          the kernel keeps only the whole entries in the first 4095 bytes of a long port list (C(note) says so).
+        - C(value) (as written; the kernel default's text when nothing sets the key; C(null) when an applier
+          that is not modelled decides), C(file) and C(line) (or the tuned profile's file and line),
+          C(profile) (the tuned profile's name for a profile line), C(applier) (C(null) for the kernel
+          default), C(note).
+      type: dict
+      version_added: 0.3.0
+      sample: {value: "7000", file: /etc/sysctl.conf, line: 3, profile: null, applier: tuned, note: null}
+boot_appliers:
+  description:
+    - The programs that apply sysctl settings at boot on this host, in order, each with what was detected and
+      why (C(source)). First the boot applier from the init system - C(systemd-sysctl) (systemd as PID 1, or
+      C(/sbin/init) is systemd; also assumed, and said so, when no init system is found, as in a container
+      without one), C(procps) (sysvinit, or Debian's openrc, running C(/etc/init.d/procps), which runs
+      C(sysctl -q --system)), or C(openrc-sysctl) (Alpine's OpenRC C(sysctl) service, not modelled) - then
+      C(tuned) when its service is enabled and C(/usr/sbin/tuned) exists.
+    - Every entry has C(name), C(source) and C(modelled) (V(false) when the value after boot cannot be
+      predicted). The tuned entry also has C(profile) (from C(/etc/tuned/active_profile)), C(reapply_sysctl)
+      (C(/etc/tuned/tuned-main.conf), default on; C(null) when tuned cannot start), C(version) and C(note).
+    - An empty list means nothing applies the sysctl files at boot (for example a masked
+      C(systemd-sysctl.service)).
+  returned: when O(persist=true) (an empty list otherwise)
+  type: list
+  elements: dict
+  version_added: 0.3.0
+  sample:
+    - {name: systemd-sysctl, source: "/run/systemd/system exists: systemd is PID 1", modelled: true}
+    - {name: tuned, profile: oracle, reapply_sysctl: true, version: "2.20", modelled: true, note: null,
+       source: /etc/systemd/system/multi-user.target.wants/tuned.service}
 persisted_file:
   description: The persisted file, or C(null) when O(persist=false).
   returned: always
@@ -410,6 +474,10 @@ warnings:
     - C(would not be set at boot by) - with O(on_override=warn), no boot program sets the key from O(path).
     - C(and is applied after) - with O(on_override=warn), another file sets the key after O(path) at boot and wins.
     - C(would not be read at boot) - with O(on_override=warn), O(path) is not read at boot at all.
+    - C(to a long list, but at boot /etc/init.d/procps) - with O(on_override=warn), on a host without systemd the
+      boot's procps run would cut the reservation list at 4095 bytes.
+    - C(after boot is not known) - a program that applies sysctls at boot is not modelled (Alpine's OpenRC
+      C(sysctl) service, a tuned profile with variables).
     - C(procps "sysctl --system" applies) - with O(on_override=warn), a line that a procps C(sysctl --system) run
       applies after O(path).
     - C(path changed) - O(path) replaced the managed files at an earlier path, whose settings carried over.

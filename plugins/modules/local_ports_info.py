@@ -237,8 +237,45 @@ boot:
           the boot value, with a warning naming the line. C(refused) lists lines with values the kernel refuses,
           which procps skips.
       type: dict
+    after_boot:
+      description:
+        - The value the host ends with after the whole boot chain (RV(boot_appliers)), and what set it last.
+          tuned writes its profile's C([sysctl]) lines, then, with C(reapply_sysctl), re-applies
+          C(/run/sysctl.d) and C(/etc/sysctl.d) (a name in C(/run) wins) by file name and C(/etc/sysctl.conf)
+          last; it never reads C(/usr/lib/sysctl.d). C(/etc/init.d/procps) writes each value with one write, so
+          the kernel keeps only the whole entries in the first 4095 bytes of a long port list (C(note) says so).
+        - C(value) (as written; the kernel default's text when nothing sets the key; C(null) when an applier
+          that is not modelled decides), C(file) and C(line) (or the tuned profile's file and line),
+          C(profile) (the tuned profile's name for a profile line), C(applier) (C(null) for the kernel
+          default), C(note).
+      type: dict
+      version_added: 0.3.0
+      sample: {value: "7000", file: /etc/sysctl.conf, line: 3, profile: null, applier: tuned, note: null}
+boot_appliers:
+  description:
+    - The programs that apply sysctl settings at boot on this host, in order, each with what was detected and
+      why (C(source)). First the boot applier from the init system - C(systemd-sysctl) (systemd as PID 1, or
+      C(/sbin/init) is systemd; also assumed, and said so, when no init system is found, as in a container
+      without one), C(procps) (sysvinit, or Debian's openrc, running C(/etc/init.d/procps), which runs
+      C(sysctl -q --system)), or C(openrc-sysctl) (Alpine's OpenRC C(sysctl) service, not modelled) - then
+      C(tuned) when its service is enabled and C(/usr/sbin/tuned) exists.
+    - Every entry has C(name), C(source) and C(modelled) (V(false) when the value after boot cannot be
+      predicted). The tuned entry also has C(profile) (from C(/etc/tuned/active_profile)), C(reapply_sysctl)
+      (C(/etc/tuned/tuned-main.conf), default on; C(null) when tuned cannot start), C(version) and C(note).
+    - An empty list means nothing applies the sysctl files at boot (for example a masked
+      C(systemd-sysctl.service)).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.3.0
+  sample:
+    - {name: systemd-sysctl, source: "/run/systemd/system exists: systemd is PID 1", modelled: true}
+    - {name: tuned, profile: oracle, reapply_sysctl: true, version: "2.20", modelled: true, note: null,
+       source: /etc/systemd/system/multi-user.target.wants/tuned.service}
 drift:
-  description: Live values compared with the boot values (ranges as numbers, reservations as sets).
+  description: Live values compared with the boot values (ranges as numbers, reservations as sets). From 0.3.0
+    the boot values are the values after the whole boot chain (C(boot.<key>.after_boot)) when it knows them, so
+    a value tuned sets after boot is no drift.
   returned: always
   type: dict
   sample: {detected: true, range: null, note: null,
@@ -309,10 +346,10 @@ ports:
       description: In the live reservations.
       type: bool
     in_range_boot:
-      description: Inside the range set at boot; C(null) with O(netns) for another namespace.
+      description: Inside the range after boot (after the whole boot chain when it is known); C(null) with O(netns) for another namespace.
       type: bool
     reserved_boot:
-      description: In the reservations set at boot; C(null) with O(netns) for another namespace.
+      description: In the reservations after boot (after the whole boot chain when it is known); C(null) with O(netns) for another namespace.
       type: bool
     in_range_sysctl_system:
       description: Inside the range a procps C(sysctl --system) run leaves (see RV(boot)); C(null) with O(netns)
@@ -476,6 +513,8 @@ warnings:
     - C(a procps "sysctl --system" run sets) - a procps C(sysctl --system) run would set another value than the boot
       value.
     - C(not a regular file) - a C(*.conf) name in a sysctl directory is a FIFO, socket or directory.
+    - C(after boot is not known) - a program that applies sysctls at boot is not modelled (Alpine's OpenRC
+      C(sysctl) service, a tuned profile with variables).
     - C(cannot read the ownership records) - RV(owners) could not be read (the state directory or a record is not
       a regular file or directory).
     - C(was written by portguard.ephemeral 0.2.0) - a 0.2.0 file or record; the next local_ports run holds its

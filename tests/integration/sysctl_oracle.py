@@ -11,11 +11,19 @@ the programs read for sysctl configuration (/etc/sysctl.d, /run/sysctl.d,
 replaced by the tree's; then runs ``argv`` chrooted into it and reads the two
 keys back in the same namespace.  Nothing outside the namespaces changes.
 
+For tuned (``TUNED``: systemd-sysctl, then tuned applying its profile once,
+as at boot) /etc/tuned comes from the tree too and /usr/lib/tuned is emptied,
+so the only profile is the tree's; ``os_root`` is then the tree of the image
+localhost/portguard-debian:bookworm-tuned (scripts/procps-root.sh bookworm-tuned).
+
 It fails closed: before running the program the inner script refuses (exit
 97) when it is still in the machine's network namespace, and the guard
 (exit 96) refuses unless every line of every file the program will read sets
 one of the two per-namespace keys (``sysctl --system`` applies every key it
-finds; a global key such as kernel.pid_max would change the machine).
+finds; a global key such as kernel.pid_max would change the machine), and
+every tuned file is a profile of [main] summary and [sysctl] lines of those
+keys, with ``daemon = 0``.  The chroot sees /proc/sys read-only except
+/proc/sys/net, and no /sys: a program that tried a machine-wide setting fails.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,6 +45,10 @@ CONFIG_DIRS = ('etc/sysctl.d', 'run/sysctl.d', 'usr/local/lib/sysctl.d', 'usr/li
 SYSTEMD_SYSCTL = ['/lib/systemd/systemd-sysctl', '--prefix=/net/ipv4/ip_local_reserved_ports',
                   '--prefix=/net/ipv4/ip_local_port_range']
 PROCPS_SYSTEM = ['/sbin/sysctl', '--system']
+# The boot chain of a systemd host with tuned: systemd-sysctl, then tuned applying the active profile once
+# (daemon = 0 in the tree's tuned-main.conf; no D-Bus, no socket).
+TUNED_CHAIN = ['/bin/sh', '-c', '%s; exec /usr/sbin/tuned --no-dbus --no-socket' % ' '.join(SYSTEMD_SYSCTL)]
+TUNED_MAIN_KEYS = frozenset(['daemon', 'dynamic_tuning', 'reapply_sysctl'])
 HOST_NS_LINK = os.readlink('/proc/self/ns/net')
 
 
@@ -54,13 +66,18 @@ mount -t tmpfs -o mode=755 tmpfs "$sb"
 mkdir "$sb/upper" "$sb/work" "$sb/root"
 mount -t overlay overlay -o "lowerdir=$os_root,upperdir=$sb/upper,workdir=$sb/work" "$sb/root"
 r=$sb/root
-rm -rf "$r/etc/sysctl.d" "$r/etc/sysctl.conf" "$r/usr/local/lib/sysctl.d" "$r/usr/lib/sysctl.d"
+rm -rf "$r/etc/sysctl.d" "$r/etc/sysctl.conf" "$r/usr/local/lib/sysctl.d" "$r/usr/lib/sysctl.d" "$r/etc/tuned" \
+       "$r/usr/lib/tuned" "$r/var/lib/tuned"
 [ -L "$r/lib" ] || rm -rf "$r/lib/sysctl.d"
 mkdir -p "$r/run" "$r/usr/local/lib" "$r/proc" "$r/dev"
 # /run of the lower root may be in use (a machine without a /run tmpfs): cover it, never touch it.
 mount -t tmpfs -o mode=755 tmpfs "$r/run"
 cp -a "$tree/." "$r/"
 mount -t proc proc "$r/proc"
+# Only this namespace's net keys are writable in the chroot.
+mount --bind "$r/proc/sys" "$r/proc/sys"
+mount -o remount,bind,ro "$r/proc/sys"
+mount --bind /proc/sys/net "$r/proc/sys/net"
 [ -e "$r/dev/null" ] || : > "$r/dev/null"
 mount --bind /dev/null "$r/dev/null"
 "$guard" "$r" || { echo "sysctl_oracle: refusing: the tree sets keys that are not per-namespace" >&2; exit 96; }
@@ -112,6 +129,65 @@ def guard(root):
         for key in _keys_in(text):
             if key not in ALLOWED_KEYS:
                 problems.append('%s sets %r' % (path, key))
+    return problems + _tuned_problems(root)
+
+
+def _ini_lines(text):
+    """(section, key, value or None) for each line that is not blank or a comment."""
+    section = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in '#;':
+            continue
+        if line.startswith('[') and line.endswith(']'):
+            section = line[1:-1]
+            continue
+        key, sep, value = line.partition('=')
+        yield section, key.strip(), value.strip() if sep else None
+
+
+def _allowed(key):
+    key = key.lstrip('-').strip()
+    dot, slash = key.find('.'), key.find('/')
+    if slash >= 0 and (dot < 0 or slash < dot):
+        key = key.replace('/', '.')
+    return key in ALLOWED_KEYS
+
+
+def _tuned_problems(root):
+    """Problems with the tuned files under ``root``: only test profiles of per-namespace sysctls may be there."""
+    problems = []
+    shipped = os.path.join(root, 'usr/lib/tuned')
+    for base, _dirs, names in os.walk(shipped):
+        problems.extend('%s: a shipped tuned file' % os.path.join(base, name) for name in names)
+    tuned_dir = os.path.join(root, 'etc/tuned')
+    if not os.path.isdir(tuned_dir):
+        return problems
+    main = os.path.join(tuned_dir, 'tuned-main.conf')
+    if not os.path.isfile(main):
+        problems.append('%s missing: tuned needs daemon = 0' % main)
+    for base, _dirs, names in os.walk(tuned_dir):
+        for name in names:
+            path = os.path.join(base, name)
+            rel = os.path.relpath(path, tuned_dir)
+            if os.path.islink(path):
+                problems.append('%s is a link' % path)
+                continue
+            with open(path, 'rb') as handle:
+                text = handle.read().decode('utf-8', 'replace')
+            if rel == 'tuned-main.conf':
+                settings = list(_ini_lines(text))
+                problems.extend('%s sets %r' % (path, k) for _s, k, _v in settings if k not in TUNED_MAIN_KEYS)
+                if ('daemon', '0') not in [(k, v) for _s, k, v in settings]:
+                    problems.append('%s lacks daemon = 0' % path)
+            elif rel in ('active_profile', 'profile_mode'):
+                continue
+            elif name == 'tuned.conf' and os.path.dirname(rel) and '/' not in os.path.dirname(rel):
+                for section, key, _value in _ini_lines(text):
+                    if not ((section == 'main' and key == 'summary') or (section == 'sysctl' and _allowed(key))):
+                        problems.append('%s sets %r in [%s]' % (path, key, section))
+            else:
+                problems.append('%s is not a test profile or tuned-main.conf' % path)
     return problems
 
 

@@ -7,6 +7,12 @@ what systemd-sysctl (this machine's, Debian 12) applied, and what it predicts
 procps ``sysctl --system`` leaves == what ``sysctl --system`` applied, with
 Debian 12's procps (this machine) and Debian 13's (chrooted into a trixie root
 made by scripts/procps-root.sh; when that root cannot be made the tests FAIL).
+The boot chain (_boot_chain, _tuned): what it predicts a systemd host with
+tuned ends with == what systemd-sysctl and then Debian 12's tuned 2.20 (one
+profile application, chrooted into the bookworm-tuned image's tree) left, on
+generated trees of sysctl.d files, /etc/sysctl.conf lines, profile [sysctl]
+lines and reapply_sysctl settings; and for long port lists, what procps at
+boot (one write) and tuned (a whole write) leave.
 Every run is in a fresh network namespace (see sysctl_oracle.py).
 """
 
@@ -15,23 +21,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import random
 import shutil
 import subprocess
 import tempfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import sysctl_oracle
 from sysctl_oracle import RES, RNG
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _boot_rules, _kernel, _ports
+from ansible_collections.portguard.ephemeral.plugins.module_utils import _boot_chain, _boot_rules, _kernel, _ports, _tuned
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEYS = [RNG, RES]
 DEFAULTS = {RNG: (32768, 60999), RES: frozenset()}
 UNPRIVILEGED_PORT_START = 1024
+ONE_WRITE_LIMIT = 4095
 
 
 @pytest.fixture(scope='session')
@@ -265,3 +273,178 @@ def test_inner_script_refuses_in_the_host_network_namespace(tmp_path):
                            '/bin/true'], capture_output=True, text=True, check=False)
     assert proc.returncode == 97 and 'refusing' in proc.stderr
     assert os.listdir(str(sandbox)) == []
+
+
+# --------------------------------------------------------------------------- the boot chain: tuned, procps at boot
+
+DEFAULT_TEXT = {RNG: '32768 60999', RES: ''}
+PROFILE = 'pgtest'
+
+
+@pytest.fixture(scope='session')
+def tuned_root():
+    """The tree of the image localhost/portguard-debian:bookworm-tuned (tuned 2.20, systemd 252); fails when it cannot be made."""
+    proc = subprocess.run([os.path.join(REPO, 'scripts', 'procps-root.sh'), 'bookworm-tuned'],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail('cannot make the tuned root (scripts/procps-root.sh bookworm-tuned): %s' % proc.stderr[-3000:])
+    root = proc.stdout.strip().splitlines()[-1]
+    assert _tuned.version(root) == (2, 20), _tuned.version(root)
+    return root
+
+
+def predict_chain(tree, appliers):
+    after = _boot_chain.after_boot(appliers, KEYS, tree, accepts, DEFAULT_TEXT)
+    for key in KEYS:
+        assert after[key]['value'] is not None, after[key]
+    return dict((key, parsed(key, after[key])) for key in KEYS), after
+
+
+def tuned_appliers(tree, root):
+    """systemd-sysctl, then tuned as the tree configures it (what TUNED_CHAIN runs)."""
+    return [{'name': _boot_chain.SYSTEMD, 'source': 'oracle', 'modelled': True},
+            _boot_chain.tuned_entry(tree, 'oracle', _tuned.version(root))]
+
+
+def build_tuned(tree_dir, spec):
+    """A sysctl tree (as build) plus tuned's files: tuned-main.conf, active_profile, the profile's [sysctl] lines."""
+    sysctl_spec, profile_lines, reapply = spec
+    build(tree_dir, sysctl_spec)
+    os.makedirs(os.path.join(tree_dir, 'etc/tuned', PROFILE))
+    with open(os.path.join(tree_dir, 'etc/tuned/tuned-main.conf'), 'w') as handle:
+        handle.write('daemon = 0\ndynamic_tuning = 0\n' + ('' if reapply is None else 'reapply_sysctl = %s\n' % reapply))
+    with open(os.path.join(tree_dir, 'etc/tuned/active_profile'), 'w') as handle:
+        handle.write(PROFILE + '\n')
+    with open(os.path.join(tree_dir, 'etc/tuned', PROFILE, 'tuned.conf'), 'w') as handle:
+        handle.write('[main]\nsummary=portguard oracle\n[sysctl]\n' + ''.join(line + '\n' for line in profile_lines))
+
+
+@st.composite
+def tuned_trees(draw):
+    return (draw(trees()), draw(st.lists(lines(), max_size=4)),
+            draw(st.sampled_from([None, '0', '1', 'no', 'true', 'off'])))
+
+
+def check_tuned_tree(spec, root):
+    tree_dir = tempfile.mkdtemp(prefix='sysctl-oracle-tree-')
+    try:
+        build_tuned(tree_dir, spec)
+        context = describe(tree_dir)
+        want, after = predict_chain(tree_dir, tuned_appliers(tree_dir, root))
+        result = sysctl_oracle.apply(root, tree_dir, sysctl_oracle.TUNED_CHAIN)
+        assert observed(result) == want, 'systemd-sysctl + tuned\n%s\npredicted %s\n%s' % (
+            context, after, result['stderr'][-3000:])
+        return after
+    finally:
+        shutil.rmtree(tree_dir)
+
+
+# SYSCTL_ORACLE_TUNED_EXAMPLES for a longer search (each example starts tuned once, about 0.15 s).
+@settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_TUNED_EXAMPLES', '150')), deadline=None,
+          derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(spec=tuned_trees())
+def test_generated_trees_match_systemd_sysctl_then_tuned(spec, tuned_root):
+    check_tuned_tree(spec, tuned_root)
+
+
+TUNED_CASES = {
+    # The issue's measurement: systemd-sysctl lets our file win, tuned's reapply gives /etc/sysctl.conf the last word.
+    'sysctl-conf-beats-ours': ((CASES['debian12-default-link'][0], ['%s = 7000' % RES]), [], None),
+    # tuned's oracle profile widens the range; nothing re-applies the key, so the profile's line stays.
+    'profile-range-stays': (({}, None), ['%s = 9000 65499' % RNG], '1'),
+    # reapply_sysctl = 0: the profile's line beats our file.
+    'profile-beats-ours-without-reapply': (({('etc/sysctl.d', 'zz-portguard-ephemeral.conf'):
+                                             conf_file('%s = 8080' % RES)}, None), ['%s = 1' % RES], '0'),
+    # The reapply never reads /usr/lib/sysctl.d, and /run/sysctl.d wins a name over /etc/sysctl.d.
+    'usr-lib-skipped-run-wins': (({('usr/lib/sysctl.d', 'zz-vendor.conf'): conf_file('%s = 3' % RES),
+                                   ('etc/sysctl.d', '50-a.conf'): conf_file('%s = 1' % RES),
+                                   ('run/sysctl.d', '50-a.conf'): conf_file('%s = 2' % RES)}, None),
+                                 ['%s = 9' % RES], None),
+    # An empty value is no write at all (Python writes nothing): the boot value stays.
+    'empty-value-writes-nothing': (({('usr/lib/sysctl.d', '50-vendor.conf'): conf_file('%s = 8080' % RES),
+                                     ('etc/sysctl.d', '60-a.conf'): conf_file('%s =' % RNG)}, None),
+                                   ['%s =' % RES], None),
+    # A -key line reaches no file; the profile's quotes are removed, the files' are not.
+    'ignore-errors-line-and-quotes': (({('etc/sysctl.d', '50-a.conf'): conf_file('-%s = 4' % RES, '%s = "5"' % RES)},
+                                       None),
+                                      ['%s = "6"' % RES], None),
+}
+
+
+@pytest.mark.parametrize('name', sorted(TUNED_CASES))
+def test_tuned_measured_cases(name, tuned_root):
+    check_tuned_tree(TUNED_CASES[name], tuned_root)
+
+
+def test_tuned_case_in_the_models_words(tuned_root):
+    after = check_tuned_tree(TUNED_CASES['sysctl-conf-beats-ours'], tuned_root)[RES]
+    assert (after['applier'], after['file'], after['line'], after['value']) == ('tuned', '/etc/sysctl.conf', 1, '7000')
+    after = check_tuned_tree(TUNED_CASES['profile-beats-ours-without-reapply'], tuned_root)[RES]
+    assert (after['applier'], after['file'], after['profile']) == ('tuned', '/etc/tuned/pgtest/tuned.conf', PROFILE)
+
+
+@st.composite
+def long_lists(draw):
+    """Port lists of 4-9 KiB whose entries (ports and ranges) fall differently on the 4095-byte limit."""
+    rand = random.Random(draw(st.integers(0, 2 ** 32)))
+    entries, port = [], rand.randint(1024, 1100)
+    while port < 65000 and len(entries) < rand.randint(700, 1500):
+        high = port + rand.choice([0, 0, 0, 0, 1, 5, 40])
+        entries.append(str(port) if high == port else '%d-%d' % (port, high))
+        port = high + rand.randint(2, 60)
+    text = ','.join(entries)
+    assume(len(text) > 4200)
+    return text
+
+
+def ending_at(entry, end):
+    """A list whose ``entry`` ends at byte ``end`` (padded with port 1 before it, followed by more ports)."""
+    start = end - len(entry)
+    prefix = '1,' * (start // 2) if start % 2 == 0 else '11,' + '1,' * ((start - 3) // 2)
+    return prefix + entry + ',' + ','.join(str(port) for port in range(50000, 50400, 2))
+
+
+@example(value=ending_at('40000', 4093))          # measured: a single port ending at 4093 is kept,
+@example(value=ending_at('40000', 4094))          # at 4094 it is not;
+@example(value=ending_at('40000-40001', 4094))    # a range ending at 4094 is kept,
+@example(value=ending_at('40000-40001', 4095))    # at 4095 it is not
+@settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_LONG_EXAMPLES', '12')), deadline=None,
+          derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(value=long_lists())
+def test_long_lists_procps_at_boot_truncates_tuned_writes_whole(value, tuned_root):
+    """/etc/init.d/procps (sysctl --system, one write) keeps the first 4095 bytes; tuned's Python write all of it."""
+    tree_dir = tempfile.mkdtemp(prefix='sysctl-oracle-tree-')
+    try:
+        build(tree_dir, ({('etc/sysctl.d', 'zz-portguard-ephemeral.conf'): conf_file('%s = %s' % (RES, value))}, None))
+        procps = [{'name': _boot_chain.PROCPS, 'source': 'oracle', 'modelled': True}]
+        want, after = predict_chain(tree_dir, procps)
+        assert after[RES]['note'] and len(after[RES]['value']) < ONE_WRITE_LIMIT
+        assert observed(sysctl_oracle.apply('/', tree_dir, sysctl_oracle.PROCPS_SYSTEM)) == want, after[RES]['note']
+        shutil.rmtree(tree_dir)
+        os.mkdir(tree_dir)
+        build_tuned(tree_dir, (({}, None), ['%s = %s' % (RES, value)], None))
+        want, after = predict_chain(tree_dir, tuned_appliers(tree_dir, tuned_root))
+        assert after[RES]['value'] == value and want[RES] == _ports.parse_kernel_string(value)
+        assert observed(sysctl_oracle.apply(tuned_root, tree_dir, sysctl_oracle.TUNED_CHAIN)) == want
+    finally:
+        shutil.rmtree(tree_dir, ignore_errors=True)
+
+
+def test_oracle_refuses_a_tuned_profile_with_other_settings(tmp_path):
+    build_tuned(str(tmp_path), (({}, None), ['%s = 9000 65499' % RNG], None))
+    with open(str(tmp_path / 'etc/tuned' / PROFILE / 'tuned.conf'), 'a') as handle:
+        handle.write('[vm]\ntransparent_hugepages=never\n')
+    with pytest.raises(sysctl_oracle.NamespaceError) as exc:
+        sysctl_oracle.apply('/', str(tmp_path), sysctl_oracle.TUNED_CHAIN)
+    assert 'transparent_hugepages' in str(exc.value)
+
+
+def test_oracle_refuses_tuned_without_one_shot_mode(tmp_path):
+    build_tuned(str(tmp_path), (({}, None), [], None))
+    with open(str(tmp_path / 'etc/tuned/tuned-main.conf'), 'w') as handle:
+        handle.write('daemon = 1\n')
+    with pytest.raises(sysctl_oracle.NamespaceError) as exc:
+        sysctl_oracle.apply('/', str(tmp_path), sysctl_oracle.TUNED_CHAIN)
+    assert 'daemon = 0' in str(exc.value)

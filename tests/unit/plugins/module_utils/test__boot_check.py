@@ -67,3 +67,26 @@ def test_boot_report_invalid_value_falls_back_to_the_default(tmp_path):
     assert report[RES]['valid'] is False and 'white space' in report[RES]['error']
     assert report[RNG]['valid'] is False and 'reversed' in report[RNG]['error']
     assert len(warnings) == 2 and all('kernel default' in w for w in warnings)
+
+
+def test_the_outlook_follows_the_boot_chain_tuned_after_systemd_sysctl(tmp_path):
+    """tuned's profile sets the range after systemd-sysctl: the values drift and verdicts use are tuned's."""
+    root = str(tmp_path)
+    for rel, text in (('/usr/sbin/tuned', ''), ('/etc/tuned/tuned-main.conf', 'reapply_sysctl = 1\n'),
+                      ('/etc/tuned/active_profile', 'oracle\n'),
+                      ('/etc/tuned/oracle/tuned.conf', '[sysctl]\n%s = 9000 65499\n' % RNG),
+                      ('/etc/sysctl.d/zz-portguard-ephemeral.conf', '%s = 9100\n' % RES)):
+        _put(root, rel.lstrip('/'), text)
+    os.makedirs(os.path.join(root, 'etc/systemd/system/multi-user.target.wants'))
+    os.symlink('/lib/systemd/system/tuned.service',
+               os.path.join(root, 'etc/systemd/system/multi-user.target.wants/tuned.service'))
+    warnings = []
+    view = _boot_check.outlook(root, 1024)
+    report = _boot_check.report(view, root, warnings)
+    assert [a['name'] for a in view.chain] == ['systemd-sysctl', 'tuned']
+    assert report[RNG]['value'] == '32768 60999'   # boot stays systemd-sysctl's answer
+    assert report[RNG]['after_boot'] == {'value': '9000 65499', 'file': '/etc/tuned/oracle/tuned.conf', 'line': 2,
+                                         'profile': 'oracle', 'applier': 'tuned', 'note': None}
+    assert report[RES]['after_boot']['applier'] == 'tuned'   # re-applied by tuned, our file
+    assert (view.boot_range, view.boot_reserved) == ((9000, 65499), frozenset([9100]))
+    assert warnings == []

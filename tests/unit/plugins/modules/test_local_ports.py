@@ -154,7 +154,10 @@ def test_first_run_applies_and_persists_then_rerun_is_unchanged(kernel, root):
     info = _managed_file.read(PATH, root)
     assert info.managed
     assert info.values == {RNG: '40000 50001', RES: '8080-8082,9000-9001'}
-    assert result['boot'][RES] == {'file': PATH, 'line': 8, 'value': '8080-8082,9000-9001'}
+    assert result['boot'][RES] == {'file': PATH, 'line': 8, 'value': '8080-8082,9000-9001', 'after_boot': {
+        'value': '8080-8082,9000-9001', 'file': PATH, 'line': 8, 'profile': None, 'applier': 'systemd-sysctl',
+        'note': None}}
+    assert [applier['name'] for applier in result['boot_appliers']] == ['systemd-sysctl']
     kernel.writes[:] = []
     again = run(root, reserved=['8080-8082', 9000, 9001], range=[40000, 50001])
     assert not again['changed']
