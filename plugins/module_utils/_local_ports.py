@@ -32,6 +32,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _local_ports_info,
     _plan,
     _ports,
+    _pressure,
     _processes,
     _runstate,
     _sockets,
@@ -44,6 +45,7 @@ DEFAULT_PATH = _sysctld.DEFAULT_PATH
 DEFAULT_MIN_EPHEMERAL = _plan.DEFAULT_MIN_EPHEMERAL
 RUN_STATE_DIR = _runstate.DEFAULT_DIR
 DEFAULT_LOCK_TIMEOUT = 60
+DEFAULT_MIN_FREE_PER_DESTINATION = _pressure.DEFAULT_MIN_FREE
 
 
 def _live_text(port_range, reserved):
@@ -175,12 +177,14 @@ def parse_options(params):
     path = raw_path or DEFAULT_PATH
     if persist and not os.path.isabs(path):
         raise TaskError('path: %r is not absolute; give a full path such as %s' % (path, DEFAULT_PATH))
-    return {
+    opts = {
         'reserved': desired_reserved, 'range': params.get('range'), 'mode': mode, 'live': live,
         'persist': persist, 'path': os.path.normpath(path) if persist else None, 'netns': netns,
         'on_override': params.get('on_override') or 'fail', 'min_ephemeral': min_ports,
         'examine': examine, 'lock_timeout': lock_timeout,
     }
+    opts.update(_pressure.parse_apply_options(params))  # min_free_per_destination, on_pressure (issue 24)
+    return opts
 
 
 def _holder_info(opts, identity):
@@ -353,6 +357,12 @@ def _locked_run(opts, identity, state, locks, check_mode, want_diff, proc_sys, r
     if want_diff:
         result['diff'] = _diff(opts, identity, now, planned, persisted)
     plan = planned.plan
+    # Ephemeral pressure per destination (issue 24): before anything is written; TaskError on on_pressure=fail.
+    before = (plan.range_before, plan.reserved_before)
+    after = (plan.range_after, plan.reserved_after) if opts['live'] else before
+    pressure = _pressure.for_apply(opts, before, after, warnings, net_directory)
+    if pressure is not None:
+        result['pressure'] = pressure
     if opts['examine'] is not None:
         # Sockets are not touched by the sysctls: read them once, before any write, and
         # judge them against the values this run leaves (or would leave, in check mode).

@@ -16,7 +16,8 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils import _plan, _ports, _processes, _sockets, _sysctl, _sysctld
+from ansible_collections.portguard.ephemeral.plugins.module_utils import (
+    _plan, _ports, _pressure, _processes, _sockets, _sysctl, _sysctld)
 from ansible_collections.portguard.ephemeral.plugins.module_utils._task import TaskError
 
 # What a network namespace (the host's included) holds when no file sets the key.
@@ -54,7 +55,8 @@ def parse_options(params):
     if netns is not None and not os.path.isabs(netns):
         raise TaskError('netns: %r is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net' % (netns,),
                         option='netns')
-    return {'examine': examine, 'netns': netns}
+    return {'examine': examine, 'netns': netns,
+            'pressure_limit': _pressure.parse_limit(params)}  # issue 24
 
 
 def _hidden_entries(root, key):
@@ -391,6 +393,8 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
                for port in sorted(examined)]
     unreserved, unreserved_count = unreserved_listeners(sockets, live)
     process_scan = name_processes(entries, unreserved, identity['link'], proc_root)
+    # Ephemeral pressure per destination (issue 24), from the tables read above.
+    pressure = _pressure.for_info(sockets, live, opts['pressure_limit'])
     return {
         'changed': False,
         'range': list(live.port_range),
@@ -404,6 +408,7 @@ def run(params, proc_sys=_sysctl.PROC_SYS, root='/', net_directory=None, proc_ro
         'unreserved_listener_count': unreserved_count,
         'process_scan': process_scan,
         'sockets': counts,
+        'pressure': pressure,
         'netns': identity,
         'warnings': warnings,
     }
