@@ -57,6 +57,8 @@ SETTINGS = (
     ('range', 'range_or_empty', None),
     ('move_window', 'range', None),
     ('min_ephemeral', 'int', (0, MAX_PORT)),
+    ('min_free_per_destination', 'int', (0, MAX_PORT)),
+    ('on_pressure', 'choice', ('fail', 'warn')),
     ('mode', 'choice', ('merge', 'exact')),
     ('on_held', 'choice', ('warn', 'fail')),
     ('on_override', 'choice', ('fail', 'warn')),
@@ -85,6 +87,8 @@ DEFAULT_SETTINGS = {
     'range': '',
     'move_window': [32768, 60999],
     'min_ephemeral': 8192,
+    'min_free_per_destination': 1024,
+    'on_pressure': 'fail',
     'mode': 'merge',
     'on_held': 'warn',
     'on_override': 'fail',
@@ -548,6 +552,8 @@ def _module_args(settings, ports, reserved, port_range):
         'path': settings['path'],
         'on_override': settings['on_override'],
         'min_ephemeral': settings['min_ephemeral'],
+        'min_free_per_destination': settings['min_free_per_destination'],
+        'on_pressure': settings['on_pressure'],
         'examine': format_runs(ports),
     }
     if port_range is not None:
