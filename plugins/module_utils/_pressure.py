@@ -40,7 +40,7 @@ docs/choosing.md), and so what is counted:
   IPv4-mapped IPv6 address (``::ffff:10.0.0.9``) is the IPv4 address: such a
   tcp6 socket and a tcp socket with the same addresses share one 4-tuple space.
 - Counted per destination: every socket that is not a listener (TCP LISTEN,
-  unbound-peer UDP), whose local port has no listener of the same protocol
+  UDP with no peer), whose local port has no listener of the same protocol
   (an accepted connection shares its listener's port: that is the server
   side, already counted as held by the listener), in any other state:
   ESTABLISHED, SYN_SENT, FIN_WAIT1/2, CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT
