@@ -106,7 +106,7 @@ help:
 	@echo "make images           build the Debian test images the scenarios name (MOLECULE_DISTRO=bookworm|trixie|all)"
 	@echo "make molecule         molecule scenarios (SCENARIO=name|all, MOLECULE_DISTRO=bookworm|trixie|all)"
 	@echo "make demo             reproduce 'Address already in use', fix it with the role, clean up"
-	@echo "make bench            benchmark, parts podman, ssh, scale (BENCH_PARTS=...; see scripts/bench.sh): bench/results.json, docs/benchmarks.md"
+	@echo "make bench            benchmark, parts podman, ssh, scale (BENCH_PARTS=...; info alone: BENCH_PARTS=info; see scripts/bench.sh): bench/results.json, docs/benchmarks.md"
 	@echo "make clean            remove .build, logs and test output (keeps venvs)"
 	@echo "make distclean        also remove .venv and .cache"
 	@echo "variables: CORE_VERSIONS='$(CORE_VERSIONS)' CONTROLLER=$(CONTROLLER) PYTEST_ARGS='$(PYTEST_ARGS)' PYTHON=$(PYTHON)"

@@ -5,6 +5,11 @@
 
 Run as root:  python3 bench/bench_info.py [--sockets 50000] [--runs 5] [--target 0.5]
 
+The case ``pressure_only`` times the per-destination count of issue 24 alone
+(``_pressure.scan`` of the four tables read afresh, then ``report``), the part
+of every audit above that ``pressure`` costs; it is reported, not gated (the
+gated audits include it).
+
 A last case, ``listeners_with_processes``, times the full listener scan (no
 ``ports`` option) with process names on a simulated /proc (``--processes``
 processes holding ``--sockets`` sockets, built in a temporary directory and
@@ -62,6 +67,11 @@ def _import_impl():
     sys.path.insert(0, COLLECTIONS)
     from ansible_collections.portguard.ephemeral.plugins.module_utils import _local_ports_info  # pylint: disable=import-outside-toplevel
     return _local_ports_info
+
+
+def _import_pressure():
+    from ansible_collections.portguard.ephemeral.plugins.module_utils import _pressure  # pylint: disable=import-outside-toplevel
+    return _pressure
 
 
 def enter_private_netns():
@@ -180,7 +190,32 @@ def time_case(impl, params, runs, **where):
         'process_scan': result['process_scan'],
         'processes_named': len(set(p['pid'] for e in result['ports'] for s in e['listeners'] + e['holders']
                                    for p in s['processes'])),
+        'pressure_destinations': result['pressure']['destination_count'],
+        'pressure_tightest': (result['pressure']['destinations'] or [None])[0],
         'result_json_bytes': size,
+    }
+
+
+def pressure_case(impl, runs):
+    """``pressure`` alone: read the four tables, group by destination, count against the live values."""
+    pressure = _import_pressure()
+    live = impl._sysctl.read_live()  # pylint: disable=protected-access
+    walls, cpus = [], []
+    result = None
+    for _run in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = pressure.report(pressure.scan(pressure.read_tables()), live.port_range, live.reserved)
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return {
+        'median_s': round(statistics.median(walls), 4),
+        'cpu_median_s': round(statistics.median(cpus), 4),
+        'runs_s': [round(t, 4) for t in walls],
+        'cpu_runs_s': [round(t, 4) for t in cpus],
+        'ports_reported': 0,
+        'pressure_destinations': result['destination_count'],
+        'pressure_tightest': (result['destinations'] or [None])[0],
+        'result_json_bytes': len(json.dumps(result)),
     }
 
 
@@ -297,6 +332,7 @@ def namespace_cases(impl, sockets, runs):
             'ports_given_10': time_case(impl, {'examine': some_ports}, runs),
             'ports_omitted_all_listeners': time_case(impl, {}, runs),
             'ports_1024_65535': time_case(impl, {'examine': '1024-65535'}, runs),
+            'pressure_only': pressure_case(impl, runs),
         }
     finally:
         stop_workers(pids, control_w)

@@ -99,8 +99,10 @@ def render_intro(parts, add):
     add('')
     add('| part | run at | duration |')
     add('|---|---|---|')
-    for part in ('podman', 'ssh', 'scale'):
+    for part in ('podman', 'ssh', 'scale', 'info'):
         info = parts.get(part)
+        if part == 'info' and not info:
+            continue  # an extra part: bench_info.py alone, which the podman part also runs
         if info:
             add('| %s | %s | %s |' % (part, info.get('started_at'), fmt(info.get('duration_s'), ' s')))
         else:
@@ -296,6 +298,11 @@ def render_info_micro(info, add):
             % (name, case['median_s'] * 1000, case['cpu_median_s'] * 1000, case['ports_reported'], case['result_json_bytes']))
     add('')
     add('`info_50k_sockets_ms` is the `ports_given_10` case (the role passes its service ports).')
+    if 'pressure_only' in info['cases']:
+        add('Every audit case includes `pressure` (the per-destination count); `info_pressure_50k_ms` is the '
+            '`pressure_only` case, that count alone (the four tables read afresh, grouped by destination, counted '
+            'against the live values; %s destinations); measured, no target of its own.'
+            % info['cases']['pressure_only'].get('pressure_destinations'))
     if 'listeners_with_processes' in info['cases']:
         shape = info['cases']['listeners_with_processes'].get('simulated') or {}
         add('`info_listeners_with_processes_ms` is the `listeners_with_processes` case: no `examine` option, every '
@@ -336,6 +343,7 @@ def render_reproduce(r, add):
     add('```sh')
     add('make bench                                  # all three parts: the full run')
     add('BENCH_PARTS=scale make bench                # one part alone; or a list: BENCH_PARTS=podman,ssh')
+    add('BENCH_PARTS=info make bench                 # only bench/bench_info.py (the podman part runs it too)')
     add('BENCH_HOSTS=64 make bench                   # podman part: 1-64 containers (default 16)')
     add('BENCH_REPS=5 BENCH_FORKS=10 make bench      # repetitions (podman, ssh) and forks (every part)')
     add('BENCH_VARIANTS=0 make bench                 # podman part without the two diagnostic runs')

@@ -5,7 +5,7 @@
 
 Called by scripts/bench.sh, which starts the containers (and removes them on
 exit) and passes their names.  ``--parts`` selects what runs (podman, ssh,
-scale); the keys of parts not run are kept from an existing ``--out`` file
+scale, info); the keys of parts not run are kept from an existing ``--out`` file
 (unless ``--fresh``), and each part's date is in ``parts``.
 
 Part "podman" (``--containers``):
@@ -36,6 +36,10 @@ separate runs minutes apart do); a run must leave one master per host.
 
 Part "scale": bench/part_scale.py (the role's --tags reserved_ports_validate
 against one set_fact per host at N synthetic local hosts).
+
+Part "info": bench/bench_info.py alone (the podman part's step 5 runs it too),
+for a quick measurement of the 50,000-socket audit and its ``pressure``; no
+container.  Its keys replace the info keys and ``micro.bench_info`` only.
 
 Then the targets of every part in results.json are (re)computed and the file is
 written.  Every write to /proc/sys happens through ``podman exec`` in a
@@ -618,20 +622,43 @@ def _case_ms(case, key):
 def micro_keys(micro):
     """The results.json keys taken from the micro-benchmarks' output (None where they gave none)."""
     plan = (micro.get('bench_plan') or {}).get('output') or {}
-    info = (micro.get('bench_info') or {}).get('output') or {}
     plan_ms = plan.get('results', {}).get('plan_step', {}).get('median_ms')
     plan_ms = round(plan_ms, 1) if plan_ms is not None else None
+    keys = {
+        'plan_worst_case_ms': plan_ms,
+        'plan_worst_case_rerun_ms': plan.get('results', {}).get('rerun_step', {}).get('median_ms'),
+    }
+    keys.update(info_keys(micro))
+    return keys
+
+
+def info_keys(micro):
+    """The results.json keys taken from bench_info.py's output (None where it gave none)."""
+    info = (micro.get('bench_info') or {}).get('output') or {}
     info_case = info.get('cases', {}).get('ports_given_10', {})
     # The full listener scan with process names (50,000 sockets, 2,000 processes, simulated /proc).
     scan_case = info.get('cases', {}).get('listeners_with_processes', {})
+    # The per-destination count alone (issue 24); the audits above include it.
+    pressure_case = info.get('cases', {}).get('pressure_only', {})
     return {
-        'plan_worst_case_ms': plan_ms,
-        'plan_worst_case_rerun_ms': plan.get('results', {}).get('rerun_step', {}).get('median_ms'),
         'info_50k_sockets_ms': _case_ms(info_case, 'median_s'),
         'info_50k_sockets_cpu_ms': _case_ms(info_case, 'cpu_median_s'),
         'info_listeners_with_processes_ms': _case_ms(scan_case, 'median_s'),
         'info_listeners_with_processes_cpu_ms': _case_ms(scan_case, 'cpu_median_s'),
+        'info_pressure_50k_ms': _case_ms(pressure_case, 'median_s'),
+        'info_pressure_50k_cpu_ms': _case_ms(pressure_case, 'cpu_median_s'),
     }
+
+
+def info_part(results, logdir):
+    """Part "info": bench_info.py alone; its keys, and micro with the earlier bench_plan result kept."""
+    micro = dict(results.get('micro') or {})
+    micro['bench_info'] = run_micro(['/usr/bin/python3', os.path.join(BENCH, 'bench_info.py')], 'bench_info', logdir)
+    if micro['bench_info']['rc'] != 0:
+        log('bench_info: non-zero exit (see %s)' % os.path.relpath(logdir, REPO))
+    keys = info_keys(micro)
+    keys['micro'] = micro
+    return keys
 
 
 def memory_keys(runs):
@@ -860,7 +887,7 @@ def split_int_list(text, name):
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--parts', default='podman', help='comma-separated: podman, ssh, scale')
+    parser.add_argument('--parts', default='podman', help='comma-separated: podman, ssh, scale, info')
     parser.add_argument('--containers', help='podman part: comma-separated container names')
     parser.add_argument('--reps', type=int, default=3, help='podman part: repetitions (at least 3)')
     parser.add_argument('--forks', type=int, default=5)
@@ -886,9 +913,9 @@ def build_parser():
 def checked_parts(parser, args):
     """The parts asked for, after the checks of their options that need nothing else (parser.error otherwise)."""
     parts = [p.strip() for p in args.parts.split(',') if p.strip()]
-    unknown = sorted(set(parts) - {'podman', 'ssh', 'scale'})
+    unknown = sorted(set(parts) - {'podman', 'ssh', 'scale', 'info'})
     if unknown or not parts:
-        parser.error('--parts: unknown %s (choose from podman, ssh, scale)' % unknown)
+        parser.error('--parts: unknown %s (choose from podman, ssh, scale, info)' % unknown)
     if 'podman' in parts:
         if not args.containers:
             parser.error('the podman part needs --containers')
@@ -950,7 +977,7 @@ def scale_part(args, hosts_list, reps_list):
 
 
 def run_parts(parser, args, parts, results, logdir):
-    """The parts asked for, in the order podman, ssh, scale (each one's own options checked when it starts)."""
+    """The parts asked for, in the order podman, ssh, scale, info (each one's own options checked when it starts)."""
     if 'podman' in parts:
         run_part(results, 'podman', lambda: podman_part(args.containers.split(','), args, args.workdir, logdir))
     if 'ssh' in parts:
@@ -960,6 +987,8 @@ def run_parts(parser, args, parts, results, logdir):
     if 'scale' in parts:
         hosts_list, reps_list = scale_sizes(parser, args)
         run_part(results, 'scale', lambda: scale_part(args, hosts_list, reps_list))
+    if 'info' in parts:
+        run_part(results, 'info', lambda: info_part(results, logdir))
 
 
 def write_results(path, results, parts):

@@ -11,9 +11,13 @@
 #   scale   the role's controller-side part (--tags reserved_ports_validate)
 #           vs one set_fact per host, at BENCH_SCALE_HOSTS synthetic hosts
 #           (ansible_connection=local, nothing applied), peak controller memory
+#   info    bench/bench_info.py alone (the podman part runs it too): the
+#           50,000-socket audit and its per-destination pressure, in a
+#           private network namespace; no container (not in the default set)
 #
 #   scripts/bench.sh                          everything (the full run)
 #   BENCH_PARTS=scale scripts/bench.sh        one part (or a list: podman,ssh)
+#   BENCH_PARTS=info scripts/bench.sh         only the 50,000-socket audit micro-benchmark
 #   BENCH_HOSTS=64 scripts/bench.sh           podman part: 1-64 containers (default 16)
 #   BENCH_REPS=5 BENCH_FORKS=16 scripts/bench.sh
 #   BENCH_VARIANTS=0 scripts/bench.sh         podman part without the two diagnostic runs
@@ -69,7 +73,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 has_part() { [[ ,$PARTS, == *,$1,* ]]; }
 
 for part in ${PARTS//,/ }; do
-    [[ $part == podman || $part == ssh || $part == scale ]] || die "BENCH_PARTS: unknown part '$part' (podman, ssh, scale)"
+    [[ $part == podman || $part == ssh || $part == scale || $part == info ]] ||
+        die "BENCH_PARTS: unknown part '$part' (podman, ssh, scale, info)"
 done
 [[ -n ${PARTS//,/} ]] || die "BENCH_PARTS is empty"
 if ! [[ $HOSTS =~ ^[0-9]+$ ]] || ((HOSTS < 1 || HOSTS > 64)); then die "BENCH_HOSTS must be 1-64 (got '$HOSTS')"; fi

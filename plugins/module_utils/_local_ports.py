@@ -47,6 +47,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _owners,
     _plan,
     _ports,
+    _pressure,
     _processes,
     _state_dir,
     _stores,
@@ -71,6 +72,8 @@ ARGUMENT_SPEC = dict(
     lock_timeout=dict(type='int', default=60),
     owner=dict(type='str'),
     state=dict(type='str', default='present', choices=['present', 'absent']),
+    min_free_per_destination=dict(type='int', default=_pressure.DEFAULT_MIN_FREE),
+    on_pressure=dict(type='str', default='fail', choices=['fail', 'warn']),
 )
 NETNS_HINT = 'omit netns to work on the namespace the task runs in, or give /run/netns/NAME or /proc/PID/ns/net'
 
@@ -98,6 +101,7 @@ def parse_options(params):
     if opts.reserved is None and opts.mode == 'exact':
         raise TaskError('mode: exact needs reserved (give [] to clear every reservation)')
     _parse_owner(opts)
+    _pressure.check_options(min_free_per_destination=opts.min_free_per_destination)
     if opts.min_ephemeral < 0 or opts.min_ephemeral > 65535:
         raise TaskError('min_ephemeral: %r is outside 0-65535' % (opts.min_ephemeral,))
     if opts.lock_timeout < 0:
@@ -214,6 +218,7 @@ def _locked_run(ctx):
     result = _result(opts, ctx.namespace.identity, now, intent, persisted, warnings)
     if ctx.want_diff:
         result['diff'] = _diff(opts, ctx.namespace.identity, now, intent, persisted)
+    tables = None
     if opts.examine is not None:
         # Sockets are not touched by the sysctls: read them once, before any write, and
         # judge them against the values this run leaves (or would leave, in check mode).
@@ -226,6 +231,15 @@ def _locked_run(ctx):
             raise TaskError('reading the socket tables to examine ports failed: %s; nothing was changed '
                             '(ports are examined before anything is written)' % exc)
         result.update(found.result())
+        tables = found.sockets.raw
+    # Ports left per destination (before anything is written; TaskError when on_pressure=fail refuses).
+    plan = intent.plan
+    before = (plan.range_before, plan.reserved_before)
+    pressure = _pressure.for_apply((opts.examine is not None, opts.min_free_per_destination, opts.on_pressure),
+                                   before, (plan.range_after, plan.reserved_after) if opts.live else before,
+                                   warnings, tables, ctx.net_directory)
+    if pressure is not None:
+        result['pressure'] = pressure
     if not ctx.check_mode:
         _write(ctx, now, intent, persisted, result['live_changed'])
     elif opts.live and result['live_changed']:

@@ -25,6 +25,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import (
     _owners,
     _plan,
     _ports,
+    _pressure,
     _processes,
     _state_dir,
     _stores,
@@ -36,6 +37,7 @@ ARGUMENT_SPEC = dict(
     examine=dict(type='raw', aliases=['ports'],
                  deprecated_aliases=[dict(name='ports', version='1.0.0', collection_name='portguard.ephemeral')]),
     netns=dict(type='path'),
+    pressure_limit=dict(type='int', default=_pressure.DEFAULT_LIMIT),
 )
 NETNS_BOOT_NOTE = ('the sysctl.d files configure the namespace the host boots with, not %s; a namespace '
                    'starts at the kernel defaults and gets its values from whoever creates it, so there '
@@ -51,6 +53,7 @@ def parse_options(params):
         except _ports.PortSpecError as exc:
             raise TaskError(str(exc), option='examine')
     absolute_path(opts.netns, 'netns', 'give /run/netns/NAME or /proc/PID/ns/net')
+    _pressure.check_options(pressure_limit=opts.pressure_limit)
     return opts
 
 
@@ -125,6 +128,7 @@ def run(params, proc_sys=_kernel.PROC_SYS, root='/', net_directory=None, proc_ro
         'sockets': counts,
         'netns': namespace.identity,
         'owners': holders,
+        'pressure': _pressure.for_info(found.sockets, live, opts.pressure_limit),
         'warnings': _warnings(live, later) + boot_warnings,
     }
     result.update(found.result())

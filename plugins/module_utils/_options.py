@@ -18,13 +18,22 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils._task import T
 
 
 class Options(object):
-    """Every option of ``spec`` as an attribute: the value given, else the spec's default, else None."""
+    """Every option of ``spec`` as an attribute: the value given, else the spec's default, else None.
+
+    Choices and integers are checked as AnsibleModule checks them (it does so
+    first in a task; this covers callers without it), naming the option.
+    """
 
     def __init__(self, spec, params):
         for name, option in spec.items():
             value = params.get(name)
             if value is None:
                 value = option.get('default')
+            if value is not None and option.get('type') == 'int' and (isinstance(value, bool)
+                                                                       or not isinstance(value, int)):
+                raise TaskError('%s: %r is not a number; give a whole number' % (name, value), option=name)
+            if value is not None and 'choices' in option and value not in option['choices']:
+                raise TaskError('%s: %r is not one of %s' % (name, value, ', '.join(option['choices'])), option=name)
             setattr(self, name, value)
 
 

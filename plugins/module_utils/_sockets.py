@@ -284,6 +284,10 @@ _EMPTY = PortSockets(None)
 class SocketTable(object):
     """What read_sockets found: counts per table, the listening ports, the sockets on the wanted ports."""
 
+    # The raw tables read ({protocol: bytes}), kept by read_sockets so that
+    # _pressure.scan counts the destinations without a second read (issue 24).
+    raw = None
+
     def __init__(self, counts, ports, listening, directory):
         self.counts = counts
         self.ports = ports
@@ -335,4 +339,6 @@ def read_sockets(ports=None, directory=None, protocols=PROTOCOLS, listening_filt
             item.add_group(protocol, group)
     if listening is None:
         listening = set(port for port, item in grouped.items() if item.listener_count)
-    return SocketTable(counts, grouped, frozenset(listening), directory)
+    table = SocketTable(counts, grouped, frozenset(listening), directory)
+    table.raw = raw
+    return table

@@ -154,6 +154,28 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  min_free_per_destination:
+    description:
+      - The least number of ephemeral ports that must stay free for each destination the host talks to right now
+        (protocol, local address, remote address, remote port), counted from the socket tables as
+        M(portguard.ephemeral.local_ports_info) counts its C(pressure).
+      - A change that takes ports out of the effective range (new reservations inside it, a narrower or moved
+        range) and would leave a destination fewer free ports than this, and fewer than now, fails before anything
+        is written, naming the destination, its ports in use, what is left now and after (or warns, see
+        O(on_pressure)). A destination already below it that the change does not lower is not a problem.
+      - The default, 1024, is about 17 new connections per second to that destination on top of today's with the
+        60 second TIME_WAIT, or a burst of 1024. V(0) never fails.
+      - Only live values are checked; with O(live=false) nothing changes live and nothing is checked.
+    type: int
+    default: 1024
+    version_added: 0.3.0
+  on_pressure:
+    description:
+      - What to do when a change would leave a destination fewer free ports than O(min_free_per_destination).
+      - V(fail) stops before anything is written. V(warn) applies anyway and warns with the same numbers.
+    type: str
+    choices: [fail, warn]
+    default: fail
     version_added: 0.3.0
   lock_timeout:
     description:
@@ -237,6 +259,9 @@ notes:
   - The reserved ports are skipped by every automatic choice (C(connect()) without C(bind()),
     C(bind(port 0)), UDP autobind). An explicit C(bind()) to a reserved port always works, so
     services are unaffected.
+  - RV(pressure) costs one read of the socket tables. It is computed when the change takes ports out of the
+    effective range (only then can a destination lose free ports) or when O(examine) is given (then the sockets
+    are read anyway); otherwise it is not returned.
   - Long reservation lists (over 4095 bytes in the kernel's form) are written whole here and by
     systemd-sysctl at boot, but procps C(sysctl -p) and C(sysctl --system) truncate them silently.
     The module warns; prefer ranges or moving the ephemeral range.
@@ -495,6 +520,8 @@ warnings:
       this run reserves them again.
     - "C(mode: exact dropped the ports) - this C(exact) run took ports from other owners (see RV(dropped))."
     - "C(check mode: the real run would fail) - in check mode, the live values cannot be written by this user."
+    - C(this change would leave) - with O(on_pressure=warn), destinations that would keep fewer free ports than
+      O(min_free_per_destination) (see RV(pressure)).
     - C(no network namespace cookie) - a kernel before 5.14 keys live-only ownership records by the namespace's
       inode, which it reuses.
     - C(ignored an invalid value the kernel would reject at boot) - another sysctl file's reservation line that the
@@ -502,6 +529,49 @@ warnings:
   returned: when there is something to warn about
   type: list
   elements: str
+pressure:
+  description:
+    - Ephemeral port pressure per destination before and after this run (in check mode, the run it would be), each
+      with the keys of the C(pressure) result of M(portguard.ephemeral.local_ports_info) (C(range), C(effective),
+      C(held_for_every_destination), C(destination_count), C(limit) (10), C(destinations)). In C(after) the range,
+      C(effective), C(in_use), C(states) and C(left) are counted against the values this run leaves; the sockets
+      are the same.
+    - C(min_free) is O(min_free_per_destination). C(squeezed) lists every destination this run leaves fewer free
+      ports than C(min_free) and lowers (C(protocol), C(remote_address), C(remote_port), C(local_address),
+      C(in_use), C(states), C(left_before), C(left_after)), the tightest first; with O(on_pressure=fail) the task
+      then fails and nothing is changed.
+    - A failed run returns it too.
+  returned: when the change takes ports out of the effective range, or when O(examine) is given
+  type: dict
+  version_added: 0.3.0
+  sample:
+    before: {range: [32768, 60999], effective: 28232, held_for_every_destination: {tcp: 0, udp: 0},
+             destination_count: 1, limit: 10,
+             destinations: [{protocol: tcp, remote_address: 10.0.0.9, remote_port: 5432, local_address: 10.0.0.5,
+                             in_use: 21480, states: {ESTABLISHED: 480, TIME_WAIT: 21000}, outside_range: 0,
+                             left: 6752}]}
+    after: {range: [32768, 60999], effective: 23232, held_for_every_destination: {tcp: 0, udp: 0},
+            destination_count: 1, limit: 10,
+            destinations: [{protocol: tcp, remote_address: 10.0.0.9, remote_port: 5432, local_address: 10.0.0.5,
+                            in_use: 17690, states: {ESTABLISHED: 390, TIME_WAIT: 17300}, outside_range: 3790,
+                            left: 5542}]}
+    min_free: 1024
+    squeezed: []
+  contains:
+    before:
+      description: The pressure before the run, as M(portguard.ephemeral.local_ports_info) returns it.
+      type: dict
+    after:
+      description: The pressure after the run (in check mode, the one it would leave), counted against the values
+        this run leaves.
+      type: dict
+    min_free:
+      description: O(min_free_per_destination).
+      type: int
+    squeezed:
+      description: The destinations this run leaves fewer than C(min_free) free ports and lowers, tightest first.
+      type: list
+      elements: dict
 ports:
   description:
     - One entry per port in O(examine), ascending, judged against the values after this run (in check

@@ -43,6 +43,13 @@ options:
         deprecated alias, to be removed in 1.0.0.
     aliases: [ports]
     type: raw
+  pressure_limit:
+    description:
+      - How many destinations RV(pressure) lists, the tightest first (fewest ports left). Every destination is
+        counted in RV(pressure.destination_count) whatever the limit; V(0) lists none.
+    type: int
+    default: 10
+    version_added: 0.3.0
 notes:
   - It reads C(net.ipv4.ip_local_port_range) and C(net.ipv4.ip_local_reserved_ports) in the running kernel,
     resolves which sysctl.d file sets each of them at boot (systemd-sysctl's rules), and reads the sockets of the
@@ -66,6 +73,9 @@ notes:
     seconds). Reserving the port does not free it; it stops the kernel from choosing it again.
   - A bound, unconnected UDP socket is counted as a listener, as C(ss -l) does; the tables cannot tell a
     UDP service from a UDP client that sent a datagram without connecting.
+  - RV(pressure) counts, per destination, the local ports of the effective ephemeral range that sockets to it
+    hold, and how many are left for a new connection to it. The rules (which sockets count, why UDP has no
+    local address, what is held for every destination) are in the collection's C(docs/choosing.md).
   - Processes are found as C(ss -p) finds them, the socket's inode against the C(socket:[INODE]) links under
     C(/proc/PID/fd), in one pass over the processes and only when a listed socket has an inode. Only processes
     whose C(/proc/PID/ns/net) is the examined namespace are read; a socket handed to a process of another
@@ -107,6 +117,13 @@ EXAMPLES = r'''
       {{ item.port }}: {{ item.holders | map(attribute='state') | list }} by
       {{ item.holders | map(attribute='process') | select | map(attribute='comm') | list }}
   loop: "{{ ports_info.ports | selectattr('holder_count') | list }}"
+
+- name: The destinations with the fewest ephemeral ports left
+  ansible.builtin.debug:
+    msg: >-
+      {{ item.protocol }} {{ item.local_address or '*' }} -> {{ item.remote_address }}:{{ item.remote_port }}:
+      {{ item.in_use }} in use ({{ item.states }}), {{ item.left }} left of {{ ports_info.pressure.effective }}
+  loop: "{{ ports_info.pressure.destinations }}"
 
 - name: Fail on listeners inside the ephemeral range that are not reserved, except port-0 services
   ansible.builtin.assert:
@@ -490,6 +507,79 @@ owners:
   type: dict
   sample: {"reserved_ports": {"canonical": "36601,37601,38601", "ranges": [36601, 37601, 38601], "count": 3}}
   version_added: 0.3.0
+pressure:
+  description:
+    - Ephemeral port pressure per destination. A new outgoing connection needs a local port of the effective range
+      that is free for its destination, so a host that talks to one database or proxy a lot can run out of ports for
+      it while the range looks large. TCP exhaustion is per 4-tuple; UDP autobind needs a port no UDP socket uses.
+    - Not counted - listeners, and sockets on a listener's port (the server side of accepted connections). With a
+      60 second TIME_WAIT, a destination sustains about C(left) / 60 new connections per second on top of today's.
+      The rules are in the collection's C(docs/choosing.md).
+  returned: always
+  type: dict
+  version_added: 0.3.0
+  sample:
+    range: [32768, 60999]
+    effective: 28232
+    held_for_every_destination: {tcp: 1, udp: 3}
+    destination_count: 2
+    limit: 10
+    destinations:
+      - {protocol: tcp, remote_address: 10.0.0.9, remote_port: 5432, local_address: 10.0.0.5, in_use: 21480,
+         states: {ESTABLISHED: 480, TIME_WAIT: 21000}, outside_range: 0, left: 6751}
+      - {protocol: udp, remote_address: 10.0.0.53, remote_port: 53, local_address: null, in_use: 2,
+         states: {ESTABLISHED: 2}, outside_range: 0, left: 28229}
+  contains:
+    range:
+      description: The live ephemeral range, [LOW, HIGH].
+      type: list
+      elements: int
+    effective:
+      description: The range size minus the reserved ports inside it (RV(ephemeral_ports)), the ports an automatic
+        choice can take.
+      type: int
+    held_for_every_destination:
+      description: Ports of the effective range that no new connection can get, whatever its destination -
+        C(tcp) the ports of TCP listeners (held by C(bind())), C(udp) every port a UDP socket uses.
+      type: dict
+    destination_count:
+      description: How many destinations have sockets (every one, whatever the limit).
+      type: int
+    limit:
+      description: How many destinations are listed at most (O(pressure_limit)).
+      type: int
+    destinations:
+      description: The first C(limit) destinations by C(left), fewest first (then most C(in_use) first).
+      type: list
+      elements: dict
+      contains:
+        protocol:
+          description: C(tcp) or C(udp). IPv4 and IPv6 share each; TCP and UDP are separate port spaces.
+          type: str
+        remote_address:
+          description: The remote address; an IPv4-mapped IPv6 address (C(::ffff:10.0.0.9)) is shown as the IPv4
+            address, whose 4-tuples it shares.
+          type: str
+        remote_port:
+          description: The remote port.
+          type: int
+        local_address:
+          description: The local address (TCP, part of the 4-tuple); C(null) for UDP, whose port choice does not
+            depend on it.
+          type: str
+        in_use:
+          description: Distinct local ports of the effective range held by sockets to this destination.
+          type: int
+        states:
+          description: Those sockets by state (C(ESTABLISHED), C(TIME_WAIT), ...).
+          type: dict
+        outside_range:
+          description: Sockets to this destination on local ports outside the effective range (outside the range, or
+            reserved); they take nothing from it.
+          type: int
+        left:
+          description: The ports of the effective range a new connection to this destination can still get.
+          type: int
 netns:
   description: Identity of the network namespace examined (nsfs inode and device, the C(net:[...]) link), and
     O(netns) as given, so a report tells the host from a container.

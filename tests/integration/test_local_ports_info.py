@@ -30,7 +30,7 @@ OWN_FILE = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
 
 # Runs inside the lab.  Commands on stdin, one JSON line per answer on stdout.
 HELPER = r'''
-import json, os, socket, struct, sys, time
+import errno, json, os, resource, socket, struct, sys, time
 
 FAMILY = {'4': socket.AF_INET, '6': socket.AF_INET6}
 socks = {}
@@ -68,12 +68,12 @@ for line in sys.stdin:
         continue
     op = cmd[0]
     try:
-        if op == 'listen':                      # listen NAME 4|6 ADDR PORT
+        if op == 'listen':                      # listen NAME 4|6 ADDR PORT [BACKLOG]
             name, fam, addr, port = cmd[1], FAMILY[cmd[2]], cmd[3], int(cmd[4])
             s = socket.socket(fam, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((addr, port))
-            s.listen(64)
+            s.listen(int(cmd[5]) if len(cmd) > 5 else 64)
             socks[name] = s
             reply(port=s.getsockname()[1])
         elif op == 'connect':                   # connect NAME 4|6 ADDR PORT LISTENER (no bind: ephemeral port)
@@ -104,6 +104,34 @@ for line in sys.stdin:
                 pass
             server.close()
             reply(port=port, states=wait_for(port, []))
+        elif op == 'connect-many':              # connect-many NAME 4|6 ADDR PORT COUNT: never accepted, until
+            name, fam, addr, port, count = cmd[1], FAMILY[cmd[2]], cmd[3], int(cmd[4]), int(cmd[5])
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)     # EADDRNOTAVAIL; the listener's
+            if soft < count + 256:                                        # backlog must take them all
+                resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 256), hard))
+            if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < count + 256:
+                raise RuntimeError('open-file limit %d too low for %d connections' % (hard, count))
+            group, failure = socks.setdefault(name, []), None
+            for _number in range(count):
+                c = socket.socket(fam, socket.SOCK_STREAM)
+                try:
+                    c.connect((addr, port))
+                except OSError as exc:
+                    c.close()
+                    failure = errno.errorcode.get(exc.errno, exc.errno)
+                    break
+                group.append(c)
+            reply(ports=[c.getsockname()[1] for c in group], error_at_end=failure)
+        elif op == 'reset-many':                # reset-many NAME COUNT: SO_LINGER 0 -> RST, no TIME_WAIT
+            name, count = cmd[1], int(cmd[2])
+            group = socks[name]
+            for c in group[:count]:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+                c.close()
+            del group[:count]
+            reply(ports=[c.getsockname()[1] for c in group])
+        elif op == 'local-ports':               # local-ports: every socket's local port, all four tables
+            reply(ports=sorted(set(int(f[1].split(':')[1], 16) for _n, f in tables())))
         elif op == 'udp-bind':                  # udp-bind NAME 4|6 ADDR PORT
             name, fam, addr, port = cmd[1], FAMILY[cmd[2]], cmd[3], int(cmd[4])
             s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -566,3 +594,71 @@ def test_processes_of_a_held_service_port_and_an_undeclared_listener(lab, playbo
     finally:
         client.close()
         other.close()
+
+
+def test_pressure_per_destination_and_a_reservation_that_squeezes_it(lab, holder, playbooks):
+    """1,500 connections to one listener in a 2,000-port range: pressure names it; starving it is refused.
+
+    The numbers are checked against the kernel at the end: the module's ``left``
+    is exactly how many more connections the destination gets before
+    EADDRNOTAVAIL.
+    """
+    lab.write_sysctl(RANGE, '40000 41999')
+    lab.write_sysctl('/proc/sys/net/core/somaxconn', '65535')   # the listener never accepts: its queue takes them
+    holder.do('listen', 'srv', 4, '127.0.0.1', 5000, 65535)
+    holder.do('listen', 'inside', 4, '0.0.0.0', 41998)          # a listener inside the range: lost to every destination
+    holder.do('listen', 'other', 4, '127.0.0.1', 5001)
+    holder.do('listen', 'srv6', 6, '::1', 5002)
+    many = holder.do('connect-many', 'many', 4, '127.0.0.1', 5000, 1500)
+    assert len(many['ports']) == 1500 and many['error_at_end'] is None
+    # A dual-stack socket talking IPv4 (tcp6, ::ffff:127.0.0.1) shares the IPv4 4-tuples: the same destination.
+    assert len(holder.do('connect-many', 'mapped', 6, '::ffff:127.0.0.1', 5000, 1)['ports']) == 1
+    for name in ('o1', 'o2', 'o3'):
+        holder.do('connect', name, 4, '127.0.0.1', 5001, 'other')
+    holder.do('connect', 'v6', 6, '::1', 5002, 'srv6')
+    holder.do('udp-connect', 'dns', 4, '127.0.0.1', 5353)
+
+    pressure = info(lab, playbooks, examine=[5000], pressure_limit=3)['pressure']
+    assert (pressure['range'], pressure['effective'], pressure['limit']) == ([40000, 41999], 2000, 3)
+    assert pressure['held_for_every_destination'] == {'tcp': 1, 'udp': 1}
+    assert pressure['destination_count'] == 4 and len(pressure['destinations']) == 3
+    assert pressure['destinations'][0] == {
+        'protocol': 'tcp', 'local_address': '127.0.0.1', 'remote_address': '127.0.0.1', 'remote_port': 5000,
+        'in_use': 1501, 'states': {'ESTABLISHED': 1501}, 'outside_range': 0, 'left': 498}
+    assert [(d['protocol'], d['remote_address'], d['remote_port'], d['local_address'], d['in_use'], d['left'])
+            for d in pressure['destinations'][1:]] == [('tcp', '127.0.0.1', 5001, '127.0.0.1', 3, 1996),
+                                                       ('tcp', '::1', 5002, '::1', 1, 1998)]
+
+    # 400 ports that no socket uses: reserving them leaves the busy destination 98 of its 498.
+    used = set(holder.do('local-ports')['ports'])
+    squeeze = [port for port in range(40000, 42000) if port not in used][:400]
+    before = lab.snapshot()
+    run = local_ports(lab, playbooks, expect_rc=2, reserved=squeeze, min_ephemeral=1)
+    failed = run.result('Apply')
+    assert failed.get('failed') is True, run
+    assert ('this change would leave 1 destination(s) fewer than min_free_per_destination=1024 free ephemeral ports '
+            '(effective range 2000 -> 1600 ports), nothing was changed: tcp 127.0.0.1 -> 127.0.0.1:5000 has 1501 '
+            'local ports of the range in use (ESTABLISHED 1501): 498 left now, 98 after this change') in failed['msg']
+    assert [(d['remote_port'], d['left_before'], d['left_after']) for d in failed['pressure']['squeezed']] == [
+        (5000, 498, 98)]
+    # Nothing changed: the live values read back from /proc/sys, and every file of the sysctl tree.
+    assert lab.snapshot() == before
+    assert lab.reserved() == '\n' and lab.port_range() == (40000, 41999)
+    assert not os.path.exists(lab.file(OWN_FILE))
+
+    # Two thirds of the connections go (reset: no TIME_WAIT): 1,498 left, 1,098 after, above 1,024.
+    holder.do('reset-many', 'many', 1000)
+    applied = local_ports(lab, playbooks, reserved=squeeze, min_ephemeral=1).result('Apply')
+    assert applied['changed'] is True, applied
+    assert not [text for text in applied.get('warnings', []) if 'destination' in text], applied['warnings']
+    after = applied['pressure']['after']['destinations'][0]
+    assert (after['remote_port'], after['in_use'], after['left']) == (5000, 501, 1098)
+    assert applied['pressure']['before']['destinations'][0]['left'] == 1498
+    assert nslab.kernel_set(lab.reserved()) == set(squeeze)
+    with open(lab.file(OWN_FILE)) as handle:
+        assert nslab.kernel_set(handle.read().split('net.ipv4.ip_local_reserved_ports = ')[1].split('\n')[0]) == set(
+            squeeze)
+
+    # What the kernel says: exactly 1,098 more connections to that destination, then EADDRNOTAVAIL.
+    more = holder.do('connect-many', 'more', 4, '127.0.0.1', 5000, 1500)
+    assert (len(more['ports']), more['error_at_end']) == (1098, 'EADDRNOTAVAIL')

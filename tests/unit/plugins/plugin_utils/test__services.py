@@ -94,11 +94,12 @@ def test_empty_and_null_variables_are_nothing_and_need_allow_empty():
 
 def test_module_args_carry_the_validated_settings():
     plan = plan_for({'reserved_ports_services': [{'name': 'a', 'port': 36601}]}, live='no', persist='yes',
-                    netns='/run/netns/x', min_ephemeral='4096', range='32768 60999')
+                    netns='/run/netns/x', min_ephemeral='4096', range='32768 60999',
+                    min_free_per_destination='500', on_pressure='warn')
     assert plan['module_args'] == {
         'reserved': [36601], 'mode': 'merge', 'live': False, 'persist': False, 'path': _services.DEFAULT_SETTINGS['path'],
-        'on_override': 'fail', 'min_ephemeral': 4096, 'examine': [36601], 'owner': 'reserved_ports', 'range': [32768, 60999],
-        'netns': '/run/netns/x'}
+        'on_override': 'fail', 'min_ephemeral': 4096, 'min_free_per_destination': 500, 'on_pressure': 'warn',
+        'examine': [36601], 'owner': 'reserved_ports', 'range': [32768, 60999], 'netns': '/run/netns/x'}
 
 
 SETTING_PROBLEMS = [
@@ -263,6 +264,9 @@ def test_discovered_value_out_of_range_names_the_variable():
     ({'mode': 'replace'}, "reserved_ports_mode: 'replace' is not one of merge, exact"),
     ({'on_held': 'ignore'}, "reserved_ports_on_held: 'ignore' is not one of warn, fail"),
     ({'on_override': 'ok'}, "reserved_ports_on_override: 'ok' is not one of fail, warn"),
+    ({'on_pressure': 'ignore'}, "reserved_ports_on_pressure: 'ignore' is not one of fail, warn"),
+    ({'min_free_per_destination': -1}, 'reserved_ports_min_free_per_destination: -1 is outside 0-65535'),
+    ({'min_free_per_destination': 'lots'}, "reserved_ports_min_free_per_destination: 'lots' is not a number"),
     ({'min_ephemeral': 'many'}, "reserved_ports_min_ephemeral: 'many' is not a number"),
     ({'min_ephemeral': True}, 'reserved_ports_min_ephemeral: True is a boolean'),
     ({'min_ephemeral': 70000}, 'reserved_ports_min_ephemeral: 70000 is outside 0-65535'),
