@@ -29,8 +29,8 @@ class Options(object):
             value = params.get(name)
             if value is None:
                 value = option.get('default')
-            if value is not None and option.get('type') == 'int' and (isinstance(value, bool)
-                                                                       or not isinstance(value, int)):
+            wrong_type = option.get('type') == 'int' and (isinstance(value, bool) or not isinstance(value, int))
+            if value is not None and wrong_type:
                 raise TaskError('%s: %r is not a number; give a whole number' % (name, value), option=name)
             if value is not None and 'choices' in option and value not in option['choices']:
                 raise TaskError('%s: %r is not one of %s' % (name, value, ', '.join(option['choices'])), option=name)

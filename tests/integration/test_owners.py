@@ -94,7 +94,7 @@ def test_the_role_and_module_tasks_with_other_owners_live_side_by_side(lab):
     path = lab.put('site.yml', yaml.safe_dump(playbook))
     first = lab.playbook(path, expect_rc=0)
     assert live_set(lab) == frozenset([5000, 36601, 37601, 46432, 9100])
-    for _ in range(2):
+    for _round in range(2):
         again = lab.playbook(path, expect_rc=0)
         assert again.stats['changed'] == 0, again
         assert not [r for _n, r in again.tasks() if r.get('warnings')], again
