@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+
 from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _role_vars, _services
 
 # How many host names a grouped warning lists before it counts the rest.
@@ -42,17 +44,41 @@ def hosts_to_check(every, batch, active, runner):
     return every
 
 
-def host_check(names, get):
-    """(problems, unknown-variable messages) of one host from its variable names and ``get(name)``."""
+def play_id(task):
+    """The identity of the play run a task belongs to (its play's uuid, unique per ansible-playbook run)."""
+    play = task.get_play()
+    return str(getattr(play, '_uuid', None) or play.get_name())
+
+
+def host_check(names, get, report_problems=None):
+    """(problems, unknown-variable messages, plan or None) of one host from its variable names and ``get(name)``.
+
+    ``report_problems(value)``: why the host's reserved_ports_report cannot be
+    written (``_report_files.path_problems``), or None to leave it unchecked.
+    """
     host_input, problems = _role_vars.collect(names, get)
     plan, plan_problems = _services.host_plan(host_input)
     problems = problems + plan_problems
     unknown = _role_vars.unknown_var_messages(names)
+    report = plan['settings']['report'] if plan else host_input['settings'].get('report')
+    if report_problems is not None and isinstance(report, str):
+        problems = problems + report_problems(report)
     # The validated setting; a host with problems fails anyway, its raw value decides the wording.
     setting = plan['settings']['on_unknown_vars'] if plan else host_input['settings'].get('on_unknown_vars')
     if unknown and setting == 'fail':
-        return problems + unknown, []
-    return problems, unknown
+        return problems + unknown, [], None
+    return problems, unknown, None if problems else plan
+
+
+def cached(function):
+    """``function(value)`` computed once per distinct value (the report path of a thousand hosts is one path)."""
+    seen = {}
+
+    def once(value):
+        if value not in seen:
+            seen[value] = function(value)
+        return seen[value]
+    return once
 
 
 def grouped(messages):
@@ -62,31 +88,59 @@ def grouped(messages):
         hosts_of.setdefault(message, []).append(host)
     out = []
     for message, hosts in sorted(hosts_of.items()):
-        more = ' and %d more' % (len(hosts) - WARN_HOSTS) if len(hosts) > WARN_HOSTS else ''
-        out.append('host%s %s%s: %s' % ('s' if len(hosts) > 1 else '', ', '.join(hosts[:WARN_HOSTS]), more, message))
+        out.append('%s: %s' % (host_list(hosts), message))
     return out
 
 
-def check_hosts(hosts, read):
-    """(problems, warnings) of ``hosts``: every problem of every host, each prefixed with its host.
+def host_list(hosts, limit=WARN_HOSTS):
+    """``host h1``, ``hosts h1, h2 and 3 more``."""
+    more = ' and %d more' % (len(hosts) - limit) if len(hosts) > limit else ''
+    return 'host%s %s%s' % ('s' if len(hosts) > 1 else '', ', '.join(hosts[:limit]), more)
+
+
+def check_hosts(hosts, read, report_problems=None):
+    """({host: [problem]} of the hosts with problems, in play order; grouped warnings).
 
     ``read(host)`` returns ``(names, get)``; when it raises, the host's
     variables cannot be read, which is a problem of that host.
     """
-    problems, unknown = [], []
+    problems, unknown = collections.OrderedDict(), []
     for host in hosts:
         try:
             names, get = read(host)
-            host_problems, host_unknown = host_check(names, get)
+            host_problems, host_unknown, _plan = host_check(names, get, report_problems)
         except Exception as exc:  # pylint: disable=broad-except
             host_problems, host_unknown = ['its variables cannot be read: %s' % exc], []
-        problems.extend('host %s: %s' % (host, problem) for problem in host_problems)
+        if host_problems:
+            problems[host] = host_problems
         unknown.extend((host, message) for message in host_unknown)
     return problems, grouped(unknown)
 
 
-def failure_message(problems, whole_play):
-    """The one message of a failed check."""
-    scope = 'nothing was changed on any host' if whole_play else 'no host of this serial batch was changed'
-    return 'reserved_ports: %d problem(s) in the service declarations; %s:\n- %s' % (
-        len(problems), scope, '\n- '.join(problems))
+def play_summary(problem_hosts, gone):
+    """The one warning of a check that found problems.
+
+    ``problem_hosts``: every host with a problem, in play order; ``gone``:
+    {host: [problem]} of those no longer in the play (the argument-spec check
+    failed them, or they were unreachable), whose problems nobody else lists.
+    """
+    text = ('reserved_ports: %s %s problems in the service declarations; no host of the play is changed until they '
+            'are fixed, and each of them fails at the next step with its own list'
+            % (host_list(problem_hosts), 'has' if len(problem_hosts) == 1 else 'have'))
+    for host, problems in gone.items():
+        text += '\n- host %s (no longer in the play): %s' % (host, '\n  '.join(problems))
+    return text
+
+
+def own_failure(host, problems, whole_play):
+    """The failure of a host with problems of its own (at its apply step), each line naming the host."""
+    others = '; the other hosts of the play are left unchanged too' if whole_play else ''
+    return 'reserved_ports: %d problem(s) in the service declarations of this host; nothing was changed on it%s:\n- %s' % (
+        len(problems), others, '\n- '.join('host %s: %s' % (host, problem) for problem in problems))
+
+
+def blocked(problem_hosts):
+    """Why a host without a problem of its own was not changed."""
+    return ('reserved_ports: not changed: %s %s problems in the service declarations (each fails with its list); '
+            'no host of the play is changed until they are fixed'
+            % (host_list(problem_hosts), 'has' if len(problem_hosts) == 1 else 'have'))

@@ -40,16 +40,17 @@ def test_every_problem_of_every_host_is_reported_at_once():
         'c': {'reserved_ports_strategy': 'sideways', 'reserved_ports_services': [{'name': 'ok', 'port': 80}]},
     }))
     assert warnings == []
-    assert len(problems) == 4
-    assert problems[0].startswith("host a: reserved_ports_services[0] (service 'x') port: 70000")
-    assert problems[1].startswith("host a: reserved_ports_services[1] (service 'y'): no port")
-    assert problems[2] == "host c: reserved_ports_strategy: 'sideways' is not one of reserve, move_range, both"
-    assert problems[3].startswith("host d: its variables cannot be read: 'd'")
+    assert list(problems) == ['a', 'c', 'd']
+    assert len(problems['a']) == 2
+    assert problems['a'][0].startswith("reserved_ports_services[0] (service 'x') port: 70000")
+    assert problems['a'][1].startswith("reserved_ports_services[1] (service 'y'): no port")
+    assert problems['c'] == ["reserved_ports_strategy: 'sideways' is not one of reserve, move_range, both"]
+    assert problems['d'][0].startswith("its variables cannot be read: 'd'")
 
 
 def test_a_host_without_services_is_refused_unless_allowed():
-    assert _play_check.check_hosts(['h'], reader({'h': {}})) == (['host h: ' + _services.EMPTY_PROBLEM], [])
-    assert _play_check.check_hosts(['h'], reader({'h': {'reserved_ports_allow_empty': True}})) == ([], [])
+    assert _play_check.check_hosts(['h'], reader({'h': {}})) == ({'h': [_services.EMPTY_PROBLEM]}, [])
+    assert _play_check.check_hosts(['h'], reader({'h': {'reserved_ports_allow_empty': True}})) == ({}, [])
 
 
 def test_a_variable_that_cannot_be_evaluated_names_the_host_and_variable():
@@ -58,7 +59,7 @@ def test_a_variable_that_cannot_be_evaluated_names_the_host_and_variable():
             raise ValueError("'undefined_thing' is undefined")
         return ['reserved_ports_services_web'], get
     problems, _warnings = _play_check.check_hosts(['web1'], read)
-    assert problems[0] == "host web1: variable reserved_ports_services_web cannot be evaluated: 'undefined_thing' is undefined"
+    assert problems['web1'][0] == "variable reserved_ports_services_web cannot be evaluated: 'undefined_thing' is undefined"
 
 
 def test_misspelled_variables_warn_once_per_message_naming_the_hosts():
@@ -67,7 +68,7 @@ def test_misspelled_variables_warn_once_per_message_naming_the_hosts():
                      for host in hosts)
     variables['h0']['reserved_port_services_db'] = []
     problems, warnings = _play_check.check_hosts(hosts, reader(variables))
-    assert problems == []
+    assert problems == {}
     assert len(warnings) == 2
     assert warnings[0].startswith('host h0: variable reserved_port_services_db is not a variable of ')
     assert warnings[1].startswith('hosts h0, h1, h2, h3, h4 and 3 more: variable reserved_ports_mod is not a variable')
@@ -78,10 +79,29 @@ def test_misspelled_variables_fail_the_host_that_asks_for_it():
     variables = {'h1': {'reserved_ports_services': [{'name': 'ok', 'port': 80}], 'reserved_ports_mod': 'x',
                         'reserved_ports_on_unknown_vars': 'fail'}}
     problems, warnings = _play_check.check_hosts(['h1'], reader(variables))
-    assert warnings == [] and len(problems) == 1 and problems[0].startswith('host h1: variable reserved_ports_mod ')
+    assert warnings == [] and len(problems['h1']) == 1 and problems['h1'][0].startswith('variable reserved_ports_mod ')
 
 
-def test_failure_message_says_what_was_left_unchanged():
-    whole = _play_check.failure_message(['host a: x', 'host b: y'], True)
-    assert whole == 'reserved_ports: 2 problem(s) in the service declarations; nothing was changed on any host:\n- host a: x\n- host b: y'
-    assert 'no host of this serial batch was changed' in _play_check.failure_message(['host a: x'], False)
+def test_the_report_path_is_checked_once_per_value():
+    seen = []
+
+    def paths(value):
+        seen.append(value)
+        return ['reserved_ports_report: %r cannot be written' % value] if value == '/ro/r' else []
+    variables = dict(('h%d' % i, {'reserved_ports_services': [{'name': 'ok', 'port': 80}],
+                                  'reserved_ports_report': '/ro/r' if i < 3 else '/rw/r'}) for i in range(5))
+    problems, _warnings = _play_check.check_hosts(sorted(variables), reader(variables), _play_check.cached(paths))
+    assert list(problems) == ['h0', 'h1', 'h2'] and problems['h0'] == ["reserved_ports_report: '/ro/r' cannot be written"]
+    assert sorted(seen) == ['/ro/r', '/rw/r']
+
+
+def test_the_messages_say_who_has_problems_and_what_was_left_unchanged():
+    assert _play_check.own_failure('h1', ['x', 'y'], True) == (
+        'reserved_ports: 2 problem(s) in the service declarations of this host; nothing was changed on it; the other '
+        'hosts of the play are left unchanged too:\n- host h1: x\n- host h1: y')
+    assert 'left unchanged too' not in _play_check.own_failure('h1', ['x'], False)
+    assert _play_check.blocked(['h3']).startswith('reserved_ports: not changed: host h3 has problems')
+    summary = _play_check.play_summary(['h1', 'h3'], {'h1': ['reserved_ports_strategy: bad']})
+    assert summary.startswith('reserved_ports: hosts h1, h3 have problems in the service declarations; no host of '
+                              'the play is changed until they are fixed')
+    assert summary.endswith('\n- host h1 (no longer in the play): reserved_ports_strategy: bad')
