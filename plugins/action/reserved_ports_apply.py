@@ -13,7 +13,7 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _findings, _play_check, _report_files
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _findings, _play_check
 from ansible_collections.portguard.ephemeral.plugins.plugin_utils._role_vars import plain
 
 # The play-wide check's result, as the role registers it.
@@ -25,12 +25,6 @@ OPTION_VARS = {
     'persist': 'reserved_ports_persist', 'on_override': 'reserved_ports_on_override',
 }
 _OPTION_AT_START = re.compile(r'^(%s)\b' % '|'.join(sorted(OPTION_VARS)))
-APPLY_TAGS = frozenset(('all', 'tagged', 'reserved_ports', 'reserved_ports_apply'))
-
-
-def validate_only(run_tags, skip_tags):
-    """Whether this run only validates: the apply step was not asked for (--tags reserved_ports_validate) or skipped."""
-    return 'reserved_ports_apply' in (skip_tags or ()) or not APPLY_TAGS & frozenset(run_tags or ('all',))
 
 
 def role_message(result):
@@ -53,25 +47,27 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(('audit',))
 
-    def _own_check(self, task_vars):
-        """(plan or None, problems) of this host, as the play-wide check sees it (report path included)."""
-        check_mode = bool(self._play_context.check_mode)
-        problems, _unknown, plan = _play_check.host_check(
-            list(task_vars), lambda name: self._templar.template(task_vars[name]),
-            lambda value: _report_files.path_problems(value, check_mode))
-        return plan, problems
-
     def _play_check(self, task_vars):
-        """The hosts with problems the play-wide check found for this play run, or None without one."""
+        """The play-wide check's result for this play run, or None without one."""
         value = plain(task_vars.get(PLAN_VAR))
         if not isinstance(value, dict) or (value.get('scope') or {}).get('play') != _play_check.play_id(self._task):
             return None
-        return [str(host) for host in value.get('problem_hosts') or []]
+        return value
 
-    def _refusal(self, result, task_vars, plan, problems):
+    def _own_check(self, task_vars, checked):
+        """(plan or None, problems) of this host, as the play-wide check saw them.
+
+        The report paths were checked once for the play: their problems come from its result.
+        """
+        paths = (checked or {}).get('report_problems') or {}
+        problems, _unknown, plan = _play_check.host_check(
+            list(task_vars), lambda name: self._templar.template(task_vars[name]), lambda value: paths.get(value, []))
+        return plan, problems
+
+    def _refusal(self, result, task_vars, plan, problems, checked):
         """Fail (own problems) or skip (others' problems) this host; None when it may go on."""
         me = task_vars.get('inventory_hostname')
-        found = self._play_check(task_vars)
+        found = [str(host) for host in checked.get('problem_hosts') or []] if checked else None
         if problems:
             result.update(failed=True, changed=False, msg=_play_check.own_failure(me, problems, found is not None))
         elif found and me in found:
@@ -104,16 +100,13 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        plan, problems = self._own_check(task_vars)
+        checked = self._play_check(task_vars)
+        plan, problems = self._own_check(task_vars, checked)
         if plan:
             result['report'] = plan['settings']['report']
-        audit = boolean(self._task.args.get('audit', False), strict=False)
-        if not audit and validate_only(task_vars.get('ansible_run_tags'), task_vars.get('ansible_skip_tags')):
-            # Only the check: the report (which records what the modules found) ignores this result.
-            result['validated_only'] = True
-        if self._refusal(result, task_vars, plan, problems) is not None or result.get('validated_only'):
-            result.update(changed=False, plan=plan)
+        if self._refusal(result, task_vars, plan, problems, checked) is not None:
             return result
+        audit = boolean(self._task.args.get('audit', False), strict=False)
         result.update(self._module(plan, audit, task_vars))
         result['plan'] = plan
         if result.get('unreachable'):

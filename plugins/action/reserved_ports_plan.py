@@ -90,8 +90,10 @@ class ActionModule(ActionBase):
         problems, warnings = _play_check.check_hosts(hosts, self._reader(task_vars, runner), paths)
         found = list(problems)
         found += [host for host in self._earlier_batches(task_vars, every, batch) if host not in problems]
-        result.update(hosts=len(hosts), problem_hosts=found, scope=scope)
-        if found:
+        result.update(hosts=len(hosts), problem_hosts=found, scope=scope, report_problems=paths.seen())
+        if problems and _play_check.validate_only(task_vars.get('ansible_run_tags'), task_vars.get('ansible_skip_tags')):
+            result.update(failed=True, msg=_play_check.failure_message(problems, len(hosts) >= len(every)))
+        elif found:
             active = frozenset(task_vars.get('ansible_play_hosts') or [])
             gone = dict((host, problems[host]) for host in problems if host not in active)
             result['msg'] = _play_check.play_summary(found, gone)

@@ -19,6 +19,8 @@ from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _role_v
 
 # How many host names a grouped warning lists before it counts the rest.
 WARN_HOSTS = 5
+# The tags that run the role's apply step.
+APPLY_TAGS = frozenset(('all', 'tagged', 'reserved_ports', 'reserved_ports_apply'))
 
 
 def hosts_to_check(every, batch, active, runner):
@@ -70,15 +72,21 @@ def host_check(names, get, report_problems=None):
     return problems, unknown, None if problems else plan
 
 
-def cached(function):
+class cached(object):  # pylint: disable=invalid-name
     """``function(value)`` computed once per distinct value (the report path of a thousand hosts is one path)."""
-    seen = {}
 
-    def once(value):
-        if value not in seen:
-            seen[value] = function(value)
-        return seen[value]
-    return once
+    def __init__(self, function):
+        self.function = function
+        self.results = {}
+
+    def __call__(self, value):
+        if value not in self.results:
+            self.results[value] = self.function(value)
+        return self.results[value]
+
+    def seen(self):
+        """{value: result} of the values that gave one (the report paths with problems)."""
+        return dict((value, result) for value, result in self.results.items() if result)
 
 
 def grouped(messages):
@@ -130,6 +138,26 @@ def play_summary(problem_hosts, gone):
     for host, problems in gone.items():
         text += '\n- host %s (no longer in the play): %s' % (host, '\n  '.join(problems))
     return text
+
+
+def validate_only(run_tags, skip_tags):
+    """Whether no apply or audit step follows the check (--tags reserved_ports_validate, --skip-tags reserved_ports_apply).
+
+    Then nothing per host would fail a host with a problem, so the check itself fails (on the host that ran
+    it, listing every problem of every host): one task, as in a validation-only CI job, and a non-zero exit.
+    """
+    run_tags, skip_tags = frozenset(run_tags or ('all',)), frozenset(skip_tags or ())
+    apply = bool(run_tags & APPLY_TAGS) and not skip_tags & frozenset(('reserved_ports_apply',))
+    audit = 'reserved_ports_audit' in run_tags and 'reserved_ports_audit' not in skip_tags
+    return not (apply or audit)
+
+
+def failure_message(problems, whole_play):
+    """The one message of a failed check (validation only): every problem of every host, each naming its host."""
+    scope = 'nothing was changed on any host' if whole_play else 'no host of this serial batch was changed'
+    lines = ['host %s: %s' % (host, problem) for host, host_problems in problems.items() for problem in host_problems]
+    return 'reserved_ports: %d problem(s) in the service declarations; %s:\n- %s' % (
+        len(lines), scope, '\n- '.join(lines))
 
 
 def own_failure(host, problems, whole_play):

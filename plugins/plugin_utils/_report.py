@@ -286,8 +286,6 @@ def reached_host(host, result, run, previous=None):
     when this run blocked the host (another host had problems, so nothing ran
     on it).  Returns None for a result that says nothing (validation only).
     """
-    if result.get('validated_only'):
-        return None
     plan = _plan_of(result)
     message = str(result.get('msg') or '') or None
     if result.get('unreachable'):

@@ -529,16 +529,15 @@ def test_skipping_one_step_still_validates_and_reports(lab, tmp_path):
     # no module runs, and the report of the last real run stays as it was.
     no_apply = seed_run(lab, tmp_path, {'reserved_ports_report': report}, args=['--skip-tags', 'reserved_ports_apply'])
     assert no_apply.rc == 0, no_apply
-    assert sorted(no_apply.host_results(PLAN_TASK)) == ['target']
-    assert no_apply.host_results(APPLY_TASK)['target']['validated_only'] is True
+    assert sorted(no_apply.host_results(PLAN_TASK)) == ['target'] and no_apply.host_results(APPLY_TASK) == {}
     assert no_apply.host_results(AUDIT_TASK) == {}
     assert no_apply.changed_total() == 0, no_apply.host_stats()
     with open(report + '.json') as handle:
         assert handle.read() == written
-    # Validating only still fails the host with a problem (and writes no report).
+    # Validating only still fails on a problem, and writes no report.
     bad = seed_run(lab, tmp_path, {'reserved_ports_report': report, 'reserved_ports_services_app': [{'name': 'x', 'port': 0}]},
                    args=['--skip-tags', 'reserved_ports_apply'])
-    assert bad.rc != 0 and bad.failed_results() == [(APPLY_TASK, 'target')], bad
+    assert bad.rc != 0 and bad.failed_results() == [(PLAN_TASK, 'target')], bad
     with open(report + '.json') as handle:
         assert handle.read() == written
 
@@ -778,22 +777,19 @@ def test_three_hundred_hosts_validate_and_one_bad_host_stops_them(lab, tmp_path)
                         args=['--tags', 'reserved_ports_validate', '--forks', '10'], home=home)
     assert good.rc == 0, good
     checks = good.host_results(PLAN_TASK)
-    assert list(checks) == ['h0000'] and checks['h0000']['hosts'] == 300 and checks['h0000']['problem_hosts'] == []
-    assert all(result.get('validated_only') for result in good.host_results(APPLY_TASK).values())
+    assert list(checks) == ['h0000'] and checks['h0000']['hosts'] == 300 and not checks['h0000'].get('failed')
     bad = run_playbook(lab, [synthetic_inventory(os.path.join(str(tmp_path), 'bad.yml'), 300, bad='h0150')],
                        args=['--tags', 'reserved_ports_validate', '--forks', '10'], home=home)
     assert bad.rc != 0, bad
     checks = bad.host_results(PLAN_TASK)
-    assert list(checks) == ['h0000'] and checks['h0000']['problem_hosts'] == ['h0150'], checks
-    assert not checks['h0000'].get('failed')
-    # The bad host fails at its own step, with its own list, once; the 299 others are skipped, not failed.
-    assert bad.failed_results() == [(APPLY_TASK, 'h0150')]
-    failure = bad.host_results(APPLY_TASK)['h0150']['msg']
-    assert failure.count('\n- ') == 1 and "port 9100 is claimed by two services: 'clash'" in failure, failure
-    recap = bad.recap()
-    assert len(recap) == 300 and [host for host, stats in recap.items() if stats[0]] == ['h0150']
-    # Validation only: no module ran on any host.
-    assert not [result for result in bad.host_results(APPLY_TASK).values() if 'ports' in result]
+    assert list(checks) == ['h0000'] and checks['h0000']['failed'] is True
+    # Validation only: no step per host follows, so the check itself fails, listing every problem once.
+    assert checks['h0000']['problem_hosts'] == ['h0150']
+    assert checks['h0000']['msg'].count('\n- host ') == 1
+    assert bad.messages().count("host h0150: port 9100 is claimed by two services: 'clash'") == 1
+    # any_errors_fatal: nothing after the validation ran on any host.
+    ran = set(name.split(' : ', 1)[-1] for name, _result in bad.tasks())
+    assert not [name for name in ran if name != PLAN_TASK and not name.startswith('Validating arguments')], ran
     assert lab.reserved() == '\n'
 
 

@@ -105,3 +105,18 @@ def test_the_messages_say_who_has_problems_and_what_was_left_unchanged():
     assert summary.startswith('reserved_ports: hosts h1, h3 have problems in the service declarations; no host of '
                               'the play is changed until they are fixed')
     assert summary.endswith('\n- host h1 (no longer in the play): reserved_ports_strategy: bad')
+
+
+@pytest.mark.parametrize('run_tags, skip_tags, expected', [
+    (['all'], [], False), (['reserved_ports'], [], False), (['reserved_ports_audit'], [], False),
+    (['reserved_ports_validate'], [], True), (['all'], ['reserved_ports_apply'], True),
+    (['reserved_ports_validate', 'reserved_ports_audit'], [], False), (['tagged'], [], False),
+], ids=['all', 'role', 'audit', 'validate', 'skip-apply', 'validate-audit', 'tagged'])
+def test_validation_only_runs_are_known_from_the_tags(run_tags, skip_tags, expected):
+    assert _play_check.validate_only(run_tags, skip_tags) is expected
+
+
+def test_failure_message_of_a_validation_only_run_lists_every_problem():
+    whole = _play_check.failure_message({'a': ['x'], 'b': ['y']}, True)
+    assert whole == 'reserved_ports: 2 problem(s) in the service declarations; nothing was changed on any host:\n- host a: x\n- host b: y'
+    assert 'no host of this serial batch was changed' in _play_check.failure_message({'a': ['x']}, False)

@@ -167,12 +167,12 @@ def test_a_failed_apply_with_values_keeps_its_rows_and_error(valid):
     assert host['range'] == [32768, 60999]
 
 
-def test_a_blocked_host_keeps_its_earlier_entry_and_a_validation_says_nothing():
+def test_a_blocked_host_keeps_its_earlier_entry_and_a_result_without_values_says_nothing():
     earlier = _report.reached_host('h', applied(), run(T1))
     blocked = {'skipped': True, 'blocked_by': ['h9'], 'msg': 'not changed', 'plan': plan_for(APP)}
     assert _report.reached_host('h', blocked, run(T2), earlier) is earlier
     assert _report.reached_host('h', blocked, run(T2), _report.never_reached())[0]['last_run']['outcome'] == 'blocked'
-    assert _report.reached_host('h', {'changed': False, 'validated_only': True}, run(T2)) is None
+    assert _report.reached_host('h', {'changed': False, 'plan': plan_for(APP)}, run(T2)) is None
 
 
 def test_update_replaces_the_hosts_of_the_run_and_keeps_the_others_with_their_ages(valid):
