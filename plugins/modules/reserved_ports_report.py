@@ -102,12 +102,16 @@ rows:
   returned: success
   type: int
 counts:
-  description: How many hosts of the first report have each verdict (C(protected), C(at_risk), C(failed), C(unreachable), C(not_run)).
+  description:
+    - How many hosts of the first report have each verdict (C(protected), C(at_risk), C(failed), C(unreachable),
+      C(not_run)).
   returned: success
   type: dict
   sample: {protected: 40, at_risk: 1, failed: 1, unreachable: 0, not_run: 0}
 reports:
-  description: Every report written (one per distinct C(reserved_ports_report) of the hosts), each with C(json), C(markdown), C(changed), C(hosts), C(rows) and C(counts).
+  description:
+    - Every report written (one per distinct C(reserved_ports_report) of the hosts), each with C(json), C(markdown),
+      C(changed), C(hosts), C(rows) and C(counts).
   returned: success
   type: list
   elements: dict

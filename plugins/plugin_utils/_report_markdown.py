@@ -109,10 +109,9 @@ def _header(data):
     lines += ['Written %s by %s %s on ansible-core %s (report schema %s).' % (
         plain(data['generated_at']), plain(data['generated_by']), plain(data['collection_version']),
         plain(data['ansible_core_version']), plain(data['schema_version'])), '']
-    counts = data['counts']
+    counts = [plain(data['counts'][key]) for key in ('protected', 'at_risk', 'failed', 'unreachable', 'not_run')]
     lines += ['| protected | at risk | failed | unreachable | not run |', '|---|---|---|---|---|',
-              '| %s |' % ' | '.join(plain(counts[key]) for key in ('protected', 'at_risk', 'failed', 'unreachable',
-                                                                    'not_run'))]
+              '| %s |' % ' | '.join(counts)]
     return lines
 
 

@@ -353,8 +353,8 @@ def test_fleet_each_host_gets_its_own_ports_and_a_report(fleet):
     assert len(data['rows']) == 6 + 7 + 4
     assert all(row['protected'] is True for row in data['rows'])
     # One order everywhere: host, then port.
-    assert [(row['host'], int(str(row['port']).split('-')[0])) for row in data['rows']] == sorted(
-        (row['host'], int(str(row['port']).split('-')[0])) for row in data['rows'])
+    order = [(row['host'], int(str(row['port']).split('-', maxsplit=1)[0])) for row in data['rows']]
+    assert order == sorted(order)
     assert '| host | service | protocol | port | protected | why | held by | note |' in markdown
     assert '| `h2` | `cache` | tcp | 46379 | yes | `reserved` |  |  |' in markdown
     assert markdown.count('\n| `h') >= len(data['rows'])

@@ -120,8 +120,8 @@ SETTING_PROBLEMS = [
                                   "/run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d, /lib/sysctl.d"),
     ({'path': '/etc/sysctl.d/../sysctl.d/x.conf'}, 'is not directly inside one of /etc/sysctl.d'),
     ({'path': '/etc/sysctl.d/sub/x.conf'}, 'is not directly inside one of /etc/sysctl.d'),
-    ({'path': u'/etc/sysctl.d/x\u202e.conf'}, 'reserved_ports_path: ' + repr(u'/etc/sysctl.d/x\u202e.conf') +
-                                                ' holds control or format characters'),
+    ({'path': u'/etc/sysctl.d/x\u202e.conf'},
+     'reserved_ports_path: %r holds control or format characters' % u'/etc/sysctl.d/x\u202e.conf'),
     ({'netns': '/run/netns/a\nb'}, "reserved_ports_netns: '/run/netns/a\\nb' holds control or format characters"),
 ]
 
