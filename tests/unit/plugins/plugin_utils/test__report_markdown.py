@@ -146,3 +146,21 @@ def test_one_order_and_no_escaping_artefacts():
     assert text.index('| protected | at risk |') < text.index('## Hosts needing attention') < text.index('## All hosts')
     assert '| 1 | 1 | 0 | 0 | 0 |' in text
     assert '| `a` | at risk | 1 | `1 port at risk: 5000 (m): held` |' in text
+
+
+def test_pressure_lists_the_fleets_tightest_destinations_first_and_owners_per_host():
+    def result(lefts):
+        destinations = [{'protocol': 'tcp', 'remote_address': '10.0.0.%d' % left, 'remote_port': 443, 'local_address': None,
+                         'in_use': 100, 'left': left, 'states': {'TIME_WAIT': 100}} for left in lefts]
+        return {'changed': False, 'range': [32768, 60999], 'reserved': port_set(''), 'ports': [],
+                'owners': {'reserved_ports': port_set('36601')},
+                'pressure': {'range': [32768, 60999], 'effective': 28232, 'destination_count': len(lefts), 'limit': 20,
+                             'destinations': destinations}}
+    data = _report.document({'a': _report.reached_host('a', result([90, 5, 70, 60]), _report.Run(T1, 'audit', 'all', 'r')),
+                             'b': _report.reached_host('b', result([30]), _report.Run(T1, 'audit', 'all', 'r'))}, META)
+    text = _report_markdown.to_markdown(data)
+    section = text.split('## Ephemeral port pressure')[1]
+    rows = [(cells(line)[0], cells(line)[5]) for line in section.splitlines() if line.startswith('| `')]
+    # Each host's three tightest, the fleet's worst first.
+    assert rows == [('`a`', '5'), ('`b`', '30'), ('`a`', '60'), ('`a`', '70')]
+    assert '| `a` | `reserved_ports` | 36601 | 1 |' in text and '| `b` | `reserved_ports` | 36601 | 1 |' in text
