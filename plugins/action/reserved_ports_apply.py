@@ -114,7 +114,7 @@ class ActionModule(ActionBase):
         self._remove_tmp_path(self._connection._shell.tmpdir)
         if result.get('failed'):
             result['msg'] = role_message(result)
-        if result.get('failed') or result.get('skipped') or result.get('unreachable'):
+        if result.get('failed') or result.get('skipped'):
             return result
         return self._judge(result, plan, audit)
 

@@ -15,7 +15,7 @@ import os
 from ansible.plugins.action import ActionBase
 from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
-from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _report, _report_files, _report_markdown
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _play_check, _report, _report_files, _report_markdown
 from ansible_collections.portguard.ephemeral.plugins.plugin_utils._role_vars import plain
 
 RESULT_VARS = (('__reserved_ports_applied', 'apply'), ('__reserved_ports_audit', 'audit'))
@@ -35,6 +35,8 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(('path', 'part', 'merge'))
     _requires_connection = False
+    # When this run of the task started (UTC): every host it records and the report itself carry it.
+    _started = None
 
     def _result_of(self, hostvars, host):
         """(result, mode) of the host's apply or audit step in this run, or (None, None) when it has none."""
@@ -77,11 +79,9 @@ class ActionModule(ActionBase):
         return by_path, every
 
     def _run_info(self, task_vars, mode):
-        play = self._task.get_play()
         limit = task_vars.get('ansible_limit')
         return _report.Run(self._started, 'preview' if self._play_context.check_mode and mode == 'apply' else mode,
-                           str(self._task.args.get('part') or limit or 'all'),
-                           str(getattr(play, '_uuid', None) or play.get_name()))
+                           str(self._task.args.get('part') or limit or 'all'), _play_check.play_id(self._task))
 
     def _meta(self):
         return _report.Meta(self._started, _report_files.collection_version(), ANSIBLE_CORE_VERSION,
@@ -145,7 +145,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        self._started = _now()  # pylint: disable=attribute-defined-outside-init
+        self._started = _now()
         path, merge = self._task.args.get('path'), self._task.args.get('merge')
         if path is not None and not isinstance(path, str) or merge and not (path or '').strip():
             result.update(failed=True, msg='reserved_ports_report: path %r is not a path; give the report\'s path '
