@@ -52,7 +52,8 @@ class ActionModule(ActionBase):
 
     def _earlier_batches(self, task_vars, every, batch):
         """The problem hosts the first serial batch found (from a host of an earlier batch), or []."""
-        name, hostvars, play = self._task.register, task_vars.get('hostvars') or {}, _play_check.play_id(self._task)
+        name, play = _play_check.register_name(self._task), _play_check.play_id(self._task)
+        hostvars = task_vars.get('hostvars') or {}
         if not name:
             return []
         for host in every:
@@ -79,9 +80,10 @@ class ActionModule(ActionBase):
         every = list(task_vars.get('ansible_play_hosts_all') or [runner])
         batch = list(task_vars.get('ansible_play_batch') or every)
         scope = {'play': _play_check.play_id(self._task), 'batch': [batch[0], len(batch)]}
-        if self._task.get_play().strategy in FREE_STRATEGIES and self._task.register:
+        register = _play_check.register_name(self._task)
+        if self._task.get_play().strategy in FREE_STRATEGIES and register:
             # Under strategy free every host runs this task itself: the first result is every host's.
-            earlier = self._registered(task_vars.get(self._task.register), scope)
+            earlier = self._registered(task_vars.get(register), scope)
             if earlier is not None:
                 result.update(hosts=earlier['hosts'], problem_hosts=earlier['problem_hosts'], scope=scope)
                 return result

@@ -52,6 +52,14 @@ def play_id(task):
     return str(getattr(play, '_uuid', None) or play.get_name())
 
 
+def register_name(task):
+    """The variable the task's result is registered as, or None (ansible-core 2.21 keeps {name: expression})."""
+    value = task.register
+    if isinstance(value, dict):
+        value = next(iter(value), None)
+    return str(value) if value else None
+
+
 def host_check(names, get, report_problems=None):
     """(problems, unknown-variable messages, plan or None) of one host from its variable names and ``get(name)``.
 

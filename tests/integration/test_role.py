@@ -46,6 +46,8 @@ AUDIT_TASK = 'Audit the service ports (held right now by other sockets?)'
 PLAN_TASK = "Validate every host's service declarations on the controller"
 REPORT_TASK = 'Write the fleet report on the controller'
 MERGE_PLAYBOOK = os.path.join(REPO, 'playbooks', 'report_merge.yml')
+# A connection every host refuses (tests/integration/connection_plugins/refused.py): an unreachable host.
+REFUSED = {'ANSIBLE_CONNECTION_PLUGINS': os.path.join(HERE, 'connection_plugins')}
 with open(os.path.join(REPO, 'docs', 'report.schema.json')) as _handle:
     REPORT_SCHEMA = json.load(_handle)
 
@@ -697,10 +699,9 @@ def test_reports_of_several_controllers_merge_with_the_shipped_playbook(fleet):
 def test_a_failed_apply_an_unreachable_host_and_one_gone_before_the_role_keep_their_rows(fleet):
     """h2's namespace is missing (fails on the target), h3 is unreachable, h1 applies."""
     report = os.path.join(fleet.tmp, 'report')
-    unreachable = {'ansible_connection': 'ssh', 'ansible_host': '127.0.0.1', 'ansible_port': 1,
-                   'ansible_ssh_common_args': '-o ConnectTimeout=5'}
-    run = fleet.run({'reserved_ports_report': report},
-                    host_vars={'h2': {'reserved_ports_netns': '/run/netns/portguard-test-missing'}, 'h3': unreachable})
+    run = fleet.run({'reserved_ports_report': report}, env_extra=REFUSED,
+                    host_vars={'h2': {'reserved_ports_netns': '/run/netns/portguard-test-missing'},
+                               'h3': {'ansible_connection': 'refused'}})
     assert run.rc != 0, run
     recap = run.recap()
     assert (recap['h1'][:2], recap['h2'][:2], recap['h3'][:2]) == ((0, 0), (1, 0), (0, 1)), recap

@@ -120,3 +120,16 @@ def test_failure_message_of_a_validation_only_run_lists_every_problem():
     whole = _play_check.failure_message({'a': ['x'], 'b': ['y']}, True)
     assert whole == 'reserved_ports: 2 problem(s) in the service declarations; nothing was changed on any host:\n- host a: x\n- host b: y'
     assert 'no host of this serial batch was changed' in _play_check.failure_message({'a': ['x']}, False)
+
+
+class FakeTask(object):
+    def __init__(self, register):
+        self.register = register
+
+
+@pytest.mark.parametrize('register, expected', [
+    ('__reserved_ports_plan', '__reserved_ports_plan'), ({'__reserved_ports_plan': '_task.polymorphic_result'},
+                                                         '__reserved_ports_plan'), (None, None), ('', None),
+], ids=['2.16-2.20', '2.21', 'none', 'empty'])
+def test_the_registered_name_under_every_ansible_core(register, expected):
+    assert _play_check.register_name(FakeTask(register)) == expected
