@@ -590,6 +590,26 @@ def _module_args(settings, ports, reserved, port_range):
     return args
 
 
+def _planned_range(settings, ports):
+    """The range to set ([LOW, HIGH], or None to keep the host's); ServicesError when none keeps the minimum free."""
+    problem = _free_ports_problem(settings, ports)
+    if problem:
+        raise ServicesError([problem])
+    if settings['strategy'] in ('move_range', 'both'):
+        return list(choose_range(ports, settings['move_window'], settings['min_ephemeral']))
+    if settings['range'] is None:
+        return None
+    low, high = settings['range']
+    inside = len([port for port in ports if low <= port <= high])
+    free = high - low + 1 - inside
+    if free < settings['min_ephemeral']:
+        raise ServicesError([
+            'reserved_ports_range %d %d holds %d ports; reserving the %d service ports inside it leaves %d, '
+            'below reserved_ports_min_ephemeral=%d; widen the range or move it with strategy move_range'
+            % (low, high, high - low + 1, inside, free, settings['min_ephemeral'])])
+    return settings['range']
+
+
 def host_plan(host_input):
     """Validate one host's collected input and compute what to apply.
 
@@ -615,23 +635,9 @@ def host_plan(host_input):
     ports = frozenset()
     for service in every:
         ports |= service.ports
-    port_range = None
     strategy = settings['strategy']
-    if _free_ports_problem(settings, ports):
-        return None, [_free_ports_problem(settings, ports)]
     try:
-        if strategy in ('move_range', 'both'):
-            port_range = list(choose_range(ports, settings['move_window'], settings['min_ephemeral']))
-        elif settings['range'] is not None:
-            port_range = settings['range']
-            low, high = port_range
-            inside = len([port for port in ports if low <= port <= high])
-            free = high - low + 1 - inside
-            if free < settings['min_ephemeral']:
-                raise ServicesError([
-                    'reserved_ports_range %d %d holds %d ports; reserving the %d service ports inside it leaves %d, '
-                    'below reserved_ports_min_ephemeral=%d; widen the range or move it with strategy move_range'
-                    % (low, high, high - low + 1, inside, free, settings['min_ephemeral'])])
+        port_range = _planned_range(settings, ports)
     except ServicesError as exc:
         return None, exc.problems
     reserved = ports if strategy in ('reserve', 'both') else frozenset()
