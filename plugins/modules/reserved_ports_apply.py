@@ -17,7 +17,14 @@ description:
   - Plans this host's ports on the controller from its own variables (the same validation as
     M(portguard.ephemeral.reserved_ports_plan), which the role runs first for every host), then runs
     M(portguard.ephemeral.local_ports) with the plan's arguments, which also examines the service ports, and
-    returns its result and the plan (RV(plan)). A host whose variables have a problem fails and is not changed.
+    returns its result and the plan (RV(plan)).
+  - A host whose variables have a problem fails with its own problems (each naming the host, the variable and the
+    value) and is not changed. When the play registered the result of M(portguard.ephemeral.reserved_ports_plan) as
+    C(__reserved_ports_plan) (as the role does) and another host has a problem, this host changes nothing and is
+    skipped, naming those hosts (RV(blocked_by)).
+  - When the module fails on the host, the message names the role variable behind the option (for example
+    C(reserved_ports_netns) for a namespace that does not exist). When the host cannot be reached, the result is
+    unreachable and still carries the plan, so the fleet report lists its ports.
   - With O(audit=true) runs M(portguard.ephemeral.local_ports_info) on the service ports instead (read-only).
   - Service ports held right now by a socket that is not their listener are added to the warnings, or fail the
     host when the plan's C(reserved_ports_on_held) is C(fail).
@@ -77,4 +84,13 @@ plan:
       C(discover_skipped), C(settings) (the role's settings, validated), C(module_args).
   returned: when the host's variables are valid
   type: dict
+blocked_by:
+  description: The other hosts whose problems kept this one unchanged (the task is then skipped).
+  returned: when another host has a problem
+  type: list
+  elements: str
+report:
+  description: This host's C(reserved_ports_report), which decides the fleet report it goes to.
+  returned: when the host's variables are valid
+  type: str
 '''

@@ -19,8 +19,16 @@ description:
     C(reserved_ports_services), every C(reserved_ports_services_*), the variables matched by
     C(reserved_ports_discover), and the role's settings. It validates them and plans each host's ports the way
     M(portguard.ephemeral.reserved_ports_apply) will.
-  - Fails listing every problem of every host, each naming the host, the variable and the value. With C(serial),
-    the first batch checks the hosts of every batch; a later batch checks its own hosts again.
+  - It does not fail for a host's problem. It returns the hosts that have one (RV(problem_hosts)) and warns once,
+    naming them; registered as C(__reserved_ports_plan) (as the role does), that result makes
+    M(portguard.ephemeral.reserved_ports_apply) fail each such host with its own problems and change no other host.
+  - When no apply or audit step follows (C(--tags reserved_ports_validate), C(--skip-tags reserved_ports_apply))
+    it fails itself, listing every problem of every host, each naming the host, the variable and the value.
+  - It also checks each distinct C(reserved_ports_report) of the play once (a writable directory, C(PATH.json)
+    a report or absent), as a problem of the hosts that have it.
+  - With C(serial), the first batch checks the hosts of every batch, and a later batch carries the hosts it found
+    over (read from the result registered on a host of an earlier batch) and checks its own hosts again. Under
+    the free strategy every host runs the task; a result registered earlier in the same play and batch is reused.
   - Warns about variables that look like the role's but are not (C(reserved_ports_on_unknown_vars)), one warning
     per variable and message, naming the hosts that have it.
   - Runs on the controller only; connects to nothing; takes no options (it reads the role's variables).
@@ -39,17 +47,17 @@ attributes:
 options: {}
 notes:
   - Without C(run_once) the task fails and says so (every host would check the whole play).
-  - Use with C(any_errors_fatal) so that one host's problem stops every host before any is changed, as the role does.
+  - Register the result as C(__reserved_ports_plan), as the role does, so that the apply step sees it.
 seealso:
   - module: portguard.ephemeral.reserved_ports_apply
   - module: portguard.ephemeral.reserved_ports_report
 '''
 
 EXAMPLES = r'''
-- name: Validate every host of the play (stops the play on any problem)
+- name: Validate every host of the play (the apply step then fails the hosts with problems)
   portguard.ephemeral.reserved_ports_plan:
   run_once: true
-  any_errors_fatal: true
+  register: __reserved_ports_plan
 '''
 
 RETURN = r'''
@@ -58,8 +66,24 @@ hosts:
   returned: always
   type: int
   sample: 1000
+problem_hosts:
+  description: The hosts with a problem, in play order (in a later C(serial) batch, those the first batch found too).
+  returned: always
+  type: list
+  elements: str
+  sample: [db1]
+report_problems:
+  description: For each C(reserved_ports_report) value that cannot be written, why (the apply step takes them from here).
+  returned: always
+  type: dict
+scope:
+  description: The play run and C(serial) batch this result belongs to (C(play), C(batch)); the apply step ignores a result of another play.
+  returned: always
+  type: dict
 msg:
-  description: Every problem found, one per line, each naming the host, the variable and the value.
-  returned: failure
+  description:
+    - With problems, the hosts that have them; validation only, every problem found, one per line, each naming the
+      host, the variable and the value.
+  returned: when a host has a problem
   type: str
 '''

@@ -10,23 +10,31 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: reserved_ports_report
-short_description: Write the reserved_ports fleet report on the controller, or merge the reports of several parts
+short_description: Update the reserved_ports fleet report on the controller, or merge reports of several controllers
 version_added: 0.2.0
 description:
   - The last step of the role M(portguard.ephemeral.reserved_ports) (C(ansible-doc -t role)); run it with
-    C(run_once).
-  - Reads what each host of the play registered (C(__reserved_ports_plan), C(__reserved_ports_applied) or
-    C(__reserved_ports_audit)) once, and writes O(path)C(.json) and O(path)C(.md) on the controller. With
-    C(serial) each batch reads only its own hosts; the play's other hosts keep their entries from the report
-    as it stands (the earlier batches of this run, or the last run for the batches still to come), or are
-    listed as C(not run) when it has none, so a rerun that changes nothing rewrites nothing.
-  - The same results give byte-identical files, whether they came from an apply or an audit; a file is
-    rewritten only when its content changes, so C(changed) means the report changed.
-  - In check mode it writes O(path)C(.preview.json) and O(path)C(.preview.md) and leaves the report alone.
+    C(run_once) (the role runs it in the C(always) section of its block, so a run in which every host failed
+    still records why).
+  - Reads what each host of this task's batch registered (C(__reserved_ports_applied) or C(__reserved_ports_audit))
+    once, and the hosts that left the play (failed or unreachable), and updates the report of each host's
+    C(reserved_ports_report) (O(path) for a host without a result), C(PATH.json) and C(PATH.md), the fleet's
+    current state. The entries of the hosts this run reached are replaced; every other host's are kept, so
+    C(--limit) runs and C(serial) batches add up. A host of the play that no run has reached yet is C(not_run).
+  - Every host has a verdict (C(protected), C(at_risk) with the count of ports and why, C(failed) with the error,
+    C(unreachable), C(not_run)) and its last run (UTC time, mode C(apply), C(audit) or C(preview), outcome, part).
+    Both files start with the counts of each verdict, then the hosts needing attention, then every host, then
+    the rows by host and port. The JSON follows the schema shipped as C(docs/report.schema.json); in the Markdown
+    every text from inventory or hosts is a code span, so it never becomes a link, an image, HTML or markup.
+  - Runs at the same time on one controller wait for each other on an exclusive lock on C(PATH.lock); each file is
+    replaced atomically. C(changed) means a host's state in the report changed, not only the times.
+  - In check mode it writes C(PATH.preview.json) and C(PATH.preview.md) (the report with this run's hosts as they
+    would be, C(check_mode) true, and what would change) and leaves the report alone.
   - When no host ran M(portguard.ephemeral.local_ports) or M(portguard.ephemeral.local_ports_info) in this run
-    (C(--skip-tags reserved_ports_apply)), it is skipped and leaves the report as it was.
-  - With O(merge), it reads the JSON reports of several parts (C(serial) batches written to different paths,
-    C(--limit) runs, AWX/AAP job slices) and writes one fleet report of them; a host in two parts is an error.
+    (C(--skip-tags reserved_ports_apply)), or none has a report path, it is skipped and leaves the report as it was.
+  - With O(merge), it combines the JSON reports of several controllers (AWX/AAP job slices) and the report at
+    O(path) into O(path); each host keeps its latest entry. The playbook C(portguard.ephemeral.report_merge)
+    does this for a workflow's last node. A report written by 0.2 (schema 2) is carried over.
 author:
   - portguard maintainers (@portguard)
 extends_documentation_fragment:
@@ -42,28 +50,30 @@ options:
   path:
     description:
       - The report's path on the controller, without extension; relative to the directory C(ansible-playbook)
-        runs in.
+        runs in. The report of the hosts whose result names none (they left the play before the apply step).
+      - Empty with no O(merge) leaves only the hosts' own report paths.
     type: str
     required: true
   part:
     description:
-      - The name of this part in the report. Empty names it after C(--limit), or C(all).
+      - A name for this run, recorded as C(last_run.part) of each host it reached. Empty records C(--limit), or C(all).
     type: str
     default: ""
   merge:
     description:
-      - JSON reports (paths or glob patterns) to merge into O(path) instead of reading the play's hosts.
+      - JSON reports (paths or glob patterns) to merge into O(path) instead of reading the play's hosts; O(path)
+        must then be set.
     type: list
     elements: str
 '''
 
 EXAMPLES = r'''
-- name: Write the fleet report (as the role does)
+- name: Update the fleet report (as the role does)
   portguard.ephemeral.reserved_ports_report:
     path: reports/ports
   run_once: true
 
-- name: Merge the reports of three job slices into one fleet report
+- name: Merge the reports of three job slices into the fleet report
   portguard.ephemeral.reserved_ports_report:
     path: reports/fleet
     merge: [reports/slice-*.json]
@@ -72,11 +82,11 @@ EXAMPLES = r'''
 
 RETURN = r'''
 json:
-  description: The JSON file written (or left as it was).
+  description: The JSON file written, of the first report (sorted by path).
   returned: success
   type: str
 markdown:
-  description: The Markdown file written (or left as it was).
+  description: The Markdown file written, of the first report.
   returned: success
   type: str
 preview:
@@ -84,11 +94,25 @@ preview:
   returned: success
   type: bool
 hosts:
-  description: Number of hosts in the report.
+  description: Number of hosts in the first report.
   returned: success
   type: int
 rows:
-  description: Number of rows (service ports) in the report.
+  description: Number of rows (service ports) in the first report.
   returned: success
   type: int
+counts:
+  description:
+    - How many hosts of the first report have each verdict (C(protected), C(at_risk), C(failed), C(unreachable),
+      C(not_run)).
+  returned: success
+  type: dict
+  sample: {protected: 40, at_risk: 1, failed: 1, unreachable: 0, not_run: 0}
+reports:
+  description:
+    - Every report written (one per distinct C(reserved_ports_report) of the hosts), each with C(json), C(markdown),
+      C(changed), C(hosts), C(rows) and C(counts).
+  returned: success
+  type: list
+  elements: dict
 '''

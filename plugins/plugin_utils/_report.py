@@ -1,21 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portguard maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet report of the reserved_ports role: held ports, per-host summary, rows, parts, Markdown.
+"""The fleet report's content: each host's verdict, rows and kernel values, and the report that keeps them.
 
-Controller-side and private.  Pure functions over what each host registered
-(its plan, and the result of local_ports or local_ports_info); the same input
-gives byte-identical output, whether it came from an apply, an audit or check
-mode (one schema, one wording).
+Controller-side and private.  Pure functions: a host's entry comes from what
+it registered in this run (its plan and the result of local_ports or
+local_ports_info, or its failure); ``update`` replaces the entries of the
+hosts a run reached and keeps every other host's; ``merge`` combines reports
+of several controllers, keeping each host's latest entry.  docs/report.schema.json
+describes the result; ``_report_markdown`` renders it, ``_report_files`` stores it.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import html
+import collections
 import json
-import re
 
 from ansible_collections.portguard.ephemeral.plugins.module_utils._examine import (
     REASON_EXPOSED,
@@ -27,175 +28,43 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import 
     format_ports,
     parse_ports,
 )
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _findings
 
-SCHEMA = 2
+SCHEMA_VERSION = 3
 GENERATED_BY = 'portguard.ephemeral.reserved_ports'
 RANGE_KEY = 'net.ipv4.ip_local_port_range'
 RESERVED_KEY = 'net.ipv4.ip_local_reserved_ports'
-STATE_OK = 'ok'
-STATE_FAILED = 'failed or unreachable'
-STATE_NOT_RUN = 'not run'
+VERDICTS = ('protected', 'at_risk', 'failed', 'unreachable', 'not_run')
+MODES = ('apply', 'audit', 'preview')
+OUTCOMES = ('changed', 'unchanged', 'failed', 'unreachable', 'blocked')
+# Pressure destinations kept per host (the tightest first; destination_count is complete).
+PRESSURE_LIMIT = 5
+# Rows named in an at-risk host's message; the count is complete.
+MESSAGE_ROWS = 3
+
+# One run of the role as each host it reached records it: when (UTC, ISO 8601), in which mode, the part's
+# name (reserved_ports_report_part, else --limit, else "all"), and the play run it belongs to.
+Run = collections.namedtuple('Run', 'at mode part run_id')
+# What every report says about itself.
+Meta = collections.namedtuple('Meta', 'generated_at collection_version ansible_core_version check_mode')
+LEFT_BEFORE = ("the host left the play before the role's apply step: an earlier task failed or the host was "
+               "unreachable (see the play's output)")
+NEVER_REACHED = 'no run of the role has reached this host yet'
+
+
+class ReportError(ValueError):
+    """A report that cannot be read, merged or written; the message names the file."""
 
 
 def _ports_word(ports):
     return ('port %s' if len(ports) == 1 else 'ports %s') % format_ports(ports)
 
 
-# --------------------------------------------------------------------------- held ports
-
-def process_text(sock):
-    """``curl (pid 4242, user root)``, or why no process is named, or None when the module did not look."""
-    process = sock.get('process')
-    if isinstance(process, dict) and process.get('pid') is not None:
-        user = process.get('user') if process.get('user') is not None else 'uid %s' % process.get('uid')
-        more = sock.get('process_count', 1) - 1
-        return '%s (pid %s, user %s%s)' % (process.get('comm'), process.get('pid'), user,
-                                           ', and %d more' % more if more > 0 else '')
-    if sock.get('no_process') == 'kernel_only':
-        return 'no process: the kernel holds it alone'
-    if sock.get('no_process'):
-        return 'no process found: exited, or not readable'
-    return None
-
-
-def _holder_text(sock):
-    """``tcp ESTABLISHED 127.0.0.1:36601 -> 127.0.0.1:5000 by curl (pid 4242, user root)`` from a socket entry."""
-    if not isinstance(sock, dict):
-        return str(sock)
-    parts = [str(sock[key]) for key in ('protocol', 'state', 'local') if sock.get(key)]
-    if sock.get('remote'):
-        parts.append('-> %s' % sock['remote'])
-    owner = process_text(sock)
-    if owner and owner.startswith('no process'):
-        parts.append('(%s)' % owner)
-    elif owner:
-        parts.append('by %s' % owner)
-    elif sock.get('uid') is not None and sock.get('state') != 'TIME_WAIT':
-        parts.append('(uid %s)' % sock['uid'])
-    return ' '.join(parts) or str(sock)
-
-
-def _usable(result):
-    return isinstance(result, dict) and not result.get('skipped') and not result.get('failed')
-
-
-def port_entries(result):
-    """{port: entry} of a module result's ``ports`` (local_ports' examine or local_ports_info), or {}."""
-    if not _usable(result):
-        return {}
-    entries = {}
-    for item in result.get('ports') or []:
-        if isinstance(item, dict) and isinstance(item.get('port'), int):
-            entries[item['port']] = item
-    return entries
-
-
-def _is_held(entry):
-    """Held by a socket that is not the service's listener: holders and no listener on the port."""
-    return bool(entry and entry.get('holders') and not entry.get('listener_count', len(entry.get('listeners') or [])))
-
-
-def _holders_text(entry, limit=3):
-    holders = entry.get('holders') or []
-    shown = '; '.join(_holder_text(sock) for sock in holders[:limit])
-    total = entry.get('holder_count', len(holders))
-    if total > limit:
-        shown += '; and %d more' % (total - limit)
-    return shown
-
-
-def _names_by_port(plan):
-    names = {}
-    for service in plan['services']:
-        for port in parse_ports(service['ports'], 'ports'):
-            names.setdefault(port, []).append(service['name'])
-    return names
-
-
-def held_problems(plan, result):
-    """Service ports held right now by a socket that is not a listener (and no listener is up)."""
-    entries = port_entries(result)
-    if not plan or not entries:
-        return []
-    names = _names_by_port(plan)
-    messages = []
-    for port in sorted(entries):
-        entry = entries[port]
-        if port not in names or not _is_held(entry):
-            continue
-        messages.append('port %d (%s) is held right now by a socket that is not its listener: %s. The service '
-                        'cannot bind it until that socket closes (an outgoing connection in TIME_WAIT keeps it '
-                        '60 s); the reservation only stops the kernel from choosing it again'
-                        % (port, ', '.join(names[port]), _holders_text(entry)))
-    return messages
-
-
-# --------------------------------------------------------------------------- listeners nobody declared
-
-def undeclared_listeners(plan, result):
-    """Listeners inside the ephemeral range on ports that are not reserved, minus the host's ignore list.
-
-    From the modules' ``unreserved_listeners``; each: port, protocol, local, process (text), declared (the
-    inventory names the port) and moves_on_restart (a program that binds port 0 by design, such as rpc.statd).
-    """
-    if not _usable(result) or not plan:
-        return []
-    ignore = (plan.get('settings') or {}).get('ignore_listeners') or {}
-    ignored_ports = parse_ports(ignore.get('ports') or [], 'reserved_ports_ignore_listeners')
-    commands = frozenset(ignore.get('commands') or [])
-    declared = parse_ports(plan.get('ports') or [], 'ports')
-    found = []
-    for item in result.get('unreserved_listeners') or []:
-        if not isinstance(item, dict) or not isinstance(item.get('port'), int):
-            continue
-        processes = item.get('processes') or ([item['process']] if isinstance(item.get('process'), dict) else [])
-        names = frozenset(str(process.get('comm')) for process in processes if isinstance(process, dict))
-        if item['port'] in ignored_ports or names & commands:
-            continue
-        found.append({'port': item['port'], 'protocol': item.get('protocol'), 'local': item.get('local'),
-                      'process': process_text(item), 'declared': item['port'] in declared,
-                      'moves_on_restart': bool(item.get('binds_port_zero_likely'))})
-    return sorted(found, key=lambda item: (item['port'], str(item['protocol']), str(item['local'])))
-
-
-def _canonical(port_set):
-    """The kernel's canonical string of a port set in a module result ({canonical, ranges, count}); '' if none."""
-    return (port_set.get('canonical') or '') if isinstance(port_set, dict) else ''
-
-
-def drift_problems(result):
-    """The audit's drift in words: live values that differ from what the host gets at boot."""
-    drift = result.get('drift') if _usable(result) else None
-    if not isinstance(drift, dict) or not drift.get('detected'):
-        return []
-    problems = []
-    missing = _canonical((drift.get('reserved') or {}).get('missing'))
-    if missing:
-        problems.append('ports %s are reserved at boot but not live: something changed net.ipv4.ip_local_reserved_ports '
-                        'since (another tool, sysctl -w or a truncating sysctl -p); rerun the role to restore them'
-                        % missing)
-    port_range = drift.get('range')
-    if isinstance(port_range, dict) and port_range.get('live') != port_range.get('boot'):
-        problems.append('the live ephemeral range %s differs from the range at boot %s'
-                        % ('-'.join(map(str, port_range.get('live') or [])),
-                           '-'.join(map(str, port_range.get('boot') or []))))
-    return problems
-
-
-def listener_problems(listeners):
-    """One sentence per listener that warn/fail acts on (not those that move on restart anyway)."""
-    return ['port %d (%s %s) is listened on by %s inside the ephemeral range and is not reserved: an outgoing '
-            'connection can take it while the service is down. Declare it in reserved_ports_services, or add it '
-            'to reserved_ports_ignore_listeners' % (item['port'], item['protocol'], item['local'],
-                                                    item['process'] or 'an unknown process')
-            for item in listeners if not item['moves_on_restart']]
-
-
-# --------------------------------------------------------------------------- one host
+# --------------------------------------------------------------------------- kernel values of one host
 
 def _kernel_after(result):
     """(range, reserved set) this host has after the run (check mode: would have), or (None, None)."""
-    if not _usable(result) or 'range' not in result:
+    if not _findings.has_data(result):
         return None, None
     try:
         port_range, reserved = result['range'], result.get('reserved')
@@ -203,17 +72,16 @@ def _kernel_after(result):
             port_range = port_range['after']
         if isinstance(reserved, dict) and 'after' in reserved:  # local_ports: {before, after} of port sets
             reserved = reserved['after']
-        return tuple(port_range), parse_ports(_canonical(reserved) or [], 'reserved')
+        return tuple(port_range), parse_ports(_findings.canonical(reserved) or [], 'reserved')
     except (KeyError, TypeError, ValueError, PortSpecError):
         return None, None
 
 
 def _boot(result):
     """{key: {'value', 'file'}} of the values that win at boot, or None (netns, or not known)."""
-    if not _usable(result) or not isinstance(result.get('boot'), dict) or not result['boot']:
+    if not _findings.has_data(result) or not isinstance(result.get('boot'), dict) or not result['boot']:
         return None
-    netns = result.get('netns')
-    if isinstance(netns, dict) and netns.get('path'):
+    if _netns_path(result):
         return None
     boot = {}
     for key in (RANGE_KEY, RESERVED_KEY):
@@ -226,193 +94,359 @@ def _boot(result):
 
 
 def _netns_path(result):
-    netns = result.get('netns') if result else None
+    netns = result.get('netns') if isinstance(result, dict) else None
     return (netns.get('path') or None) if isinstance(netns, dict) else None
 
 
 def _capacity(result):
-    value = result.get('ephemeral_ports') if _usable(result) else None
+    value = result.get('ephemeral_ports') if _findings.has_data(result) else None
     if isinstance(value, dict):
         value = value.get('after')
     return value if isinstance(value, int) else None
 
 
+def _changes(result):
+    """What a local_ports run changed (check mode: would change), or None when nothing (or an audit)."""
+    if not _findings.has_data(result) or not result.get('changed') or not isinstance(result.get('range'), dict):
+        return None
+    port_range = result['range']
+    moved = port_range.get('before') != port_range.get('after')
+    return {
+        'range': {'before': port_range.get('before'), 'after': port_range.get('after')} if moved else None,
+        'added': _findings.canonical(result.get('added')),
+        'released': _findings.canonical(result.get('released')),
+        'file': result.get('persisted_file') if result.get('file_changed') else None,
+    }
+
+
+def _owners(result):
+    """{owner: {canonical, count}} from the modules' ``owners``, or None when the result has none."""
+    owners = result.get('owners') if _findings.has_data(result) else None
+    if not isinstance(owners, dict):
+        return None
+    return dict((str(name), {'canonical': _findings.canonical(ports),
+                             'count': ports.get('count') if isinstance(ports, dict) and isinstance(ports.get('count'), int) else 0})
+                for name, ports in sorted(owners.items()))
+
+
+def _destination(item):
+    states = item.get('states') if isinstance(item.get('states'), dict) else {}
+    return {
+        'protocol': item.get('protocol'),
+        'remote_address': item.get('remote_address'),
+        'remote_port': item.get('remote_port'),
+        'local_address': item.get('local_address'),
+        'in_use': item.get('in_use'),
+        'left': item.get('left'),
+        'states': dict((str(key), value) for key, value in sorted(states.items()) if isinstance(value, int)),
+    }
+
+
+def _pressure(result):
+    """The host's ephemeral port pressure (local_ports: after its change), tightest destinations first, or None."""
+    pressure = result.get('pressure') if _findings.has_data(result) else None
+    min_free = None
+    if isinstance(pressure, dict) and 'after' in pressure:  # local_ports: {before, after, min_free}
+        min_free = pressure.get('min_free')
+        pressure = pressure.get('after')
+    if not isinstance(pressure, dict):
+        return None
+    destinations = [_destination(item) for item in pressure.get('destinations') or [] if isinstance(item, dict)]
+    destinations.sort(key=lambda item: (item['left'] if isinstance(item['left'], int) else 1 << 30,
+                                        str(item['remote_address']), str(item['remote_port'])))
+    return {
+        'range': pressure.get('range'),
+        'effective': pressure.get('effective'),
+        'destination_count': pressure.get('destination_count', len(destinations)),
+        'limit': pressure.get('limit'),
+        'min_free': min_free if isinstance(min_free, int) else None,
+        'destinations': destinations[:PRESSURE_LIMIT],
+    }
+
+
+# --------------------------------------------------------------------------- rows of one host
+
 def _status(ports, port_range, reserved):
-    """(protected, text) for ports under a range and a reserved set (no socket information)."""
+    """(protected, message, ports at risk) under a range and a reserved set (no socket information)."""
     if port_range is None:
-        return None, 'unknown: no kernel values from this host'
+        return None, None, frozenset()
     low, high = port_range
     exposed = frozenset(port for port in ports if low <= port <= high and port not in reserved)
     if exposed:
-        return False, REASON_EXPOSED if len(ports) == 1 else '%s: %s' % (_ports_word(exposed), REASON_EXPOSED)
+        return False, REASON_EXPOSED if len(ports) == 1 else '%s: %s' % (_ports_word(exposed), REASON_EXPOSED), exposed
     if all(port in reserved for port in ports):
-        return True, REASON_RESERVED
-    return True, REASON_OUTSIDE
+        return True, REASON_RESERVED, frozenset()
+    return True, REASON_OUTSIDE, frozenset()
 
 
 def _entries_status(ports, entries):
-    """(protected, text) from the modules' per-port verdicts, or (None, None) when one is missing."""
+    """(protected, message, ports at risk) from the modules' per-port verdicts, or Nones when one is missing."""
     found = [entries.get(port) for port in sorted(ports)]
     if not found or any(entry is None or 'at_risk' not in entry for entry in found):
-        return None, None
+        return None, None, frozenset()
     risky = [entry for entry in found if entry['at_risk']]
     if not risky:
-        return True, '; '.join(sorted(set(str(entry.get('reason') or 'not at risk') for entry in found)))
+        return True, '; '.join(sorted(set(str(entry.get('reason') or 'not at risk') for entry in found))), frozenset()
     reasons = []
     for entry in risky:
         reason = str(entry.get('reason') or 'at risk')
         if reason not in reasons:
             reasons.append(reason)
-    prefix = '' if len(ports) == 1 else '%s: ' % _ports_word(frozenset(entry['port'] for entry in risky))
-    return False, prefix + '; '.join(reasons)
+    at_risk = frozenset(entry['port'] for entry in risky)
+    prefix = '' if len(ports) == 1 else '%s: ' % _ports_word(at_risk)
+    return False, prefix + '; '.join(reasons), at_risk
 
 
-def host_summary(host, plan, result, state):
-    """(summary, rows) of one host from its plan and its module result (apply or audit)."""
-    result = result if _usable(result) else None
-    port_range, reserved = _kernel_after(result)
-    summary = {
-        'state': state,
-        'strategy': plan['strategy'] if plan else None,
-        'range': list(port_range) if port_range else None,
-        'reserved': format_ports(reserved) if reserved is not None else None,
-        'ephemeral_ports': _capacity(result),
-        'netns': _netns_path(result),
-        'boot': _boot(result),
-    }
-    if port_range is not None and reserved:
-        outside = frozenset(port for port in reserved if port < port_range[0] or port > port_range[1])
-        summary['reserved_outside_range'] = format_ports(outside)
-    else:
-        summary['reserved_outside_range'] = None
-    summary['undeclared_listeners'] = undeclared_listeners(plan, result)
-    drift = (result or {}).get('drift') or {}
-    summary['drift_missing'] = (_canonical((drift.get('reserved') or {}).get('missing')) or None) if drift.get('detected') else None
-    rows = []
+def _row(host, service, item, kernel, unknown):
+    """(row, ports at risk) of one port or range of a service."""
+    entries, port_range, reserved = kernel
+    ports = parse_ports([item], 'ports')
+    protected, message, at_risk = _entries_status(ports, entries)
+    if message is None:
+        protected, message, at_risk = _status(ports, port_range, reserved or frozenset())
+    if protected is None:
+        message = unknown
+    holders, total = [], 0
+    for port in sorted(ports) if entries else ():
+        entry = entries.get(port)
+        if _findings.is_held(entry):
+            records, count = _findings.holders_of(entry)
+            holders.extend(records)
+            total += count
+    row = collections.OrderedDict((
+        ('host', host), ('service', service['name']), ('protocol', service['protocol']), ('port', item),
+        ('protected', protected), ('message', message), ('holders', holders[:_findings.HOLDER_LIMIT]),
+        ('holder_count', total), ('note', service['note']), ('source', ', '.join(service['sources'])),
+    ))
+    return row, at_risk
+
+
+def host_rows(host, plan, result, unknown):
+    """(rows, ports at risk) of one host: a row per service and port (or range) of its plan."""
     if not plan:
-        return summary, rows
-    entries = port_entries(result)
+        return [], frozenset()
+    port_range, reserved = _kernel_after(result)
+    kernel = (_findings.port_entries(result), port_range, reserved)
+    rows, at_risk = [], frozenset()
     for service in plan['services']:
         for item in service['ports']:
-            ports = parse_ports([item], 'ports')
-            protected, status = _entries_status(ports, entries)
-            if status is None:
-                protected, status = _status(ports, port_range, reserved or frozenset())
-            if protected is None and state != STATE_OK:
-                status = 'unknown: host %s' % state
-            held = []
-            for port in sorted(ports):
-                entry = entries.get(port)
-                if _is_held(entry):
-                    held.append('%d: %s' % (port, _holders_text(entry)) if len(ports) > 1 else _holders_text(entry))
-            rows.append({
-                'host': host,
-                'service': service['name'],
-                'protocol': service['protocol'],
-                'port': item,
-                'protected': protected,
-                'status': status,
-                'held_by': held,
-                'note': service['note'],
-                'source': ', '.join(service['sources']),
-            })
-    return summary, rows
+            row, risky = _row(host, service, item, kernel, unknown)
+            rows.append(row)
+            at_risk |= risky
+    return rows, at_risk
 
 
-# --------------------------------------------------------------------------- the report, parts, merging
+def _risk_message(rows, at_risk):
+    risky = [row for row in rows if row['protected'] is False]
+    named = ['%s (%s): %s' % (row['port'], row['service'], row['message']) for row in risky[:MESSAGE_ROWS]]
+    more = '; and %d more' % (len(risky) - MESSAGE_ROWS) if len(risky) > MESSAGE_ROWS else ''
+    return '%d %s at risk: %s%s' % (len(at_risk), 'port' if len(at_risk) == 1 else 'ports', '; '.join(named), more)
 
-def report(hosts, summaries, part=None):
-    """The report: ``{schema, generated_by, parts, hosts: {host: summary}, rows}``.
 
-    ``summaries``: {host: (summary, rows)} from ``host_summary``; a host missing
-    from it is "not run" (a later serial batch, or a host that never got here).
+# --------------------------------------------------------------------------- one host's entry
+
+def _last_run(run, outcome):
+    return collections.OrderedDict((('at', run.at), ('mode', run.mode), ('outcome', outcome),
+                                    ('part', run.part), ('run_id', run.run_id)))
+
+
+def _entry(verdict, message, at_risk, last_run, result=None, plan=None):
+    """A host's entry, in the report's key order; the kernel values come from ``result`` when it has them."""
+    port_range, reserved = _kernel_after(result)
+    outside = None
+    if port_range is not None and reserved is not None:
+        outside = format_ports(frozenset(port for port in reserved if port < port_range[0] or port > port_range[1]))
+    return collections.OrderedDict((
+        ('verdict', verdict), ('message', message), ('at_risk_ports', at_risk), ('last_run', last_run),
+        ('changes', _changes(result)), ('strategy', plan['strategy'] if plan else None),
+        ('range', list(port_range) if port_range else None),
+        ('reserved', format_ports(reserved) if reserved is not None else None),
+        ('reserved_outside_range', outside), ('ephemeral_ports', _capacity(result)), ('netns', _netns_path(result)),
+        ('boot', _boot(result)), ('drift_missing', _findings.drift_missing(result) or None),
+        ('undeclared_listeners', _findings.undeclared_listeners(plan, result)),
+        ('owners', _owners(result)), ('pressure', _pressure(result)),
+    ))
+
+
+def _plan_of(result):
+    plan = result.get('plan') if isinstance(result, dict) else None
+    return plan if isinstance(plan, dict) and 'services' in plan else None
+
+
+def _without_data(host, plan, run, verdict, message, outcome):
+    """A host this run reached that has no kernel values: its rows from the plan say unknown, and why."""
+    rows, _risky = host_rows(host, plan, None, 'unknown: %s' % verdict.replace('_', ' '))
+    return _entry(verdict, message, None, _last_run(run, outcome), plan=plan), rows
+
+
+def reached_host(host, result, run, previous=None):
+    """(entry, rows) of a host from its apply or audit result in this run.
+
+    ``previous``: its (entry, rows) in the report so far, kept as they are
+    when this run blocked the host (another host had problems, so nothing ran
+    on it).  Returns None for a result that says nothing (validation only).
     """
-    hosts_out = {}
-    rows = []
-    for host in hosts:
-        if host not in summaries:
-            hosts_out[host] = host_summary(host, None, None, STATE_NOT_RUN)[0]
-            continue
-        hosts_out[host], host_rows = summaries[host]
-        rows.extend(host_rows)
-    part = dict(part or {})
-    part.setdefault('name', 'all')
-    part['hosts'] = len(hosts)
-    return {'schema': SCHEMA, 'generated_by': GENERATED_BY, 'parts': [part], 'hosts': hosts_out, 'rows': rows}
+    plan = _plan_of(result)
+    message = str(result.get('msg') or '') or None
+    if result.get('unreachable'):
+        return _without_data(host, plan, run, 'unreachable', message, 'unreachable')
+    if result.get('blocked_by'):
+        if previous is not None and previous[0]['verdict'] != 'not_run':
+            return previous
+        return _without_data(host, plan, run, 'not_run', message, 'blocked')
+    if result.get('failed') and not _findings.has_data(result):
+        return _without_data(host, plan, run, 'failed', message, 'failed')
+    if not _findings.has_data(result):
+        return None
+    rows, at_risk = host_rows(host, plan, result, 'unknown: no kernel values from this host')
+    if result.get('failed'):
+        verdict, outcome = 'failed', 'failed'
+    else:
+        verdict = 'at_risk' if at_risk else 'protected'
+        outcome = 'changed' if result.get('changed') else 'unchanged'
+        message = _risk_message(rows, at_risk) if at_risk else None
+    return _entry(verdict, message, len(at_risk), _last_run(run, outcome), result, plan), rows
 
 
-class ReportError(ValueError):
-    """A part that cannot be merged; the message names it."""
+def left_host(run):
+    """(entry, rows) of a host of the play that left it before the role's apply step."""
+    return _entry('failed', LEFT_BEFORE, None, _last_run(run, 'failed')), []
+
+
+def never_reached():
+    """(entry, rows) of a host of the play that no run has reached (a later serial batch)."""
+    return _entry('not_run', NEVER_REACHED, None, None), []
+
+
+# --------------------------------------------------------------------------- the report
+
+def _port_key(row):
+    text = str(row['port'])
+    return (str(row['host']), int(text.split('-', 1)[0]) if text.split('-', 1)[0].isdigit() else 0, text,
+            str(row['protocol']), str(row['service']))
+
+
+def needs_attention(entry):
+    return entry['verdict'] != 'protected'
+
+
+def document(hosts, meta, message=None):
+    """The report from {host: (entry, rows)}: counts, hosts needing attention, every host, rows (host, port)."""
+    names = sorted(hosts)
+    counts = collections.OrderedDict((verdict, 0) for verdict in VERDICTS)
+    for name in names:
+        counts[hosts[name][0]['verdict']] += 1
+    attention = [name for name in names if needs_attention(hosts[name][0])]
+    order = attention + [name for name in names if not needs_attention(hosts[name][0])]
+    rows = sorted((row for name in names for row in hosts[name][1]), key=_port_key)
+    return collections.OrderedDict((
+        ('schema_version', SCHEMA_VERSION), ('generated_by', GENERATED_BY), ('generated_at', meta.generated_at),
+        ('collection_version', meta.collection_version), ('ansible_core_version', meta.ansible_core_version),
+        ('check_mode', meta.check_mode), ('message', message), ('counts', counts), ('attention', attention),
+        ('hosts', collections.OrderedDict((name, hosts[name][0]) for name in order)), ('rows', rows),
+    ))
+
+
+def entries_of(data):
+    """{host: (entry, rows)} of a report as read back."""
+    rows = {}
+    for row in data['rows']:
+        rows.setdefault(row['host'], []).append(row)
+    return dict((host, (entry, rows.get(host, []))) for host, entry in data['hosts'].items())
+
+
+def check_report(name, data):
+    """Raise ReportError unless ``data`` is a report of this schema (``name`` says which file)."""
+    if not isinstance(data, dict) or data.get('generated_by') != GENERATED_BY:
+        raise ReportError('%s is not a report of %s; give the path of a report the role wrote' % (name, GENERATED_BY))
+    if data.get('schema_version') != SCHEMA_VERSION or not isinstance(data.get('hosts'), dict) \
+            or not isinstance(data.get('rows'), list):
+        raise ReportError('%s has schema %s, not %d: it was written by another version of this collection; rerun '
+                          'the role on its hosts to rewrite it, or move it away'
+                          % (name, data.get('schema_version', data.get('schema')), SCHEMA_VERSION))
+
+
+def _upgraded_entry(summary, rows):
+    """A schema 2 host summary as an entry: its verdict from its state and rows, no run time known."""
+    state = summary.get('state')
+    if state == 'ok':
+        risky = [row for row in rows if row['protected'] is False]
+        verdict = 'at_risk' if risky else 'protected'
+        message = ('%d %s at risk' % (len(risky), 'row' if len(risky) == 1 else 'rows')) if risky else None
+    else:
+        verdict, message = ('not_run', NEVER_REACHED) if state == 'not run' else ('failed', str(state))
+    entry = _entry(verdict, message, None, None)
+    for key in ('strategy', 'range', 'reserved', 'reserved_outside_range', 'ephemeral_ports', 'netns', 'boot',
+                'drift_missing'):
+        entry[key] = summary.get(key)
+    return entry
+
+
+def _upgraded_row(row):
+    held = '; '.join(str(text) for text in row.get('held_by') or [])
+    return collections.OrderedDict((
+        ('host', row['host']), ('service', row['service']), ('protocol', row['protocol']), ('port', row['port']),
+        ('protected', row['protected']), ('message', str(row.get('status')) + ('; held by %s' % held if held else '')),
+        ('holders', []), ('holder_count', len(row.get('held_by') or [])), ('note', row.get('note')),
+        ('source', row.get('source')),
+    ))
+
+
+def upgrade(name, data):
+    """A report as this schema: a schema 2 report (0.2.x) converted, its hosts kept without a run time."""
+    if isinstance(data, dict) and data.get('generated_by') == GENERATED_BY and data.get('schema') == 2:
+        try:
+            rows = {}
+            for row in data['rows']:
+                rows.setdefault(row['host'], []).append(_upgraded_row(row))
+            hosts = dict((host, (_upgraded_entry(summary, rows.get(host, [])), rows.get(host, [])))
+                         for host, summary in data['hosts'].items())
+        except (KeyError, TypeError, AttributeError):
+            raise ReportError('%s is a schema 2 report that cannot be read; move it away' % name)
+        return document(hosts, Meta('1970-01-01T00:00:00Z', '0.2', 'unknown', False))
+    check_report(name, data)
+    return data
+
+
+def update(previous, fresh, play_hosts):
+    """{host: (entry, rows)}: the hosts in ``fresh`` replaced, every other host of ``previous`` kept.
+
+    A host of the play that is in neither is listed as not run.
+    """
+    hosts = dict(previous)
+    hosts.update(fresh)
+    for host in play_hosts:
+        if host not in hosts:
+            hosts[host] = never_reached()
+    return hosts
+
+
+def _age(entry):
+    last = entry.get('last_run') if isinstance(entry, dict) else None
+    return str(last.get('at') or '') if isinstance(last, dict) else ''
 
 
 def merge(reports):
-    """One fleet report from the parts' reports: [(name, report dict)].  A host in two parts is an error."""
-    merged = {'schema': SCHEMA, 'generated_by': GENERATED_BY, 'parts': [], 'hosts': {}, 'rows': []}
-    owner = {}
+    """{host: (entry, rows)} of several reports [(name, data)]: for each host, its latest entry.
+
+    A host in several reports keeps the entry of its latest run (``last_run.at``);
+    on a tie, the report later in the list wins.
+    """
+    hosts = {}
     for name, data in reports:
-        if not isinstance(data, dict) or data.get('generated_by') != GENERATED_BY or data.get('schema') != SCHEMA:
-            raise ReportError('%s is not a report of %s (schema %d); write it with this collection\'s role'
-                              % (name, GENERATED_BY, SCHEMA))
-        for host in data['hosts']:
-            if host in owner:
-                raise ReportError('host %s is in two parts: %s and %s; merge parts of disjoint host sets '
-                                  '(serial batches, --limit patterns or job slices of one run)' % (host, owner[host], name))
-            owner[host] = name
-        merged['parts'].extend(data['parts'])
-        merged['hosts'].update(data['hosts'])
-        merged['rows'].extend(data['rows'])
-    merged['parts'].sort(key=lambda item: (str(item.get('name')), json.dumps(item, sort_keys=True)))
-    merged['rows'].sort(key=lambda row: (row['host'], row['service'], row['protocol'], row['port']))
-    return merged
+        check_report(name, data)
+        for host, item in entries_of(data).items():
+            if host not in hosts or _age(item[0]) >= _age(hosts[host][0]):
+                hosts[host] = item
+    return hosts
 
 
 def to_json(data):
-    return json.dumps(data, indent=4, sort_keys=True, ensure_ascii=True) + '\n'
+    return json.dumps(data, indent=2, ensure_ascii=True) + '\n'
 
 
-_SPACES = re.compile(r'[\r\n\t\v\f\x00-\x1f\x7f\u2028\u2029\x85]+')
-
-
-def cell(value):
-    """A Markdown table cell: no line breaks, pipes escaped, HTML shown as text."""
-    if value is None:
-        return ''
-    if isinstance(value, bool):
-        return 'yes' if value else 'no'
-    if isinstance(value, (list, tuple)):
-        value = '; '.join(str(item) for item in value)
-    text = _SPACES.sub(' ', str(value))
-    return html.escape(text, quote=False).replace('\\', '\\\\').replace('|', '\\|').replace('`', '\\`').strip()
-
-
-def to_markdown(data, preview=False):
-    lines = ['# Reserved service ports%s' % (' (check mode: a preview, nothing was changed)' if preview else ''), '']
-    parts = ', '.join('%s (%s host%s)' % (cell(part.get('name')), part.get('hosts'), '' if part.get('hosts') == 1 else 's')
-                      for part in data['parts'])
-    lines += ['Parts: %s' % parts, '']
-    lines += ['| host | service | protocol | port | protected | status | held by |', '|---|---|---|---|---|---|---|']
-    for row in data['rows']:
-        protected = 'unknown' if row['protected'] is None else ('yes' if row['protected'] else 'NO')
-        lines.append('| %s | %s | %s | %s | %s | %s | %s |' % (
-            cell(row['host']), cell(row['service']), cell(row['protocol']), cell(row['port']), protected,
-            cell(row['status']), cell(row['held_by'])))
-    lines += ['', '## Hosts', '',
-              '| host | state | strategy | ephemeral range | reserved | free ephemeral ports | reserved outside the range '
-              '| reserved at boot, lost live |', '|---|---|---|---|---|---|---|---|']
-    for host in sorted(data['hosts']):
-        item = data['hosts'][host]
-        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            cell(host), cell(item.get('state')), cell(item.get('strategy')),
-            '-'.join(str(port) for port in item['range']) if item.get('range') else '',
-            cell(item.get('reserved')), cell(item.get('ephemeral_ports')), cell(item.get('reserved_outside_range')),
-            cell(item.get('drift_missing'))))
-    listeners = [(host, item) for host in sorted(data['hosts']) for item in data['hosts'][host].get('undeclared_listeners') or []]
-    if listeners:
-        lines += ['', '## Listening inside the ephemeral range and not reserved', '',
-                  '| host | port | protocol | address | process | declared | moves on restart |',
-                  '|---|---|---|---|---|---|---|']
-        for host, item in listeners:
-            lines.append('| %s | %s | %s | %s | %s | %s | %s |' % (
-                cell(host), item['port'], cell(item['protocol']), cell(item['local']), cell(item['process']),
-                cell(item['declared']), cell(item['moves_on_restart'])))
-    return '\n'.join(lines) + '\n'
+def state_of(data):
+    """What ``changed`` compares: the hosts' state, without when and how each host last ran (nor its changes)."""
+    hosts = dict((host, dict((key, value) for key, value in entry.items() if key not in ('last_run', 'changes')))
+                 for host, entry in data['hosts'].items())
+    return json.dumps({'hosts': hosts, 'rows': data['rows']}, sort_keys=True)

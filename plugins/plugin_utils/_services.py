@@ -41,6 +41,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils._ports import 
     parse_ports,
     parse_range,
 )
+from ansible_collections.portguard.ephemeral.plugins.module_utils._managed_file import check_path
 
 SERVICES_VAR = 'reserved_ports_services'
 SERVICES_PREFIX = 'reserved_ports_services_'
@@ -126,6 +127,10 @@ DISCOVER_EXCLUDED_NAMES = frozenset((
 ))
 
 _DECIMAL = re.compile(r'^[1-9][0-9]*$')
+# Control and format (bidi) characters, refused in paths.
+_CONTROL = re.compile(u'[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]')
+# The lowest LOW the kernel takes for net.ipv4.ip_local_port_range (with ip_unprivileged_port_start lowered).
+KERNEL_LOWEST_PORT = 1
 
 
 class ServicesError(ValueError):
@@ -457,6 +462,8 @@ def _check_one(key, kind, detail, value):
             raise ServicesError([str(exc)])
     if not isinstance(value, str):
         raise ServicesError(['%s: %s is not a string' % (option, _short(value))])
+    if kind in ('path', 'netns') and _CONTROL.search(value):
+        raise ServicesError(['%s: %s holds control or format characters; give a plain path' % (option, _short(value))])
     if kind == 'path' and not value.startswith('/'):
         raise ServicesError(['%s: %s is not an absolute path; give the sysctl.d file to persist to, '
                              'e.g. %s, or set reserved_ports_persist: false'
@@ -468,6 +475,14 @@ def _check_one(key, kind, detail, value):
         raise ServicesError(['%s: %s is not an absolute path; give /run/netns/NAME or /proc/PID/ns/net, '
                              'or "" for the host\'s own namespace' % (option, _short(value))])
     return value
+
+
+def path_problem(path):
+    """Why ``path`` cannot be the managed file (local_ports' own rule, named by the role variable), or None."""
+    refused = check_path(path)
+    if refused is None:
+        return None
+    return 'reserved_ports_' + refused.replace('; nothing was changed', '')
 
 
 def check_ignore_listeners(value, option='reserved_ports_ignore_listeners'):
@@ -505,6 +520,8 @@ def check_settings(settings):
         problems.append('reserved_ports_range: %s is set, but reserved_ports_strategy=%s chooses the range itself; '
                         'remove reserved_ports_range, or bound the choice with reserved_ports_move_window'
                         % (_short(merged['range']), out['strategy']))
+    if not problems and out['persist'] and not out['netns'] and path_problem(out['path']):
+        problems.append(path_problem(out['path']))
     if not problems and out['range'] is not None and out['range'][0] != out['range'][1] \
             and (out['range'][1] - out['range'][0]) % 2 == 0:
         low, high = out['range']
@@ -576,6 +593,18 @@ EMPTY_PROBLEM = ('no service ports: no reserved_ports_services* variable has an 
                  'reserved_ports_allow_empty: true to release them deliberately')
 
 
+def _free_ports_problem(settings, ports):
+    """With strategy reserve and the host's own range: whether no range the kernel allows keeps the minimum."""
+    widest = MAX_PORT - KERNEL_LOWEST_PORT + 1
+    left = widest - len([port for port in ports if port >= KERNEL_LOWEST_PORT])
+    if settings['strategy'] != 'reserve' or settings['range'] is not None or left >= settings['min_ephemeral']:
+        return None
+    return ('reserved_ports_min_ephemeral=%d cannot be met: the service ports of this host (reserved_ports_services*, '
+            'reserved_ports_discover) reserve %d ports, which leaves at most %d for automatic assignment in any '
+            'ephemeral range the kernel allows (even %d-%d); reserve fewer ports or lower reserved_ports_min_ephemeral'
+            % (settings['min_ephemeral'], widest - left, left, KERNEL_LOWEST_PORT, MAX_PORT))
+
+
 def _module_args(settings, ports, reserved, port_range):
     """The arguments of portguard.ephemeral.local_ports for this plan."""
     args = {
@@ -596,6 +625,26 @@ def _module_args(settings, ports, reserved, port_range):
     if settings['netns']:
         args['netns'] = settings['netns']
     return args
+
+
+def _planned_range(settings, ports):
+    """The range to set ([LOW, HIGH], or None to keep the host's); ServicesError when none keeps the minimum free."""
+    problem = _free_ports_problem(settings, ports)
+    if problem:
+        raise ServicesError([problem])
+    if settings['strategy'] in ('move_range', 'both'):
+        return list(choose_range(ports, settings['move_window'], settings['min_ephemeral']))
+    if settings['range'] is None:
+        return None
+    low, high = settings['range']
+    inside = len([port for port in ports if low <= port <= high])
+    free = high - low + 1 - inside
+    if free < settings['min_ephemeral']:
+        raise ServicesError([
+            'reserved_ports_range %d %d holds %d ports; reserving the %d service ports inside it leaves %d, '
+            'below reserved_ports_min_ephemeral=%d; widen the range or move it with strategy move_range'
+            % (low, high, high - low + 1, inside, free, settings['min_ephemeral'])])
+    return settings['range']
 
 
 def host_plan(host_input):
@@ -623,21 +672,9 @@ def host_plan(host_input):
     ports = frozenset()
     for service in every:
         ports |= service.ports
-    port_range = None
     strategy = settings['strategy']
     try:
-        if strategy in ('move_range', 'both'):
-            port_range = list(choose_range(ports, settings['move_window'], settings['min_ephemeral']))
-        elif settings['range'] is not None:
-            port_range = settings['range']
-            low, high = port_range
-            inside = len([port for port in ports if low <= port <= high])
-            free = high - low + 1 - inside
-            if free < settings['min_ephemeral']:
-                raise ServicesError([
-                    'reserved_ports_range %d %d holds %d ports; reserving the %d service ports inside it leaves %d, '
-                    'below reserved_ports_min_ephemeral=%d; widen the range or move it with strategy move_range'
-                    % (low, high, high - low + 1, inside, free, settings['min_ephemeral'])])
+        port_range = _planned_range(settings, ports)
     except ServicesError as exc:
         return None, exc.problems
     reserved = ports if strategy in ('reserve', 'both') else frozenset()

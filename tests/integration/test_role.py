@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import glob
 import json
 import os
@@ -22,7 +23,10 @@ import select
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
+import jsonschema
 import pytest
 import yaml
 
@@ -41,6 +45,12 @@ DEFAULT_RANGE = (32768, 60999)
 APPLY_TASK = 'Reserve the service ports and set the ephemeral range'
 AUDIT_TASK = 'Audit the service ports (held right now by other sockets?)'
 PLAN_TASK = "Validate every host's service declarations on the controller"
+REPORT_TASK = 'Write the fleet report on the controller'
+MERGE_PLAYBOOK = os.path.join(REPO, 'playbooks', 'report_merge.yml')
+# A connection every host refuses (tests/integration/connection_plugins/refused.py): an unreachable host.
+REFUSED = {'ANSIBLE_CONNECTION_PLUGINS': os.path.join(HERE, 'connection_plugins')}
+with open(os.path.join(REPO, 'docs', 'report.schema.json')) as _handle:
+    REPORT_SCHEMA = json.load(_handle)
 
 # What the fleet inventory declares, per host (group_vars web/db/monitored, host_vars/h2).
 FLEET_RESERVED = {
@@ -70,6 +80,17 @@ class Run(nslab.PlaybookRun):
     def changed_total(self):
         return sum(stats.get('changed', 0) for stats in self.host_stats().values())
 
+    def failed_results(self):
+        """[(task name, host)] of every failed result, in order."""
+        return [(task['task']['name'].split(' : ', 1)[-1], host) for play in self.data.get('plays', [])
+                for task in play.get('tasks', []) for host, result in task.get('hosts', {}).items()
+                if result.get('failed')]
+
+    def recap(self):
+        """{host: (failures, unreachable, skipped, changed)} from the play recap."""
+        return dict((host, (stats.get('failures', 0), stats.get('unreachable', 0), stats.get('skipped', 0),
+                            stats.get('changed', 0))) for host, stats in self.host_stats().items())
+
     def messages(self):
         """Every failure message and the stderr, for asserting on errors."""
         texts = [self.proc.stderr]
@@ -77,6 +98,20 @@ class Run(nslab.PlaybookRun):
             if result.get('failed'):
                 texts.append(str(result.get('msg', '')))
         return '\n'.join(texts)
+
+
+def read_report(base, preview=False):
+    """(JSON, Markdown) of the report at ``base``, the JSON validated against docs/report.schema.json."""
+    stem = base + ('.preview' if preview else '')
+    with open(stem + '.json') as handle:
+        data = json.load(handle)
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(data)
+    with open(stem + '.md') as handle:
+        return data, handle.read()
+
+
+def verdicts(data):
+    return dict((host, entry['verdict']) for host, entry in data['hosts'].items())
 
 
 def run_playbook(lab, inventories, extra_vars=None, check=False, diff=False, args=(), home=None,
@@ -331,30 +366,49 @@ def test_fleet_each_host_gets_its_own_ports_and_a_report(fleet):
     # The validation runs once for the play (on its first host) and reads every host.
     assert list(run.host_results(PLAN_TASK)) == ['h1'] and run.host_results(PLAN_TASK)['h1']['hosts'] == 3
 
-    with open(report + '.json') as handle:
-        data = json.load(handle)
-    assert data['parts'] == [{'name': 'all', 'hosts': 3, 'limit': None}]
-    assert sorted(data['hosts']) == ['h1', 'h2', 'h3']
+    data, markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'protected', 'h3': 'protected'}
+    assert data['counts'] == {'protected': 3, 'at_risk': 0, 'failed': 0, 'unreachable': 0, 'not_run': 0}
+    assert data['check_mode'] is False and data['ansible_core_version'] and data['collection_version'] != 'unknown'
+    assert all(entry['last_run']['mode'] == 'apply' and entry['last_run']['outcome'] == 'changed'
+               and entry['last_run']['part'] == 'all' for entry in data['hosts'].values())
     rows = dict(((row['host'], row['service'], str(row['port'])), row) for row in data['rows'])
     assert rows[('h2', 'cache', '46379')]['protected'] is True
-    assert rows[('h1', 'admin', '40000-40009')]['status'] == 'reserved'
+    assert rows[('h1', 'admin', '40000-40009')]['message'] == 'reserved'
     assert rows[('h3', 'stats-agent', '42001')]['protocol'] == 'udp'
     assert ('h3', 'app', '36601') not in rows
     # h1: app (3 ports), admin, node-exporter, stats-agent; h2: the same and cache; h3: postgres,
     # replication, node-exporter, stats-agent.
     assert len(data['rows']) == 6 + 7 + 4
     assert all(row['protected'] is True for row in data['rows'])
-    with open(report + '.md') as handle:
-        markdown = handle.read()
-    assert '| host | service | protocol | port | protected | status | held by |' in markdown
-    assert '| h2 | cache | tcp | 46379 | yes | reserved |  |' in markdown
-    assert markdown.count('\n| h') >= len(data['rows'])
+    # One order everywhere: host, then port.
+    order = [(row['host'], int(str(row['port']).split('-', maxsplit=1)[0])) for row in data['rows']]
+    assert order == sorted(order)
+    assert '| host | service | protocol | port | protected | why | held by | note |' in markdown
+    assert '| `h2` | `cache` | tcp | 46379 | yes | `reserved` |  |  |' in markdown
+    assert markdown.count('\n| `h') >= len(data['rows'])
 
     again = fleet.run({'reserved_ports_report': report})
     assert again.rc == 0, again
-    # The report is rewritten only when its content changes: a clean rerun changes nothing and says nothing.
+    # A clean rerun changes nothing and says nothing; the report records the run (a new time) but is not changed.
     assert again.changed_total() == 0, again.host_stats()
     assert 'WARNING' not in again.proc.stderr, again.proc.stderr
+    rerun, _markdown = read_report(report)
+    assert all(entry['last_run']['outcome'] == 'unchanged' for entry in rerun['hosts'].values())
+    assert rerun['rows'] == data['rows']
+
+
+def assert_only_failed(run, bad, blocked=()):
+    """The recap fails ``bad`` alone; the ``blocked`` hosts were skipped at the apply step, not failed."""
+    recap = run.recap()
+    assert [host for host, stats in recap.items() if stats[0] or stats[1]] == [bad], recap
+    applied = run.host_results(APPLY_TASK)
+    assert applied[bad]['failed'] is True and applied[bad]['changed'] is False, applied[bad]
+    for host in blocked:
+        assert applied[host].get('skipped') is True and applied[host]['blocked_by'] == [bad], applied[host]
+        assert applied[host]['changed'] is False and recap[host][2] >= 1, (applied[host], recap)
+    # The list is printed once, on the host it belongs to: no other task failed anywhere.
+    assert run.failed_results() == [(APPLY_TASK, bad)], run.failed_results()
 
 
 @pytest.mark.parametrize('bad_vars, expected', [
@@ -370,14 +424,21 @@ def test_duplicate_port_changes_no_host(fleet, bad_vars, expected):
     if 'admin-2' in json.dumps(bad_vars):
         host_vars['reserved_ports_services'] = [{'name': 'admin', 'port': '40000-40009'}]
     before = fleet.snapshots()
-    run = fleet.run(host_vars={'h3': host_vars})
+    report = os.path.join(fleet.tmp, 'report')
+    run = fleet.run({'reserved_ports_report': report}, host_vars={'h3': host_vars})
     assert run.rc != 0, run
-    text = run.messages()
+    # The failure is h3's, and only h3's: h1 and h2 are not failed, and change nothing.
+    assert_only_failed(run, 'h3', blocked=['h1', 'h2'])
+    text = run.host_results(APPLY_TASK)['h3']['msg']
     for piece in expected:
-        assert piece in text, (piece, text)
-    assert 'nothing was changed on any host' in text
-    assert run.host_results(APPLY_TASK) == {}
+        assert piece.replace('host h3: ', '') in text, (piece, text)
+    assert 'nothing was changed on it; the other hosts of the play are left unchanged too' in text
     assert fleet.snapshots() == before
+    data, markdown = read_report(report)
+    assert data['hosts']['h3']['verdict'] == 'failed' and expected[-1].replace('host h3: ', '') in data['hosts']['h3']['message']
+    assert data['attention'] == ['h1', 'h2', 'h3'] and data['hosts']['h1']['verdict'] == 'not_run'
+    assert data['hosts']['h1']['message'].startswith('reserved_ports: not changed: host h3 has problems')
+    assert '| `h3` | failed |' in markdown
 
 
 @pytest.mark.parametrize('value, expected', [
@@ -390,9 +451,8 @@ def test_malformed_port_changes_no_host(fleet, value, expected):
     before = fleet.snapshots()
     run = fleet.run(host_vars={'h2': {'reserved_ports_services_bad': [{'name': 'broken', 'port': value}]}})
     assert run.rc != 0, run
-    text = run.messages()
-    assert 'host h2: ' + expected in text, text
-    assert run.host_results(APPLY_TASK) == {}
+    assert_only_failed(run, 'h2', blocked=['h1', 'h3'])
+    assert expected in run.host_results(APPLY_TASK)['h2']['msg'], run.host_results(APPLY_TASK)['h2']
     assert fleet.snapshots() == before
 
 
@@ -402,8 +462,9 @@ def test_serial_batches_a_problem_in_a_later_batch_changes_no_host(fleet):
     run = fleet.run(host_vars={'h3': {'reserved_ports_services_extra': [{'name': 'standby', 'port': 45432}]}},
                     playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
     assert run.rc != 0, run
-    assert "host h3: port 45432 is claimed by two services: 'replication'" in run.messages()
-    assert run.host_results(APPLY_TASK) == {}
+    # Each batch knows of h3's problem (the first batch found it): h1 and h2 change nothing, h3 fails.
+    assert_only_failed(run, 'h3', blocked=['h1', 'h2'])
+    assert "port 45432 is claimed by two services: 'replication'" in run.host_results(APPLY_TASK)['h3']['msg']
     assert fleet.snapshots() == before
 
     good = fleet.run(playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
@@ -418,9 +479,9 @@ def test_serial_batches_check_later_hosts_with_the_plays_vars(fleet):
     run = fleet.run(host_vars={'h3': {'portguard_test_play_services': [{'name': 'standby', 'port': 45432}]}},
                     playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
     assert run.rc != 0, run
-    assert "host h3: port 45432 is claimed by two services: 'replication'" in run.messages()
-    assert 'reserved_ports_services_play' in run.messages()
-    assert run.host_results(APPLY_TASK) == {}
+    assert_only_failed(run, 'h3', blocked=['h1', 'h2'])
+    text = run.host_results(APPLY_TASK)['h3']['msg']
+    assert "port 45432 is claimed by two services: 'replication'" in text and 'reserved_ports_services_play' in text
     assert fleet.snapshots() == before
 
 
@@ -430,11 +491,20 @@ def test_invalid_setting_on_one_host_changes_no_host(fleet, bad):
     before = fleet.snapshots()
     run = fleet.run(host_vars={bad: {'reserved_ports_strategy': 'sideways'}})
     assert run.rc != 0, run
+    # ansible-core's argument-spec check lets the value through (the spec is loose on purpose): the role's own
+    # check names it once, the bad host fails at its own step with it, and the others change nothing.
     text = run.messages()
-    assert 'host %s: reserved_ports_strategy: \'sideways\' is not one of reserve, move_range, both' % bad in text
-    assert 'nothing was changed on any host' in text
+    assert "reserved_ports_strategy: 'sideways' is not one of reserve, move_range, both" in text, text
     assert 'Validation of arguments failed' not in text and 'argument_spec_data' not in run.proc.stdout
-    assert run.host_results(APPLY_TASK) == {}
+    recap = run.recap()
+    assert [host for host, stats in recap.items() if stats[0]] == [bad], recap
+    plan = list(run.host_results(PLAN_TASK).values())[0]
+    assert plan['problem_hosts'] == [bad] and not plan.get('failed'), plan
+    applied = run.host_results(APPLY_TASK)
+    assert applied[bad]['failed'] and "'sideways' is not one of" in applied[bad]['msg'], applied[bad]
+    others = dict((host, result) for host, result in applied.items() if host != bad)
+    assert sorted(others) == sorted(set(['h1', 'h2', 'h3']) - set([bad]))
+    assert all(result['blocked_by'] == [bad] and result['changed'] is False for result in others.values()), others
     assert fleet.snapshots() == before
 
 
@@ -448,18 +518,29 @@ def test_held_service_port_is_reported_and_can_fail(fleet):
         assert not any('held right now' in warning for warning in shown['h2'].get('warnings', [])), shown['h2']
         # Said once for the host (the json callback of ansible-core 2.21 also lists every warning at the end).
         assert ' '.join(shown['h1']['warnings']).count('port 37601 (app) is held right now') == 1, shown['h1']
-        with open(report + '.json') as handle:
-            rows = [row for row in json.load(handle)['rows'] if row['host'] == 'h1' and row['port'] == 37601]
+        data, markdown = read_report(report)
+        rows = [row for row in data['rows'] if row['host'] == 'h1' and row['port'] == 37601]
         assert len(rows) == 1 and rows[0]['protected'] is False, rows
-        assert 'ESTABLISHED 127.0.0.1:37601' in rows[0]['held_by'][0], rows
-        with open(report + '.md') as handle:
-            assert '| h1 | app | tcp | 37601 | NO |' in handle.read()
+        holder = rows[0]['holders'][0]
+        assert (holder['protocol'], holder['state'], holder['local']) == ('tcp', 'ESTABLISHED', '127.0.0.1:37601'), holder
+        assert holder['comm'] == os.path.basename(sys.executable)[:15] and isinstance(holder['pid'], int), holder
+        assert '| `h1` | `app` | tcp | 37601 | NO |' in markdown
+        host = data['hosts']['h1']
+        assert (host['verdict'], host['at_risk_ports']) == ('at_risk', 1), host
+        assert host['message'].startswith('1 port at risk: 37601 (app): held by an outgoing connection in ESTABLISHED')
+        assert data['attention'] == ['h1'] and data['counts']['at_risk'] == 1
 
-        failing = fleet.run({'reserved_ports_on_held': 'fail'})
+        failing = fleet.run({'reserved_ports_on_held': 'fail', 'reserved_ports_report': report})
         assert failing.rc != 0, failing
         assert 'port 37601 (app) is held right now' in failing.messages()
         failed = failing.host_results(APPLY_TASK)
         assert failed['h1'].get('failed') is True and not failed['h2'].get('failed'), failed
+        # Only h1 fails; the others were applied (a failure on the target, after the check).
+        assert failing.failed_results() == [(APPLY_TASK, 'h1')]
+        data, _markdown = read_report(report)
+        assert data['hosts']['h1']['verdict'] == 'failed' and data['hosts']['h1']['at_risk_ports'] == 1
+        assert 'port 37601 (app) is held right now' in data['hosts']['h1']['message']
+        assert verdicts(data)['h2'] == 'protected'
     # The reservation itself was applied: the holder goes, the port stays out of automatic choice.
     assert '37601' in fleet.labs['h1'].reserved()
 
@@ -483,6 +564,12 @@ def test_skipping_one_step_still_validates_and_reports(lab, tmp_path):
     assert sorted(no_apply.host_results(PLAN_TASK)) == ['target'] and no_apply.host_results(APPLY_TASK) == {}
     assert no_apply.host_results(AUDIT_TASK) == {}
     assert no_apply.changed_total() == 0, no_apply.host_stats()
+    with open(report + '.json') as handle:
+        assert handle.read() == written
+    # Validating only still fails on a problem, and writes no report.
+    bad = seed_run(lab, tmp_path, {'reserved_ports_report': report, 'reserved_ports_services_app': [{'name': 'x', 'port': 0}]},
+                   args=['--skip-tags', 'reserved_ports_apply'])
+    assert bad.rc != 0 and bad.failed_results() == [(PLAN_TASK, 'target')], bad
     with open(report + '.json') as handle:
         assert handle.read() == written
 
@@ -582,9 +669,9 @@ def test_a_range_below_1024_on_one_host_stops_every_host(fleet):
     before = fleet.snapshots()
     run = fleet.run(host_vars={'h3': {'reserved_ports_range': '500 60999'}})
     assert run.rc != 0, run
-    assert "host h3: reserved_ports_range: '500 60999' starts below net.ipv4.ip_unprivileged_port_start (1024)" \
-        in run.messages()
-    assert run.host_results(APPLY_TASK) == {}
+    assert "reserved_ports_range: '500 60999' starts below net.ipv4.ip_unprivileged_port_start (1024)" \
+        in run.host_results(APPLY_TASK)['h3']['msg']
+    assert_only_failed(run, 'h3', blocked=['h1', 'h2'])
     assert fleet.snapshots() == before
 
 
@@ -592,38 +679,152 @@ def test_serial_batches_build_one_report(fleet):
     report = os.path.join(fleet.tmp, 'serial')
     run = fleet.run({'reserved_ports_report': report}, playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
     assert run.rc == 0, run
-    with open(report + '.json') as handle:
-        data = json.load(handle)
-    assert dict((host, item['state']) for host, item in data['hosts'].items()) == {'h1': 'ok', 'h2': 'ok', 'h3': 'ok'}
+    data, _markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'protected', 'h3': 'protected'}
     assert len(data['rows']) == 6 + 7 + 4
+    # Each batch wrote its own host at its own time, in this one play run.
+    assert len(set(entry['last_run']['run_id'] for entry in data['hosts'].values())) == 1
     again = fleet.run({'reserved_ports_report': report}, playbook=os.path.join(HERE, 'playbooks', 'role_serial.yml'))
     assert again.rc == 0 and again.changed_total() == 0, again.host_stats()
 
 
-def test_parts_run_with_limit_merge_into_one_fleet_report(fleet):
-    parts = os.path.join(fleet.tmp, 'parts')
-    first = fleet.run({'reserved_ports_report': parts + '/web'}, args=['--limit', 'h1'])
-    second = fleet.run({'reserved_ports_report': parts + '/rest', 'reserved_ports_report_part': 'db and cache'},
+def test_limit_runs_add_up_in_one_report(fleet):
+    """--limit h1, then --limit h2:h3, on one report: it holds all three, h1 as its own run left it."""
+    report = os.path.join(fleet.tmp, 'reports', 'fleet')
+    first = fleet.run({'reserved_ports_report': report}, args=['--limit', 'h1'])
+    assert first.rc == 0, first
+    alone, _markdown = read_report(report)
+    assert sorted(alone['hosts']) == ['h1'] and alone['hosts']['h1']['last_run']['part'] == 'h1'
+    second = fleet.run({'reserved_ports_report': report, 'reserved_ports_report_part': 'db and cache'},
                        args=['--limit', 'h2:h3'])
-    assert first.rc == 0 and second.rc == 0, (first, second)
-    with open(parts + '/web.json') as handle:
-        assert json.load(handle)['parts'] == [{'name': 'h1', 'hosts': 1, 'limit': 'h1'}]
-    merged = os.path.join(fleet.tmp, 'fleet')
-    run = run_playbook(fleet.controller, [FLEET], {'report': merged, 'parts': [parts + '/*.json']},
-                       home=os.path.join(fleet.tmp, 'ansible-home'), playbook=os.path.join(HERE, 'playbooks', 'report_merge.yml'))
-    assert run.rc == 0, run
-    with open(merged + '.json') as handle:
-        data = json.load(handle)
-    assert sorted(data['hosts']) == ['h1', 'h2', 'h3']
-    assert [part['name'] for part in data['parts']] == ['db and cache', 'h1']
+    assert second.rc == 0, second
+    data, markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'protected', 'h3': 'protected'}
+    assert data['hosts']['h1'] == alone['hosts']['h1']
+    assert [row for row in data['rows'] if row['host'] == 'h1'] == alone['rows']
+    assert dict((host, entry['last_run']['part']) for host, entry in data['hosts'].items()) == {
+        'h1': 'h1', 'h2': 'db and cache', 'h3': 'db and cache'}
     assert len(data['rows']) == 6 + 7 + 4
-    # The target itself is never one of its parts; the same host in two files is refused.
-    with open(parts + '/web.json') as handle, open(parts + '/web-again.json', 'w') as again:
-        again.write(handle.read())
-    overlap = run_playbook(fleet.controller, [FLEET], {'report': merged, 'parts': [parts + '/*.json', merged + '.json']},
-                           home=os.path.join(fleet.tmp, 'ansible-home'),
-                           playbook=os.path.join(HERE, 'playbooks', 'report_merge.yml'))
-    assert overlap.rc != 0 and 'is in two parts' in overlap.messages(), overlap
+    assert '| 3 | 0 | 0 | 0 | 0 |' in markdown
+    # A later --limit run with a problem on h3 changes h3's entry only.
+    bad = fleet.run({'reserved_ports_report': report}, args=['--limit', 'h3'],
+                    host_vars={'h3': {'reserved_ports_services_extra': [{'name': 'standby', 'port': 45432}]}})
+    assert bad.rc != 0 and bad.failed_results() == [(APPLY_TASK, 'h3')], bad
+    after, _markdown = read_report(report)
+    assert verdicts(after) == {'h1': 'protected', 'h2': 'protected', 'h3': 'failed'}
+    assert after['hosts']['h2'] == data['hosts']['h2'] and after['attention'] == ['h3']
+
+
+def test_runs_at_the_same_time_on_one_report_keep_every_host(fleet):
+    """Three --limit runs at once: each waits for PATH.lock, none loses another's host."""
+    report = os.path.join(fleet.tmp, 'parallel', 'fleet')
+    os.makedirs(os.path.dirname(report))
+    overlay = fleet.overlay()
+    runs = {}
+
+    def run_one(host):
+        runs[host] = run_playbook(fleet.controller, [FLEET, overlay], {'reserved_ports_report': report},
+                                  args=['--limit', host], home=os.path.join(fleet.tmp, 'home-' + host), keep_netns=True)
+    threads = [threading.Thread(target=run_one, args=(host,)) for host in ('h1', 'h2', 'h3')]
+    with open(report + '.lock', 'a') as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        for thread in threads:
+            thread.start()
+        deadline = time.time() + 180
+        while time.time() < deadline and any(fleet.labs[host].reserved() != FLEET_RESERVED[host] + '\n'
+                                             for host in ('h1', 'h2', 'h3')):
+            time.sleep(0.2)
+        time.sleep(3)
+        # Every host was applied; every run is now at its report step, waiting for the lock.
+        assert all(thread.is_alive() for thread in threads) and not os.path.exists(report + '.json')
+    for thread in threads:
+        thread.join()
+    assert [runs[host].rc for host in ('h1', 'h2', 'h3')] == [0, 0, 0], runs
+    data, _markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'protected', 'h3': 'protected'}
+    assert len(data['rows']) == 6 + 7 + 4
+
+
+def test_reports_of_several_controllers_merge_with_the_shipped_playbook(fleet):
+    """AWX job slices: each slice its own report; the collection's playbook merges them, newest entry per host."""
+    slices = os.path.join(fleet.tmp, 'slices')
+    for name, limit in (('slice-1', 'h1'), ('slice-2', 'h2:h3')):
+        part = fleet.run({'reserved_ports_report': os.path.join(slices, name)}, args=['--limit', limit])
+        assert part.rc == 0, part
+    merged = os.path.join(fleet.tmp, 'fleet')
+    home = os.path.join(fleet.tmp, 'ansible-home')
+    run = run_playbook(fleet.controller, [FLEET], {'report': merged, 'parts': [slices + '/*.json']}, home=home,
+                       playbook='portguard.ephemeral.report_merge')
+    assert run.rc == 0, run
+    data, markdown = read_report(merged)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'protected', 'h3': 'protected'}
+    assert len(data['rows']) == 6 + 7 + 4 and '| `h3` | `postgres` | tcp | 5432 | yes |' in markdown
+    # A later slice run that finds h1 at risk: the merge takes h1's newer entry and keeps the fleet's others.
+    with HeldPort(fleet.labs['h1'], 37601):
+        again = fleet.run({'reserved_ports_report': os.path.join(slices, 'slice-1')}, args=['--limit', 'h1'])
+    assert again.rc == 0, again
+    os.remove(os.path.join(slices, 'slice-2.json'))
+    rerun = run_playbook(fleet.controller, [FLEET], {'report': merged, 'parts': [slices + '/*.json']}, home=home,
+                         playbook=MERGE_PLAYBOOK)
+    assert rerun.rc == 0 and rerun.changed_total() == 1, rerun
+    data, _markdown = read_report(merged)
+    assert verdicts(data) == {'h1': 'at_risk', 'h2': 'protected', 'h3': 'protected'}
+    missing = run_playbook(fleet.controller, [FLEET], {'report': merged, 'parts': [slices + '/none-*.json']},
+                           home=home, playbook=MERGE_PLAYBOOK)
+    assert missing.rc != 0 and 'merge: no report file matches' in missing.messages(), missing
+
+
+def test_a_failed_apply_an_unreachable_host_and_one_gone_before_the_role_keep_their_rows(fleet):
+    """h2's namespace is missing (fails on the target), h3 is unreachable, h1 applies."""
+    report = os.path.join(fleet.tmp, 'report')
+    run = fleet.run({'reserved_ports_report': report}, env_extra=REFUSED,
+                    host_vars={'h2': {'reserved_ports_netns': '/run/netns/portguard-test-missing'},
+                               'h3': {'ansible_connection': 'refused'}})
+    assert run.rc != 0, run
+    recap = run.recap()
+    assert (recap['h1'][:2], recap['h2'][:2], recap['h3'][:2]) == ((0, 0), (1, 0), (0, 1)), recap
+    assert fleet.labs['h1'].reserved() == FLEET_RESERVED['h1'] + '\n'
+    data, markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'failed', 'h3': 'unreachable'}
+    assert data['hosts']['h2']['message'].startswith('reserved_ports_netns (module option netns): '), data['hosts']['h2']
+    assert '/run/netns/portguard-test-missing' in data['hosts']['h2']['message']
+    assert 'Connection refused' in data['hosts']['h3']['message'], data['hosts']['h3']
+    for host, unknown in (('h2', 'unknown: failed'), ('h3', 'unknown: unreachable')):
+        rows = [row for row in data['rows'] if row['host'] == host]
+        assert rows and all(row['protected'] is None and row['message'] == unknown for row in rows), rows
+    assert '| `h2` | failed |  | `reserved_ports_netns (module option netns): ' in markdown
+    assert data['attention'] == ['h2', 'h3'] and data['counts']['unreachable'] == 1
+    # A host that failed before the role (an earlier task of the play) keeps a row saying so.
+    gone = fleet.run({'reserved_ports_report': report, 'portguard_test_fail_first': ['h3']},
+                     playbook=os.path.join(HERE, 'playbooks', 'role_after_a_failing_task.yml'))
+    assert gone.rc != 0 and gone.failed_results() == [('Fail on the hosts the test names', 'h3')], gone
+    data, _markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'protected', 'h3': 'failed'}
+    assert data['hosts']['h3']['message'].startswith("the host left the play before the role's apply step")
+
+
+def test_a_single_host_that_fails_still_writes_its_report(lab, tmp_path):
+    report = os.path.join(str(tmp_path), 'report')
+    run = seed_run(lab, tmp_path, {'reserved_ports_report': report, 'reserved_ports_netns': '/run/netns/portguard-missing'})
+    assert run.rc != 0 and run.failed_results() == [(APPLY_TASK, 'target')], run
+    data, _markdown = read_report(report)
+    assert verdicts(data) == {'target': 'failed'} and 'reserved_ports_netns' in data['hosts']['target']['message']
+
+
+def test_strategy_free_fails_only_the_bad_host_and_reports_every_host(fleet):
+    report = os.path.join(fleet.tmp, 'free')
+    before = fleet.snapshots()
+    run = fleet.run({'reserved_ports_report': report}, playbook=os.path.join(HERE, 'playbooks', 'role_free.yml'),
+                    host_vars={'h3': {'reserved_ports_services_extra': [{'name': 'standby', 'port': 45432}]}})
+    assert run.rc != 0, run
+    assert_only_failed(run, 'h3', blocked=['h1', 'h2'])
+    assert fleet.snapshots() == before
+    data, _markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'not_run', 'h2': 'not_run', 'h3': 'failed'}
+    good = fleet.run({'reserved_ports_report': report}, playbook=os.path.join(HERE, 'playbooks', 'role_free.yml'))
+    assert good.rc == 0, good
+    data, _markdown = read_report(report)
+    assert verdicts(data) == {'h1': 'protected', 'h2': 'protected', 'h3': 'protected'}
 
 
 def synthetic_inventory(path, hosts, bad=None):
@@ -661,6 +862,8 @@ def test_three_hundred_hosts_validate_and_one_bad_host_stops_them(lab, tmp_path)
     assert bad.rc != 0, bad
     checks = bad.host_results(PLAN_TASK)
     assert list(checks) == ['h0000'] and checks['h0000']['failed'] is True
+    # Validation only: no step per host follows, so the check itself fails, listing every problem once.
+    assert checks['h0000']['problem_hosts'] == ['h0150']
     assert checks['h0000']['msg'].count('\n- host ') == 1
     assert bad.messages().count("host h0150: port 9100 is claimed by two services: 'clash'") == 1
     # any_errors_fatal: nothing after the validation ran on any host.
@@ -693,13 +896,16 @@ def test_examples_inventory_validates_and_plans_every_host(lab, tmp_path):
     assert lab.snapshot() == before
     # Check mode writes a preview beside the report, never the report itself.
     assert not os.path.exists(report + '.json') and not os.path.exists(report + '.md')
-    with open(report + '.preview.json') as handle:
-        data = json.load(handle)
+    data, markdown = read_report(report, preview=True)
     discovered = [row for row in data['rows'] if row['service'] == 'app_metrics_port']
     assert [(row['host'], row['port'], row['protected']) for row in discovered] == [
         ('app1', 39601, True), ('app2', 39601, True)]
-    with open(report + '.preview.md') as handle:
-        assert handle.read().startswith('# Reserved service ports (check mode: a preview, nothing was changed)')
+    assert markdown.startswith('# Reserved service ports (check mode: a preview, nothing was changed)')
+    # The preview says so, and says what would change on each host.
+    assert data['check_mode'] is True and data['message'].startswith('Preview (check mode): nothing was changed. 3 of')
+    assert all(entry['last_run']['mode'] == 'preview' for entry in data['hosts'].values())
+    assert data['hosts']['db1']['changes']['added'] == EXAMPLES_PLANNED['db1']
+    assert '## What would change' in markdown and '| `db1` |  | 5432,9100,46432,48125 |' in markdown
 
 
 def test_examples_apply_rerun_and_audit_as_a_user(lab, tmp_path):
@@ -758,7 +964,7 @@ def test_demo_runs_and_cleans_up():
     assert out.count('FAILED: OSError: [Errno 98] Address already in use') >= 1, out
     assert out.count(': started') == 3, out
     assert 'net.ipv4.ip_local_reserved_ports = 9100,36601,37601,38601,39601,41000,48125' in out
-    assert '| app1 | app-2 | tcp | 37601 | yes | reserved |  |' in out
+    assert '| `app1` | `app-2` | tcp | 37601 | yes | `reserved` |  |' in out
     assert 'ansible-playbook -i examples/inventory examples/site.yml' in out
     leftovers = [name for name in set(os.listdir('/run/netns')) - namespaces_before if name.startswith('pgdemo-')]
     assert leftovers == []

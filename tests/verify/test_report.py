@@ -7,9 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import os
+
 import pytest
 
 from verifylib import format_ports, kernel_ports, kernel_range
+
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs', 'report.schema.json')
 
 
 def _row_ports(row):
@@ -30,10 +35,19 @@ def host_report(target, report):
     return data, data['hosts'][target.name], rows, markdown
 
 
+def test_report_follows_the_schema(target, host_report):
+    """The JSON report is what docs/report.schema.json describes (needs the jsonschema package)."""
+    jsonschema = pytest.importorskip('jsonschema')
+    data, summary, _rows, _markdown = host_report
+    with open(SCHEMA) as handle:
+        jsonschema.Draft202012Validator(json.load(handle)).validate(data)
+    assert summary['last_run'] and summary['last_run']['mode'] in ('apply', 'preview'), summary
+
+
 def test_report_lists_every_service_port(target, host_report):
     _data, summary, rows, markdown = host_report
     exp = target.expected
-    assert summary['state'] == 'ok', summary
+    assert summary['verdict'] == 'protected', summary
     listed = set()
     for row in rows:
         listed |= _row_ports(row)
@@ -41,7 +55,7 @@ def test_report_lists_every_service_port(target, host_report):
         target.name, format_ports(listed), format_ports(exp.ports))
     assert set(row['service'] for row in rows) == set(service.name for service in exp.services)
     for row in rows:
-        line = '| %s | %s | %s | %s |' % (target.name, row['service'], row['protocol'], row['port'])
+        line = '| `%s` | `%s` | %s | %s |' % (target.name, row['service'], row['protocol'], row['port'])
         assert line in markdown, 'no Markdown row starting %r' % line
 
 
@@ -60,7 +74,8 @@ def test_report_is_a_preview(target, host_report):
     """Check mode: the report shows what would be reserved; the kernel does not have it."""
     _data, summary, rows, markdown = host_report
     exp = target.expected
-    assert 'check mode' in markdown.splitlines()[0]
+    assert 'check mode' in markdown.splitlines()[0] and _data['check_mode'] is True
+    assert summary['last_run']['mode'] == 'preview', summary
     planned = kernel_ports(summary['reserved'])
     if exp.reserves:
         assert exp.ports <= planned, 'planned %s lacks %s' % (summary['reserved'], format_ports(exp.ports - planned))
@@ -76,10 +91,10 @@ def test_report_names_the_listener_nobody_declared(target, host_report):
     if port is None:
         # Not started here: the report must not put it on this host.
         assert not [item for item in summary['undeclared_listeners']
-                    if str(item['process']).startswith('undeclared-svc')], summary['undeclared_listeners']
+                    if item['comm'] == 'undeclared-svc'], summary['undeclared_listeners']
         return
     found = [item for item in summary['undeclared_listeners'] if item['port'] == int(port)]
     assert found, 'the report does not list the listener on %s: %s' % (port, summary['undeclared_listeners'])
-    assert found[0]['process'].startswith('undeclared-svc (pid '), found
+    assert found[0]['comm'] == 'undeclared-svc' and isinstance(found[0]['pid'], int), found
     assert found[0]['declared'] is False and found[0]['moves_on_restart'] is False
-    assert '| %s | %s | tcp | 0.0.0.0:%s | undeclared-svc (pid ' % (target.name, port, port) in markdown
+    assert '| `%s` | %s | tcp | `0.0.0.0:%s` | `undeclared-svc (pid ' % (target.name, port, port) in markdown

@@ -114,6 +114,19 @@ SETTING_PROBLEMS = [
     ({'range': '32768 61000'}, 'reserved_ports_range: 32768 61000 has ends of the same parity; the kernel then never '
                                'gives connect() one edge port and logs "prefer different parity". Write "32768 60999"'),
     ({'report': 5}, 'reserved_ports_report: 5 is not a string'),
+    # The module's own rule (local_ports path), named by the role variable.
+    ({'path': '/etc/sysctl.d/ports'}, "reserved_ports_path: '/etc/sysctl.d/ports' is not a *.conf file directly inside"),
+    ({'path': '/etc/sysctl.d/.hidden.conf'}, "reserved_ports_path: '/etc/sysctl.d/.hidden.conf' is not a *.conf file"),
+    ({'path': '/etc/sysctl.d/.conf'}, "reserved_ports_path: '/etc/sysctl.d/.conf' is not a *.conf file"),
+    ({'path': '/etc/ports.conf'}, "reserved_ports_path: '/etc/ports.conf' is not a *.conf file directly inside one of "
+                                  "/etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d (the "
+                                  "directories systemd-sysctl and procps read at boot)"),
+    ({'path': '/lib/sysctl.d/90-ports.conf'}, "reserved_ports_path: '/lib/sysctl.d/90-ports.conf' is not a *.conf file"),
+    ({'path': '/etc/sysctl.d/../sysctl.d/x.conf'}, 'climbs with "." or ".."'),
+    ({'path': '/etc/sysctl.d/sub/x.conf'}, 'is not a *.conf file directly inside one of /etc/sysctl.d'),
+    ({'path': u'/etc/sysctl.d/x\u202e.conf'},
+     'reserved_ports_path: %r holds control or format characters' % u'/etc/sysctl.d/x\u202e.conf'),
+    ({'netns': '/run/netns/a\nb'}, "reserved_ports_netns: '/run/netns/a\\nb' holds control or format characters"),
 ]
 
 
@@ -123,6 +136,25 @@ def test_bad_settings_name_variable_value_and_remedy(settings, expected):
                                           'settings': settings})
     assert plan is None
     assert len(problems) == 1 and expected in problems[0], problems
+
+
+@pytest.mark.parametrize('settings', [
+    {'path': '/usr/lib/sysctl.d/90-ports.conf'}, {'path': '/run/sysctl.d/x.conf'},
+    {'path': '/anywhere/x', 'persist': False}, {'path': '/anywhere/x', 'netns': '/run/netns/blue'},
+], ids=['usr-lib', 'run', 'not-persisted', 'netns'])
+def test_a_path_that_is_not_persisted_to_or_is_read_at_boot_is_fine(settings):
+    assert plan_for({'reserved_ports_services': [{'name': 'a', 'port': 36601}]}, **settings)
+
+
+def test_ports_that_no_range_can_leave_enough_free_ports_are_refused_on_the_controller():
+    problems = problems_for({'reserved_ports_services': [{'name': 'all', 'ports': ['1-65535']}]})
+    assert problems == ['reserved_ports_min_ephemeral=8192 cannot be met: the service ports of this host '
+                        '(reserved_ports_services*, reserved_ports_discover) reserve 65535 ports, which leaves at most '
+                        '0 for automatic assignment in any ephemeral range the kernel allows (even 1-65535); reserve '
+                        'fewer ports or lower reserved_ports_min_ephemeral']
+    assert 'leaves at most 8191' in problems_for({'reserved_ports_services': [{'name': 'x', 'ports': ['8192-65535']}]})[0]
+    assert plan_for({'reserved_ports_services': [{'name': 'x', 'ports': ['8193-65535']}]})
+    assert plan_for({'reserved_ports_services': [{'name': 'x', 'ports': ['1-65535']}]}, min_ephemeral=0)
 
 
 def test_a_list_under_port_is_refused():

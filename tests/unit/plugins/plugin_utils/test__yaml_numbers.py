@@ -93,9 +93,9 @@ def _tagged_host(tmp_path):
 def test_the_play_check_refuses_the_host_with_one_message_per_mistake(tmp_path):
     names, get = _tagged_host(tmp_path)
     problems, warnings = _play_check.check_hosts(['app1'], lambda host: (names, get))
-    assert warnings == [] and len(problems) == 1
-    assert problems[0].startswith("host app1: reserved_ports_services_app[0] (service 'app-1') port: YAML reads the "
-                                  "unquoted 036601 (")
+    assert warnings == [] and list(problems) == ['app1'] and len(problems['app1']) == 1
+    assert problems['app1'][0].startswith("reserved_ports_services_app[0] (service 'app-1') port: YAML reads the "
+                                          "unquoted 036601 (")
 
 
 @NEEDS_ORIGIN
