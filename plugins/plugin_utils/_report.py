@@ -142,12 +142,15 @@ def _destination(item):
     }
 
 
-def _pressure(result):
-    """The host's ephemeral port pressure (local_ports: after its change), tightest destinations first, or None."""
+def _pressure(result, plan=None):
+    """The host's ephemeral port pressure (local_ports: after its change), tightest destinations first, or None.
+
+    ``min_free`` is the host's setting (the plan's), so an apply and an audit of the same host say the same.
+    """
     pressure = result.get('pressure') if _findings.has_data(result) else None
-    min_free = None
+    min_free = (plan or {}).get('settings', {}).get('min_free_per_destination')
     if isinstance(pressure, dict) and 'after' in pressure:  # local_ports: {before, after, min_free}
-        min_free = pressure.get('min_free')
+        min_free = pressure.get('min_free') if min_free is None else min_free
         pressure = pressure.get('after')
     if not isinstance(pressure, dict):
         return None
@@ -264,7 +267,7 @@ def _entry(verdict, message, at_risk, last_run, result=None, plan=None):
         ('reserved_outside_range', outside), ('ephemeral_ports', _capacity(result)), ('netns', _netns_path(result)),
         ('boot', _boot(result)), ('drift_missing', _findings.drift_missing(result) or None),
         ('undeclared_listeners', _findings.undeclared_listeners(plan, result)),
-        ('owners', _owners(result)), ('pressure', _pressure(result)),
+        ('owners', _owners(result)), ('pressure', _pressure(result, plan)),
     ))
 
 

@@ -627,7 +627,7 @@ def test_a_port_yaml_reads_as_another_number_is_refused_with_file_line_and_fix(l
     before = lab.snapshot()
     run = run_playbook(lab, [inventory], home=os.path.join(str(tmp_path), 'ansible-home'))
     assert run.rc != 0, run
-    problems = run.host_results(PLAN_TASK)['target']['msg'].split('\n- ')[1:]
+    problems = run.host_results(APPLY_TASK)['target']['msg'].split('\n- ')[1:]
     assert problems == ["host target: reserved_ports_services_extra[0] (service 'extra') port: YAML reads the unquoted "
                         "%s (%s line 3) as the %s; %s" % (written, os.path.join(inventory, 'group_vars', 'all.yml'),
                                                           read, fix)]

@@ -311,10 +311,11 @@ def test_owners_and_pressure_are_shown_when_the_modules_return_them(valid):
     assert info['owners'] == {'kubespray': {'canonical': '30000-30002', 'count': 3},
                               'reserved_ports': {'canonical': '36601,37601', 'count': 2}}
     assert [item['left'] for item in info['pressure']['destinations']] == [120, 28227]
-    assert info['pressure']['min_free'] is None and info['pressure']['destination_count'] == 2
-    # local_ports: the values after its change, and its min_free.
+    # The threshold is the host's setting (its plan's), so an audit and an apply of one host report the same.
+    assert info['pressure']['min_free'] == 1024 and info['pressure']['destination_count'] == 2
+    # local_ports: the values after its change.
     apply_pressure = {'before': pressure(10), 'after': pressure(200), 'min_free': 1000}
     after = valid(one_host(applied(owners=OWNERS, pressure=apply_pressure)))['hosts']['h']['pressure']
-    assert after['destinations'][0]['left'] == 200 and after['min_free'] == 1000
+    assert after['destinations'][0]['left'] == 200 and after['min_free'] == 1024
     # Absent: nothing, and no failure.
     assert valid(one_host(applied()))['hosts']['h']['owners'] is None
