@@ -30,7 +30,7 @@ import re
 import stat
 import time
 
-from ansible_collections.portguard.ephemeral.plugins.module_utils._files import kind
+from ansible_collections.portguard.ephemeral.plugins.module_utils._files import kind, read_fd
 
 DEFAULT_DIR = '/run/portguard-ephemeral'
 LOCK_PREFIX = 'lock-'
@@ -143,13 +143,7 @@ class StateDir(object):
             if not stat.S_ISREG(mode):
                 raise StateError('%s is a %s, not a regular file; remove it; nothing was changed'
                                  % (self.full(name), kind(mode)))
-            chunks = []
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            return b''.join(chunks).decode('utf-8', 'replace')
+            return read_fd(fd)
         finally:
             os.close(fd)
 

@@ -85,7 +85,6 @@ SETTINGS = (
 )
 SETTING_KEYS = tuple(key for key, _kind, _detail in SETTINGS)
 SETTING_VARS = dict((key, ROLE_PREFIX + key) for key in SETTING_KEYS)
-CHOICES = dict((key, detail) for key, kind, detail in SETTINGS if kind == 'choice')
 # The same values as defaults/main.yml and meta/argument_specs.yml (tests/unit
 # checks all three): used when the actions run outside the role, where its
 # defaults are not among the host's variables.  A copy rather than a read of

@@ -21,6 +21,10 @@ class Tagged(float):
     """Stands in for ansible-core 2.19's _AnsibleTaggedFloat."""
 
 
+# The choices the role's check enforces, from its table of settings.
+CHOICES = dict((key, detail) for key, kind, detail in _services.SETTINGS if kind == 'choice')
+
+
 def test_collect_reads_services_discovered_and_settings_once():
     values = {'reserved_ports_services_web': [{'name': 'web', 'port': 8443}], 'http_port': 8080,
               'reserved_ports_discover': ['*_port'], 'reserved_ports_mode': 'exact', 'unrelated': 1}
@@ -90,8 +94,8 @@ def test_defaults_choices_and_argument_specs_agree():
     for var, spec in options.items():
         documented = [line for line in spec['description'] if line.startswith('Choices: ')]
         key = var[len(_services.ROLE_PREFIX):]
-        if key in _services.CHOICES:
-            assert documented == [choices_sentence(_services.CHOICES[key])], var
-            assert spec['default'] in _services.CHOICES[key], var
+        if key in CHOICES:
+            assert documented == [choices_sentence(CHOICES[key])], var
+            assert spec['default'] in CHOICES[key], var
         else:
             assert documented == [], var
