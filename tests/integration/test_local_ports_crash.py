@@ -94,6 +94,8 @@ def test_killed_at_every_call_the_next_run_converges(crash_lab, variant, syscall
         assert persisted == {'a': OWNER_A}
         assert record_owners(results[5]) == {'c': big}
     assert not [name for name in results[5] if name.startswith(('intent-', 'lock-', '.'))], sorted(results[5])
+    # A kill during the file's write leaves a temporary file in /etc/sysctl.d: the next run removed it.
+    assert not [name for name in os.listdir(lab.file('etc/sysctl.d')) if name.startswith('.portguard-')]
     # Each owner drops its ports: only the foreign ones are left, live and (none) persisted.
     released = ok(results[7])
     assert released['released']['canonical'] == _ports.format_ports(big)
