@@ -220,7 +220,8 @@ def test_two_owners_and_a_whole_key_writer_never_undo_each_other(target, coexist
     record = coexist_steps['owners']
     assert _runs(record) == [('billing', True), ('billing', False), ('portguard', False), ('portguard', False),
                              ('kubespray', True), ('portguard', True)], record['runs']
-    assert not [run for run in record['runs'] if run.get('warnings') and run['tool'] != 'kubespray'], record['runs']
+    # Quiet side by side; after kubespray's whole-key write the role says it reserves the declared ports again.
+    assert not [run for run in record['runs'][:4] if run.get('warnings')], record['runs']
     billing = record['runs'][0]
     assert set(billing['owners']) == set(['reserved_ports', 'billing']), billing
     want = target.expected.ports | neighbours.nodeports | neighbours.admin | neighbours.billing
