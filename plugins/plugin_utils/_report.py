@@ -93,6 +93,16 @@ def _boot(result):
     return boot
 
 
+def _boot_chain(result):
+    """The programs the modules predict apply sysctls at boot, in order: [{'name', 'profile'}], or None."""
+    chain = result.get('boot_appliers') if _findings.has_data(result) and not _netns_path(result) else None
+    if not isinstance(chain, list) or not chain:
+        return None
+    return [collections.OrderedDict((('name', str(item.get('name'))),
+                                     ('profile', str(item['profile']) if item.get('profile') else None)))
+            for item in chain if isinstance(item, dict) and item.get('name')]
+
+
 def _netns_path(result):
     netns = result.get('netns') if isinstance(result, dict) else None
     return (netns.get('path') or None) if isinstance(netns, dict) else None
@@ -265,7 +275,8 @@ def _entry(verdict, message, at_risk, last_run, result=None, plan=None):
         ('range', list(port_range) if port_range else None),
         ('reserved', format_ports(reserved) if reserved is not None else None),
         ('reserved_outside_range', outside), ('ephemeral_ports', _capacity(result)), ('netns', _netns_path(result)),
-        ('boot', _boot(result)), ('drift_missing', _findings.drift_missing(result) or None),
+        ('boot', _boot(result)), ('boot_chain', _boot_chain(result)),
+        ('drift_missing', _findings.drift_missing(result) or None),
         ('undeclared_listeners', _findings.undeclared_listeners(plan, result)),
         ('owners', _owners(result)), ('pressure', _pressure(result, plan)),
     ))

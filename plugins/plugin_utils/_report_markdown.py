@@ -28,7 +28,7 @@ _BACKTICKS = re.compile(r'`+')
 HEADS = {
     'attention': ('host', 'verdict', 'ports at risk', 'why', 'last run'),
     'hosts': ('host', 'verdict', 'last run', 'strategy', 'ephemeral range', 'reserved', 'free ephemeral ports',
-              'reserved outside the range', 'reserved at boot, lost live'),
+              'reserved outside the range', 'reserved at boot, lost live', 'boot chain'),
     'rows': ('host', 'service', 'protocol', 'port', 'protected', 'why', 'held by', 'note'),
     'changes': ('host', 'ephemeral range', 'added', 'released', 'persisted to'),
     'listeners': ('host', 'port', 'protocol', 'address', 'process', 'declared', 'moves on restart'),
@@ -133,8 +133,15 @@ def _hosts(data):
         entry = data['hosts'][host]
         rows.append((code(host), _verdict(entry), _last_run(entry), plain(entry.get('strategy')),
                      _range(entry.get('range')), plain(entry.get('reserved')), plain(entry.get('ephemeral_ports')),
-                     plain(entry.get('reserved_outside_range')), plain(entry.get('drift_missing'))))
+                     plain(entry.get('reserved_outside_range')), plain(entry.get('drift_missing')),
+                     _chain(entry.get('boot_chain'))))
     return ['', '## All hosts', ''] + _table('hosts', rows)
+
+
+def _chain(chain):
+    """``systemd-sysctl, tuned (profile x)`` (names and profiles from the hosts: code spans)."""
+    return ', '.join(code(item['name']) + (' (profile %s)' % code(item['profile']) if item.get('profile') else '')
+                     for item in chain or [])
 
 
 def _protected(value):

@@ -100,7 +100,7 @@ def test_apply_and_audit_of_the_same_state_agree_except_how_they_ran(valid):
         'verdict': 'protected', 'message': None, 'at_risk_ports': 0, 'last_run': None, 'changes': None,
         'strategy': 'reserve', 'range': [32768, 60999], 'reserved': '36601,37601', 'reserved_outside_range': '',
         'ephemeral_ports': 28230, 'netns': None, 'drift_missing': None, 'undeclared_listeners': [], 'owners': None,
-        'pressure': None,
+        'pressure': None, 'boot_chain': None,
         'boot': {'net.ipv4.ip_local_port_range': {'value': None, 'file': None},
                  'net.ipv4.ip_local_reserved_ports': {'value': '36601,37601',
                                                       'file': '/etc/sysctl.d/zz-portguard-ephemeral.conf'}}}
@@ -319,3 +319,11 @@ def test_owners_and_pressure_are_shown_when_the_modules_return_them(valid):
     assert after['destinations'][0]['left'] == 200 and after['min_free'] == 1024
     # Absent: nothing, and no failure.
     assert valid(one_host(applied()))['hosts']['h']['owners'] is None
+
+
+def test_the_boot_chain_each_host_was_predicted_with_is_in_its_entry(valid):
+    chain = [{'name': 'systemd-sysctl', 'source': 'systemd is PID 1', 'modelled': True},
+             {'name': 'tuned', 'profile': 'oracle', 'reapply_sysctl': True, 'modelled': True}]
+    host = valid(one_host(audited(boot_appliers=chain)))['hosts']['h']
+    assert host['boot_chain'] == [{'name': 'systemd-sysctl', 'profile': None}, {'name': 'tuned', 'profile': 'oracle'}]
+    assert valid(one_host(audited()))['hosts']['h']['boot_chain'] is None
