@@ -96,8 +96,8 @@ def render_intro(parts, add):
         '`ansible.posix.sysctl` task per key with `reload: true`);')
     add('- **ssh**: the same fleet run over SSH (key auth, ControlPersist, pipelining), the transport fleets use, '
         'against `ansible -m ping` over the same transport;')
-    add('- **scale**: the role\'s controller-side part (`--tags reserved_ports_validate`) at hundreds to thousands of '
-        'synthetic hosts, against one `set_fact` per host.')
+    add('- **scale**: the role\'s controller-side part (`--tags reserved_ports_validate`) at 100 to 10,000 '
+        'synthetic hosts, against one `set_fact` per host, with the peak memory of both process trees.')
     add('')
     add('| part | run at | duration |')
     add('|---|---|---|')
@@ -409,6 +409,28 @@ def scale_row(r, n, own):
         'n/a' if rss_ratio is None else '%.2fx' % rss_ratio, own_cells, 'n/a' if load is None else '%.1f' % load)
 
 
+def render_spec_task(r, hosts, own, add):
+    """What ansible-core's argument-spec task costs within the role's time: role minus own, per N."""
+    if not own:
+        return
+    add('Where the role\'s time goes: ansible-core\'s argument-spec task (added by ansible-core to every role that '
+        'has `meta/argument_specs.yml`, one task per host, tagged `always`) is the role minus the run without it '
+        '(`--skip-tags always`); the rest is the role\'s own part: its validation, once for the play, with '
+        'ansible-playbook\'s start-up and the inventory. Peak memory of the run without the argument-spec task '
+        'next to the floor\'s:')
+    add('')
+    add('| hosts | argument-spec task | that / floor | the role\'s own part | that / floor '
+        '| own part peak RSS (tree) | floor peak RSS (tree) |')
+    add('|---|---|---|---|---|---|---|')
+    for n in hosts:
+        key = str(n)
+        floor, role, mine = r['scale_floor_s'][key], r['scale_role_s'][key], r['scale_own_s'][key]
+        add('| {:,} | {:.2f} s | {:.2f}x | {:.2f} s | {:.2f}x | {} | {} |'.format(
+            n, role - mine, (role - mine) / floor, mine, mine / floor, _mb(r.get('scale_own_peak_rss_mb'), key),
+            _mb(r.get('scale_floor_peak_rss_mb'), key)))
+    add('')
+
+
 def render_scale(r, add):
     if not r.get('scale_role_over_floor'):
         return
@@ -432,6 +454,7 @@ def render_scale(r, add):
     for n in hosts:
         add(scale_row(r, n, own))
     add('')
+    render_spec_task(r, hosts, own, add)
     if r.get('scale_growth') is not None:
         add('Growth: the ratio at %s hosts divided by the ratio at %s hosts is **%.2f** (Ansible\'s own per-host cost '
             'also grows with the number of hosts; the ratio to the floor takes that out, so 1.0 means the role grows '
