@@ -9,11 +9,6 @@ __metaclass__ = type
 
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # Python 2
-    from collections import Mapping
-
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
@@ -58,7 +53,7 @@ class ActionModule(ActionBase):
         Registered once, it is every host's: only its scope is copied here, not its list of hosts.
         """
         value = task_vars.get(PLAN_VAR)
-        if not isinstance(value, Mapping) or plain(value.get('scope') or {}).get('play') != _play_check.play_id(self._task):
+        if not isinstance(value, dict) or plain(value.get('scope') or {}).get('play') != _play_check.play_id(self._task):
             return None
         return value
 

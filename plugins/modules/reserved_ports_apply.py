@@ -87,8 +87,8 @@ plan:
 blocked_by:
   description:
     - The other hosts whose problems kept this one unchanged (the task is then skipped), in play order; the first five
-      of them when there are more (RV(blocked_by_count) says how many; the play-wide check's RV(problem_hosts) lists
-      them all).
+      of them when there are more (RV(blocked_by_count) says how many; the play-wide check's
+      RV(portguard.ephemeral.reserved_ports_plan#module:problem_hosts) lists them all).
   returned: when another host has a problem
   type: list
   elements: str
