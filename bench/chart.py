@@ -4,8 +4,8 @@
 """Draw the charts of make bench (docs/benchmarks.png, docs/benchmarks-scale.png) from bench/results.json.
 
 1. podman part: seconds per host for each run (bars);
-2. scale part: seconds per host against the number of hosts, role and floor, and
-   their ratio.  A chart whose part is not in results.json is not written.
+2. scale part: seconds per host against the number of hosts, role and floor,
+   their ratio, and the peak memory (RSS, PSS) of both process trees.  A chart whose part is not in results.json is not written.
 
 Usage: .cache/bench-venv/bin/python bench/chart.py bench/results.json docs/benchmarks.png [docs/benchmarks-scale.png]
 (matplotlib comes from bench/requirements.txt, installed by scripts/bench.sh.)
@@ -23,6 +23,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 
 from bench_results import load_results, ordered_runs  # noqa: E402  bench/bench_results.py
+from bench_targets import compute_targets  # noqa: E402  bench/bench_targets.py
 
 LABELS = {
     'floor': 'floor\nansible -m ping',
@@ -36,11 +37,17 @@ COLORS = {'floor': '#7f7f7f', 'role_first': '#1f77b4', 'role_rerun': '#4fa3e0', 
           'role_no_audit': '#b9d7ee', 'module_only': '#b9d7ee'}
 
 
-def scale_chart(results, path):
-    """Seconds per host against N (log scale), role, floor (and own), every repetition and the medians; the ratio beside."""
-    scale = results['scale']
-    hosts = sorted(int(n) for n in results['scale_role_over_floor'])
-    fig, (axis, ratio_axis) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110, gridspec_kw={'width_ratios': [3, 2]})
+def _log_hosts_axis(axis, hosts, label):
+    axis.set_xscale('log')
+    axis.set_xticks(hosts)
+    axis.set_xticklabels(['{:,}'.format(n) for n in hosts])
+    axis.minorticks_off()
+    axis.set_xlabel(label)
+    axis.grid(linewidth=0.3)
+
+
+def _time_panel(axis, results, hosts):
+    """Seconds per host against N: role, floor (and own), every repetition and the medians."""
     kinds = [('role', '#1f77b4', 'role, --tags reserved_ports_validate'),
              ('floor', '#7f7f7f', 'floor: one set_fact per host')]
     if results.get('scale_own_s'):
@@ -49,33 +56,56 @@ def scale_chart(results, path):
         medians = [results['scale_%s_s' % kind][str(n)] / n for n in hosts]
         axis.plot(hosts, medians, marker='o', color=color, label=label)
         for n in hosts:
-            points = [run['wall_s'] / n for run in scale['raw'][str(n)][kind]]
+            points = [run['wall_s'] / n for run in results['scale']['raw'][str(n)][kind]]
             axis.scatter([n] * len(points), points, color=color, s=10, alpha=0.6, zorder=3)
         for n, value in zip(hosts, medians):
             axis.annotate('%.3f s' % value, (n, value), textcoords='offset points', xytext=(4, 6), fontsize=8, color=color)
-    axis.set_xscale('log')
-    axis.set_xticks(hosts)
-    axis.set_xticklabels(['{:,}'.format(n) for n in hosts])
-    axis.minorticks_off()
-    axis.set_xlabel('hosts (ansible_connection=local, forks %d)' % scale['forks'])
+    _log_hosts_axis(axis, hosts, 'hosts (ansible_connection=local, forks %d)' % results['scale']['forks'])
     axis.set_ylabel('seconds per host (wall time / hosts)')
     axis.set_ylim(bottom=0)
-    axis.grid(linewidth=0.3)
     axis.legend(fontsize=8, loc='upper left')
+
+
+def _ratio_panel(axis, results, hosts):
+    """role / floor against N, with its target."""
+    bound = compute_targets(results)['scale_role_over_floor']['max']
     ratios = [results['scale_role_over_floor'][str(n)] for n in hosts]
-    ratio_axis.plot(hosts, ratios, marker='o', color='#1f77b4')
+    axis.plot(hosts, ratios, marker='o', color='#1f77b4')
     for n, value in zip(hosts, ratios):
-        ratio_axis.annotate('%.2fx' % value, (n, value), textcoords='offset points', xytext=(4, 6), fontsize=8)
-    ratio_axis.axhline(3.0, color='#555555', linestyle='--', linewidth=0.9, label='target: at most 3.0x')
-    ratio_axis.set_xscale('log')
-    ratio_axis.set_xticks(hosts)
-    ratio_axis.set_xticklabels(['{:,}'.format(n) for n in hosts])
-    ratio_axis.minorticks_off()
-    ratio_axis.set_xlabel('hosts')
-    ratio_axis.set_ylabel('role / floor (median wall time)')
-    ratio_axis.set_ylim(0, max(ratios + [3.0]) * 1.25)
-    ratio_axis.grid(linewidth=0.3)
-    ratio_axis.legend(fontsize=8, loc='lower right')
+        axis.annotate('%.2fx' % value, (n, value), textcoords='offset points', xytext=(4, 6), fontsize=8)
+    axis.axhline(bound, color='#555555', linestyle='--', linewidth=0.9, label='target: at most %.1fx' % bound)
+    _log_hosts_axis(axis, hosts, 'hosts')
+    axis.set_ylabel('role / floor (median wall time)')
+    axis.set_ylim(0, max(ratios + [bound]) * 1.25)
+    axis.legend(fontsize=8, loc='lower right')
+
+
+def _memory_panel(axis, results, hosts):
+    """Peak RSS (solid) and PSS (dashed) of the whole process tree against N, role and floor."""
+    for kind, prefix, color in (('role', 'scale_peak', '#1f77b4'), ('floor', 'scale_floor_peak', '#7f7f7f')):
+        for measure, style in (('rss', '-'), ('pss', '--')):
+            values = results.get('%s_%s_mb' % (prefix, measure)) or {}
+            if not all(str(n) in values for n in hosts):
+                continue
+            points = [values[str(n)] for n in hosts]
+            axis.plot(hosts, points, marker='o', linestyle=style, color=color, label='%s %s' % (kind, measure.upper()))
+            if measure == 'rss':
+                for n, value in zip(hosts, points):
+                    axis.annotate('%.0f' % value, (n, value), textcoords='offset points', xytext=(4, 6), fontsize=8,
+                                  color=color)
+    _log_hosts_axis(axis, hosts, 'hosts')
+    axis.set_ylabel('peak MB, sum over the ansible-playbook tree')
+    axis.set_ylim(bottom=0)
+    axis.legend(fontsize=8, loc='upper left')
+
+
+def scale_chart(results, path):
+    """Seconds per host against N; the ratio to the floor; peak memory of both process trees."""
+    hosts = sorted(int(n) for n in results['scale_role_over_floor'])
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), dpi=110, gridspec_kw={'width_ratios': [3, 2, 2]})
+    _time_panel(axes[0], results, hosts)
+    _ratio_panel(axes[1], results, hosts)
+    _memory_panel(axes[2], results, hosts)
     machine = results.get('machine', {})
     fig.suptitle('portguard.ephemeral.reserved_ports, controller-side part at scale: ansible-core %s, %s CPUs'
                  % (machine.get('ansible_core', '?'), machine.get('cpus', '?')), fontsize=9.5)

@@ -58,7 +58,7 @@ VENV_BIN = os.path.join(REPO, '.venv', 'bin')
 COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
 SAMPLE_S = 0.2
 SAMPLE_COST_MS = 1.0  # measured: about 1 ms per sample of a 6-process tree
-DEFAULT_HOSTS = (100, 1000, 3000)
+DEFAULT_HOSTS = (100, 1000, 3000, 10000)
 
 RECAP_RE = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)')
 
@@ -281,6 +281,11 @@ def run(workdir, hosts_list, reps_list, forks, log):
     return summarize(raw, hosts_list, reps_list, forks, runs_cmds)
 
 
+def peak(raw, kind, field):
+    """{N: the largest ``field`` over the runs of ``kind``} (N as results.json keys it)."""
+    return dict((key, max(r[field] for r in kinds[kind])) for key, kinds in raw.items() if kinds.get(kind))
+
+
 def summarize(raw, hosts_list, reps_list, forks, cmds):
     med = {}
     for key, kinds in raw.items():
@@ -300,9 +305,19 @@ def summarize(raw, hosts_list, reps_list, forks, cmds):
         # Without ansible-core's argument-spec task (--skip-tags always): the role's own controller cost.
         'scale_own_over_floor': own_ratio,
         'scale_own_s': {key: m['own'] for key, m in med.items() if 'own' in m},
-        'scale_peak_rss_mb': {key: max(r['peak_tree_rss_mb'] for r in kinds['role']) for key, kinds in raw.items()},
-        'scale_peak_pss_mb': {key: max(r['peak_tree_pss_mb'] for r in kinds['role']) for key, kinds in raw.items()},
-        'scale_floor_peak_rss_mb': {key: max(r['peak_tree_rss_mb'] for r in kinds['floor']) for key, kinds in raw.items()},
+        'scale_peak_rss_mb': peak(raw, 'role', 'peak_tree_rss_mb'),
+        'scale_peak_pss_mb': peak(raw, 'role', 'peak_tree_pss_mb'),
+        'scale_floor_peak_rss_mb': peak(raw, 'floor', 'peak_tree_rss_mb'),
+        'scale_floor_peak_pss_mb': peak(raw, 'floor', 'peak_tree_pss_mb'),
+        'scale_own_peak_rss_mb': peak(raw, 'own', 'peak_tree_rss_mb'),
+        # Peak memory of the role's tree over the floor's, per N (the same sampling for both).
+        'scale_rss_over_floor': dict((key, round(peak(raw, 'role', 'peak_tree_rss_mb')[key] /
+                                                 peak(raw, 'floor', 'peak_tree_rss_mb')[key], 2)) for key in raw),
+        'scale_pss_over_floor': dict((key, round(peak(raw, 'role', 'peak_tree_pss_mb')[key] /
+                                                 peak(raw, 'floor', 'peak_tree_pss_mb')[key], 2)) for key in raw),
+        # The highest 1-minute load average before any run of that N (other work on the machine).
+        'scale_load_1m_max': dict((key, max(r['loadavg_1m_before'] for runs in kinds.values() for r in runs))
+                                  for key, kinds in raw.items()),
         'scale_role_s': {key: m['role'] for key, m in med.items()},
         'scale_floor_s': {key: m['floor'] for key, m in med.items()},
         'scale': {

@@ -32,6 +32,8 @@ TARGETS = {
     'ssh_role_first_over_floor': ('SSH, {hosts} hosts: role first run / floor', 'at most {max}x', 'x'),
     'scale_role_over_floor': ('scale: role validation / one set_fact per host, the worst N ({at_hosts})', 'at most {max}x', 'x'),
     'scale_growth': ('scale: ratio at {largest_hosts} / ratio at {reference_hosts}', 'at most {max}', ''),
+    'scale_rss_over_floor': ('scale: role peak RSS (tree) / floor\'s, the worst N from 3,000 hosts ({at_hosts})',
+                             'at most {max}x', 'x'),
     'plan_worst_case_ms': ('planning the worst-case list (every other port 1025-65535)', 'under {max} ms', ' ms'),
     'info_50k_sockets_ms': ('`local_ports_info` on a namespace with 50,000 sockets (wall)', 'under {max} ms', ' ms'),
     'module_peak_rss_mb': ('`local_ports` peak memory on the target, worst-case list', 'under {max} MB', ' MB'),
@@ -94,8 +96,8 @@ def render_intro(parts, add):
         '`ansible.posix.sysctl` task per key with `reload: true`);')
     add('- **ssh**: the same fleet run over SSH (key auth, ControlPersist, pipelining), the transport fleets use, '
         'against `ansible -m ping` over the same transport;')
-    add('- **scale**: the role\'s controller-side part (`--tags reserved_ports_validate`) at hundreds to thousands of '
-        'synthetic hosts, against one `set_fact` per host.')
+    add('- **scale**: the role\'s controller-side part (`--tags reserved_ports_validate`) at 100 to 10,000 '
+        'synthetic hosts, against one `set_fact` per host, with the peak memory of both process trees.')
     add('')
     add('| part | run at | duration |')
     add('|---|---|---|')
@@ -348,7 +350,7 @@ def render_reproduce(r, add):
     add('BENCH_REPS=5 BENCH_FORKS=10 make bench      # repetitions (podman, ssh) and forks (every part)')
     add('BENCH_VARIANTS=0 make bench                 # podman part without the two diagnostic runs')
     add('BENCH_SSH_HOSTS=16,64 BENCH_SSH_REPS=3 make bench')
-    add('BENCH_SCALE_HOSTS=100,1000,3000 BENCH_SCALE_REPS=3,3,1 make bench')
+    add('BENCH_SCALE_HOSTS=100,1000,3000,10000 BENCH_SCALE_REPS=3,3,1,1 make bench')
     add('BENCH_OUT=/tmp/small/results.json BENCH_PARTS=scale BENCH_SCALE_HOSTS=50,100 make bench   # a small try')
     add('```')
     add('')
@@ -387,6 +389,48 @@ def render_commands(intro, commands, add):
     add('')
 
 
+def _mb(table, key):
+    """``1,234 MB`` from a results.json table of one N, or n/a."""
+    value = (table or {}).get(key)
+    return 'n/a' if value is None else '{:,.0f} MB'.format(value)
+
+
+def scale_row(r, n, own):
+    """One row of the scale table: times, ratio, peak memory of both trees, the role without the spec task, load."""
+    key = str(n)
+    floor, role = r['scale_floor_s'][key], r['scale_role_s'][key]
+    rss_ratio = (r.get('scale_rss_over_floor') or {}).get(key)
+    own_cells = ' | {:.2f} s | {:.2f}x'.format(r['scale_own_s'][key], own[key]) if key in own else ''
+    load = (r.get('scale_load_1m_max') or {}).get(key)
+    return '| {:,} | {} | {:.2f} s | {:.2f} s | {:.4f} s | {:.4f} s | {:.2f}x | {} / {} | {} / {} | {}{} | {} |'.format(
+        n, r['scale']['repetitions'][key], floor, role, floor / n, role / n, r['scale_role_over_floor'][key],
+        _mb(r.get('scale_floor_peak_rss_mb'), key), _mb(r.get('scale_floor_peak_pss_mb'), key),
+        _mb(r.get('scale_peak_rss_mb'), key), _mb(r.get('scale_peak_pss_mb'), key),
+        'n/a' if rss_ratio is None else '%.2fx' % rss_ratio, own_cells, 'n/a' if load is None else '%.1f' % load)
+
+
+def render_spec_task(r, hosts, own, add):
+    """What ansible-core's argument-spec task costs within the role's time: role minus own, per N."""
+    if not own:
+        return
+    add('Where the role\'s time goes: ansible-core\'s argument-spec task (added by ansible-core to every role that '
+        'has `meta/argument_specs.yml`, one task per host, tagged `always`) is the role minus the run without it '
+        '(`--skip-tags always`); the rest is the role\'s own part: its validation, once for the play, with '
+        'ansible-playbook\'s start-up and the inventory. Peak memory of the run without the argument-spec task '
+        'next to the floor\'s:')
+    add('')
+    add('| hosts | argument-spec task | that / floor | the role\'s own part | that / floor '
+        '| own part peak RSS (tree) | floor peak RSS (tree) |')
+    add('|---|---|---|---|---|---|---|')
+    for n in hosts:
+        key = str(n)
+        floor, role, mine = r['scale_floor_s'][key], r['scale_role_s'][key], r['scale_own_s'][key]
+        add('| {:,} | {:.2f} s | {:.2f}x | {:.2f} s | {:.2f}x | {} | {} |'.format(
+            n, role - mine, (role - mine) / floor, mine, mine / floor, _mb(r.get('scale_own_peak_rss_mb'), key),
+            _mb(r.get('scale_floor_peak_rss_mb'), key)))
+    add('')
+
+
 def render_scale(r, add):
     if not r.get('scale_role_over_floor'):
         return
@@ -404,17 +448,13 @@ def render_scale(r, add):
     own = r.get('scale_own_over_floor') or {}
     own_head = (' | role without the argument-spec task | that / floor', '|---|---') if own else ('', '')
     add('| hosts | repetitions | floor | role | floor per host | role per host | role / floor '
-        '| role peak RSS (tree) | role peak PSS (tree) | floor peak RSS (tree)%s |' % own_head[0])
-    add('|---|---|---|---|---|---|---|---|---|---%s|' % own_head[1])
+        '| floor peak RSS / PSS (tree) | role peak RSS / PSS (tree) | RSS role / floor%s | load (1 min, highest) |'
+        % own_head[0])
+    add('|---|---|---|---|---|---|---|---|---|---%s|---|' % own_head[1])
     for n in hosts:
-        key = str(n)
-        floor, role = r['scale_floor_s'][key], r['scale_role_s'][key]
-        own_cells = ' | {:.2f} s | {:.2f}x'.format(r['scale_own_s'][key], own[key]) if key in own else ''
-        add('| {:,} | {} | {:.2f} s | {:.2f} s | {:.4f} s | {:.4f} s | {:.2f}x | {} MB | {} MB | {} MB{} |'.format(
-            n, scale['repetitions'][key], floor, role, floor / n, role / n, r['scale_role_over_floor'][key],
-            r['scale_peak_rss_mb'][key], r.get('scale_peak_pss_mb', {}).get(key, 'n/a'),
-            r.get('scale_floor_peak_rss_mb', {}).get(key, 'n/a'), own_cells))
+        add(scale_row(r, n, own))
     add('')
+    render_spec_task(r, hosts, own, add)
     if r.get('scale_growth') is not None:
         add('Growth: the ratio at %s hosts divided by the ratio at %s hosts is **%.2f** (Ansible\'s own per-host cost '
             'also grows with the number of hosts; the ratio to the floor takes that out, so 1.0 means the role grows '

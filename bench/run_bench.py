@@ -904,7 +904,7 @@ def build_parser():
     parser.add_argument('--ssh-hosts', default='16,64', help='ssh part: numbers of hosts (default 16,64)')
     parser.add_argument('--ssh-reps', type=int, default=3, help='ssh part: repetitions at each N')
     parser.add_argument('--scale-hosts', default=','.join(str(n) for n in part_scale.DEFAULT_HOSTS),
-                        help='scale part: numbers of synthetic hosts (default 100,1000,3000)')
+                        help='scale part: numbers of synthetic hosts (default 100,1000,3000,10000)')
     parser.add_argument('--scale-reps', default='',
                         help='scale part: repetitions, one number for every N or one per N (default 3, and 1 from 3000 hosts)')
     return parser

@@ -22,7 +22,8 @@
 #   BENCH_REPS=5 BENCH_FORKS=16 scripts/bench.sh
 #   BENCH_VARIANTS=0 scripts/bench.sh         podman part without the two diagnostic runs
 #   BENCH_SSH_HOSTS=16,64 BENCH_SSH_REPS=3    ssh part: host counts (max 64), repetitions
-#   BENCH_SCALE_HOSTS=100,1000,3000           scale part: host counts
+#   BENCH_SCALE_HOSTS=100,1000,3000,10000     scale part: host counts (10,000 takes about 15 minutes;
+#                                             a shorter list for a quick try)
 #   BENCH_SCALE_REPS=3,3,1                    scale part: one number or one per count
 #                                             (default: 3, and 1 from 3000 hosts up)
 #   BENCH_OUT=/tmp/small.json                 write results there, and the page and
@@ -59,7 +60,7 @@ FORKS=${BENCH_FORKS:-5}
 VARIANTS=${BENCH_VARIANTS:-1}
 SSH_HOSTS=${BENCH_SSH_HOSTS:-16,64}
 SSH_REPS=${BENCH_SSH_REPS:-$REPS}
-SCALE_HOSTS=${BENCH_SCALE_HOSTS:-100,1000,3000}
+SCALE_HOSTS=${BENCH_SCALE_HOSTS:-100,1000,3000,10000}
 SCALE_REPS=${BENCH_SCALE_REPS:-}
 OUT=${BENCH_OUT:-$ROOT/bench/results.json}
 IMAGE=${BENCH_IMAGE:-localhost/portguard-debian:bookworm}

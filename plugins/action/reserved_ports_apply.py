@@ -48,9 +48,12 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(('audit',))
 
     def _play_check(self, task_vars):
-        """The play-wide check's result for this play run, or None without one."""
-        value = plain(task_vars.get(PLAN_VAR))
-        if not isinstance(value, dict) or (value.get('scope') or {}).get('play') != _play_check.play_id(self._task):
+        """The play-wide check's result for this play run, or None without one.
+
+        Registered once, it is every host's: only its scope is copied here, not its list of hosts.
+        """
+        value = task_vars.get(PLAN_VAR)
+        if not isinstance(value, dict) or plain(value.get('scope') or {}).get('play') != _play_check.play_id(self._task):
             return None
         return value
 
@@ -59,7 +62,7 @@ class ActionModule(ActionBase):
 
         The report paths were checked once for the play: their problems come from its result.
         """
-        paths = (checked or {}).get('report_problems') or {}
+        paths = plain((checked or {}).get('report_problems') or {})
         problems, _unknown, plan = _play_check.host_check(
             list(task_vars), lambda name: self._templar.template(task_vars[name]), lambda value: paths.get(value, []))
         return plan, problems
@@ -67,7 +70,7 @@ class ActionModule(ActionBase):
     def _refusal(self, result, task_vars, plan, problems, checked):
         """Fail (own problems) or skip (others' problems) this host; None when it may go on."""
         me = task_vars.get('inventory_hostname')
-        found = [str(host) for host in checked.get('problem_hosts') or []] if checked else None
+        found = (checked.get('problem_hosts') or []) if checked else None
         if problems:
             result.update(failed=True, changed=False, msg=_play_check.own_failure(me, problems, found is not None))
         elif found and me in found:
@@ -75,7 +78,10 @@ class ActionModule(ActionBase):
                 'the play-wide check found a problem on this host that this step does not see: its variables '
                 'changed in between (set_fact?); rerun the play'], True))
         elif found:
-            result.update(skipped=True, changed=False, blocked_by=found, msg=_play_check.blocked(found))
+            # The first few names and the count, not the list: every blocked host keeps this result.
+            first = [str(host) for host in found[:_play_check.WARN_HOSTS]]
+            result.update(skipped=True, changed=False, blocked_by=first, blocked_by_count=len(found),
+                          msg=_play_check.blocked(first, len(found)))
         else:
             return None
         if plan:

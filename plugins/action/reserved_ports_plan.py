@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _play_check, _report_files
+from ansible_collections.portguard.ephemeral.plugins.plugin_utils import _host_vars, _play_check, _report_files
 from ansible_collections.portguard.ephemeral.plugins.plugin_utils._role_vars import plain
 
 FREE_STRATEGIES = ('free', 'ansible.builtin.free')
@@ -28,20 +28,13 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def _reader(self, task_vars, runner):
-        """read(host) -> (names, get(name)) over that host's variables as its own tasks see them."""
-        manager = self._task.get_variable_manager()
-        play = self._task.get_play()
+        """read(host) -> (names, get(name)) over that host's variables as its own tasks see them.
 
-        def read(host):
-            if host == runner:
-                host_vars, templar = task_vars, self._templar
-            else:
-                # The variables the strategy would give this task on that host: inventory, facts,
-                # play vars and vars_files, role defaults and parameters, extra vars.
-                host_vars = manager.get_vars(play=play, host=manager._inventory.get_host(host), task=self._task)
-                templar = self._templar.copy_with_new_env(available_variables=host_vars)
-            return list(host_vars), lambda name: templar.template(host_vars[name])
-        return read
+        The variables the strategy would give this task on that host: inventory, facts, play vars and
+        vars_files, role defaults and parameters, extra vars (``_host_vars``: constant cost per host).
+        """
+        return _host_vars.PlayVars(self._task.get_variable_manager(), self._task.get_play(), self._task,
+                                   self._templar, runner, task_vars).read
 
     def _registered(self, value, scope):
         """A result this task registered earlier in the same play run and batch, or None."""
@@ -56,6 +49,7 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get('hostvars') or {}
         if not name:
             return []
+        batch = frozenset(batch)
         for host in every:
             if host in batch:
                 break

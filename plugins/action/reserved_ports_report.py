@@ -39,10 +39,19 @@ class ActionModule(ActionBase):
     _started = None
 
     def _result_of(self, hostvars, host):
-        """(result, mode) of the host's apply or audit step in this run, or (None, None) when it has none."""
+        """(result, mode) of the host's apply or audit step in this run, or (None, None) when it has none.
+
+        The host's variables are read once, as they are: a registered result is data, and templating
+        it (``hostvars[host][name]``) would copy every value of it for nothing.
+        """
+        try:
+            reader = getattr(hostvars, 'raw_get', None)
+            host_vars = reader(host) if reader is not None else hostvars[host]
+        except Exception:  # pylint: disable=broad-except
+            return None, None
         for name, mode in RESULT_VARS:
             try:
-                value = plain(hostvars[host].get(name))
+                value = plain(host_vars.get(name))
             except Exception:  # pylint: disable=broad-except
                 value = None
             if isinstance(value, dict) and (value.get('blocked_by') or not value.get('skipped')):

@@ -85,10 +85,18 @@ plan:
   returned: when the host's variables are valid
   type: dict
 blocked_by:
-  description: The other hosts whose problems kept this one unchanged (the task is then skipped).
+  description:
+    - The other hosts whose problems kept this one unchanged (the task is then skipped), in play order; the first five
+      of them when there are more (RV(blocked_by_count) says how many; the play-wide check's
+      RV(portguard.ephemeral.reserved_ports_plan#module:problem_hosts) lists them all).
   returned: when another host has a problem
   type: list
   elements: str
+blocked_by_count:
+  description: How many other hosts have problems that kept this one unchanged.
+  returned: when another host has a problem
+  type: int
+  version_added: 0.3.0
 report:
   description: This host's C(reserved_ports_report), which decides the fleet report it goes to.
   returned: when the host's variables are valid

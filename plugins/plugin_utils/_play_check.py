@@ -112,10 +112,11 @@ def grouped(messages):
     return out
 
 
-def host_list(hosts, limit=WARN_HOSTS):
-    """``host h1``, ``hosts h1, h2 and 3 more``."""
-    more = ' and %d more' % (len(hosts) - limit) if len(hosts) > limit else ''
-    return 'host%s %s%s' % ('s' if len(hosts) > 1 else '', ', '.join(hosts[:limit]), more)
+def host_list(hosts, limit=WARN_HOSTS, count=None):
+    """``host h1``, ``hosts h1, h2 and 3 more`` (``count``: how many there are when ``hosts`` are the first of them)."""
+    count = len(hosts) if count is None else count
+    more = ' and %d more' % (count - min(limit, len(hosts))) if count > min(limit, len(hosts)) else ''
+    return 'host%s %s%s' % ('s' if count > 1 else '', ', '.join(hosts[:limit]), more)
 
 
 def check_hosts(hosts, read, report_problems=None):
@@ -179,8 +180,12 @@ def own_failure(host, problems, whole_play):
         len(problems), others, '\n- '.join('host %s: %s' % (host, problem) for problem in problems))
 
 
-def blocked(problem_hosts):
-    """Why a host without a problem of its own was not changed."""
+def blocked(problem_hosts, count=None):
+    """Why a host without a problem of its own was not changed.
+
+    ``problem_hosts``: the hosts with a problem, or the first of them when ``count`` says how many there are.
+    """
+    count = len(problem_hosts) if count is None else count
     return ('reserved_ports: not changed: %s %s problems in the service declarations (each fails with its list); '
             'no host of the play is changed until they are fixed'
-            % (host_list(problem_hosts), 'has' if len(problem_hosts) == 1 else 'have'))
+            % (host_list(problem_hosts, count=count), 'has' if count == 1 else 'have'))

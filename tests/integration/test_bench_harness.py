@@ -77,3 +77,32 @@ def test_targets_from_partial_results():
     assert targets['scale_growth']['met'] is True
     assert targets['ssh_role_rerun_over_floor']['met'] is None
     assert targets['plan_worst_case_ms']['value'] is None
+
+
+def test_scale_targets_of_issue_26_memory_from_3000_hosts():
+    targets = bench_targets.compute_targets({
+        'scale_hosts': [100, 1000, 3000, 10000],
+        'scale_role_over_floor': {'100': 1.2, '1000': 1.5, '3000': 1.55, '10000': 1.6},
+        'scale_growth': 1.07, 'scale_growth_reference_hosts': 1000,
+        'scale_rss_over_floor': {'100': 3.0, '1000': 2.0, '3000': 1.4, '10000': 1.52},
+    })
+    assert targets['scale_role_over_floor']['met'] is True and targets['scale_role_over_floor']['at_hosts'] == 10000
+    assert targets['scale_growth']['met'] is False
+    memory = targets['scale_rss_over_floor']
+    assert (memory['value'], memory['at_hosts'], memory['met']) == (1.52, 10000, False)
+
+
+def _run(wall, rss, pss, load=1.0):
+    return {'rep': 1, 'wall_s': wall, 'peak_tree_rss_mb': rss, 'peak_tree_pss_mb': pss, 'loadavg_1m_before': load}
+
+
+def test_scale_summary_has_both_trees_memory_and_the_load():
+    raw = {'100': {'floor': [_run(1.0, 200.0, 80.0)], 'role': [_run(1.5, 300.0, 100.0, 2.5)], 'own': [_run(0.5, 100.0, 50.0)]},
+           '1000': {'floor': [_run(10.0, 400.0, 160.0)], 'role': [_run(14.0, 500.0, 200.0)], 'own': [_run(1.0, 120.0, 60.0)]}}
+    summary = part_scale.summarize(raw, [100, 1000], [1, 1], 5, {})
+    assert summary['scale_rss_over_floor'] == {'100': 1.5, '1000': 1.25}
+    assert summary['scale_pss_over_floor'] == {'100': 1.25, '1000': 1.25}
+    assert summary['scale_floor_peak_pss_mb'] == {'100': 80.0, '1000': 160.0}
+    assert summary['scale_own_peak_rss_mb'] == {'100': 100.0, '1000': 120.0}
+    assert summary['scale_load_1m_max'] == {'100': 2.5, '1000': 1.0}
+    assert summary['scale_growth'] == 0.93 and summary['scale_role_over_floor'] == {'100': 1.5, '1000': 1.4}

@@ -178,3 +178,14 @@ class FakeTask(object):
 ], ids=['2.16-2.20', '2.21', 'none', 'empty'])
 def test_the_registered_name_under_every_ansible_core(register, expected):
     assert _play_check.register_name(FakeTask(register)) == expected
+
+
+def test_a_host_list_names_the_first_hosts_and_counts_them_all():
+    first = ['a', 'b', 'c', 'd', 'e']
+    assert _play_check.host_list(['a']) == 'host a'
+    assert _play_check.host_list(first + ['f', 'g']) == 'hosts a, b, c, d, e and 2 more'
+    # Given only the first names and the count: the same words.
+    assert _play_check.host_list(first, count=7) == _play_check.host_list(first + ['f', 'g'])
+    assert _play_check.blocked(first, 1000).startswith(
+        'reserved_ports: not changed: hosts a, b, c, d, e and 995 more have problems')
+    assert _play_check.blocked(['a']).startswith('reserved_ports: not changed: host a has problems')
