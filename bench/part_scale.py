@@ -67,6 +67,7 @@ TIERS = {
     'bench_tier_b': [{'name': 'web', 'port': 8443, 'protocol': 'tcp'}, {'name': 'metrics', 'port': 9200, 'note': 'tier b'}],
 }
 ZONES = 5
+ABSENT_NETNS = '/run/netns/portguard-bench-absent'
 
 
 class ScaleError(Exception):
@@ -101,8 +102,10 @@ def write_inventory(directory, hosts):
         }
     inventory = {'all': {
         'hosts': {n: {'bench_index': i, 'bench_app_port': 20000 + i % 10000} for i, n in enumerate(names)},
+        # reserved_ports_netns: a namespace that does not exist, so that a run that applied by mistake (a tag
+        # carried onto every task by import_role, say) fails on every host and never writes this machine's own.
         'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': os.path.join(VENV_BIN, 'python'),
-                 'reserved_ports_report': ''},
+                 'reserved_ports_report': '', 'reserved_ports_netns': ABSENT_NETNS},
         'children': children,
     }}
     path = os.path.join(directory, 'inventory.yml')
@@ -263,6 +266,9 @@ def base_env(cfg):
 
 def run(workdir, hosts_list, reps_list, forks, log):
     """All N, alternated per N; returns the results.json keys of this part."""
+    if os.path.lexists(ABSENT_NETNS):
+        raise ScaleError('%s exists: the scale part relies on it being absent (so that a mistaken apply fails '
+                         'instead of writing this machine\'s own namespace); remove it or pick another name' % ABSENT_NETNS)
     raw = {}
     runs_cmds = {}
     for hosts, reps in zip(hosts_list, reps_list):
