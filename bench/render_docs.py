@@ -429,6 +429,16 @@ def render_spec_task(r, hosts, own, add):
             n, role - mine, (role - mine) / floor, mine, mine / floor, _mb(r.get('scale_own_peak_rss_mb'), key),
             _mb(r.get('scale_floor_peak_rss_mb'), key)))
     add('')
+    add('Why the argument-spec task costs more than a `set_fact` and grows with the fleet: ansible-core passes the '
+        'role\'s whole option table (`meta/argument_specs.yml`, descriptions included) as the arguments of that task; '
+        'every worker sends the arguments back with its result (`task_fields`), and the linear strategy keeps every '
+        'host\'s result, with a copy of the task, until the task has ended on all hosts. The controller process '
+        'therefore holds one copy of the option table per host, its memory grows with the fleet, and each later '
+        'fork of a worker from it costs more. The cost follows the number of options and strings in the table, not '
+        'what the role does; the role\'s own part stays flat (the table above). ansible-core has no switch for a '
+        'role applied with `roles:`; `include_role`/`import_role` with `rolespec_validate: false` skip the task, '
+        'and the role\'s own check still validates every variable.')
+    add('')
 
 
 def render_scale(r, add):
