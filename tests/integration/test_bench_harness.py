@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, 'bench'))
 
@@ -106,3 +108,16 @@ def test_scale_summary_has_both_trees_memory_and_the_load():
     assert summary['scale_own_peak_rss_mb'] == {'100': 100.0, '1000': 120.0}
     assert summary['scale_load_1m_max'] == {'100': 2.5, '1000': 1.0}
     assert summary['scale_growth'] == 0.93 and summary['scale_role_over_floor'] == {'100': 1.5, '1000': 1.4}
+
+
+def test_scale_hosts_target_an_absent_namespace_and_the_part_refuses_when_it_exists(tmp_path, monkeypatch):
+    """A mistaken apply on the synthetic local hosts fails on the namespace, never writes this machine's own."""
+    with open(part_scale.write_inventory(str(tmp_path), 2)) as handle:
+        inventory = json.load(handle)
+    assert inventory['all']['vars']['reserved_ports_netns'] == part_scale.ABSENT_NETNS
+    assert not os.path.lexists(part_scale.ABSENT_NETNS)
+    present = tmp_path / 'netns-present'
+    present.write_text('')
+    monkeypatch.setattr(part_scale, 'ABSENT_NETNS', str(present))
+    with pytest.raises(part_scale.ScaleError, match='netns-present exists'):
+        part_scale.run(str(tmp_path / 'work'), [2], [1], 5, lambda *args: None)
