@@ -83,11 +83,17 @@ class PlayVars(object):
 
 
 def with_play_lists(host_vars, task_vars):
-    """``host_vars`` with the play's host lists of ``task_vars`` (top level and in ``vars``, where each is)."""
-    nested, task_nested = host_vars.get('vars'), task_vars.get('vars')
-    for name in PLAY_LIST_VARS:
-        if name in task_vars and name in host_vars:
-            host_vars[name] = task_vars[name]
-        if isinstance(nested, dict) and isinstance(task_nested, dict) and name in task_nested and name in nested:
-            nested[name] = task_nested[name]
+    """``host_vars`` with the play's host lists of ``task_vars``, at the top level and in each nested ``vars``.
+
+    ansible-core 2.20 and later nest one more copy: ``vars`` holds ``vars`` (the
+    magic variable, copied while it was being filled), so every level is set.
+    """
+    seen = set()
+    level, task_level = host_vars, task_vars
+    while isinstance(level, dict) and isinstance(task_level, dict) and id(level) not in seen:
+        seen.add(id(level))
+        for name in PLAY_LIST_VARS:
+            if name in task_level and name in level:
+                level[name] = task_level[name]
+        level, task_level = level.get('vars'), task_level.get('vars')
     return host_vars

@@ -135,3 +135,20 @@ def test_reading_a_host_does_not_list_the_plays_hosts(tmp_path, monkeypatch):
     for host in EVERY:
         reader.variables(host)
     assert calls == []
+
+
+def test_play_lists_are_set_in_every_nested_vars_level():
+    """ansible-core 2.20+ nests vars in vars (a copy taken while vars was filled); every level gets the task's lists."""
+    inner = {'play_hosts': ['h2'], 'other': 1}
+    host_vars = {'play_hosts': ['h2'], 'vars': {'play_hosts': ['h2'], 'vars': inner}}
+    task_vars = {'play_hosts': ['h1', 'h2'], 'vars': {'play_hosts': ['h1', 'h2'], 'vars': {'play_hosts': ['h1', 'h2']}}}
+    got = _host_vars.with_play_lists(host_vars, task_vars)
+    assert got['play_hosts'] == got['vars']['play_hosts'] == inner['play_hosts'] == ['h1', 'h2']
+    assert inner['other'] == 1
+
+
+def test_play_lists_stop_at_a_vars_that_holds_itself():
+    looped = {'play_hosts': ['h2']}
+    looped['vars'] = looped
+    task_vars = {'play_hosts': ['h1'], 'vars': {'play_hosts': ['h1']}}
+    assert _host_vars.with_play_lists(looped, task_vars)['play_hosts'] == ['h1']
