@@ -91,6 +91,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line('markers', 'expect(kind): run only on hosts whose portguard_verify_expect is kind')
     config.addinivalue_line('markers', 'undeclared_listeners: run only with --undeclared-listeners fail')
+    config.addinivalue_line('markers', 'host_var(name): run only on hosts where the inventory variable name is set')
     if config.getoption('probe') not in PROBE_MODES:
         raise pytest.UsageError('--probe must be one of %s' % ', '.join(PROBE_MODES))
     if config.getoption('undeclared_listeners') not in UNDECLARED_MODES:
@@ -121,8 +122,9 @@ def pytest_collection_modifyitems(config, items):
             drop.append(item)
             continue
         marker = item.get_closest_marker('expect')
+        needs = item.get_closest_marker('host_var')
         host = _host_name(item)
-        if marker is None or host is None:
+        if (marker is None and needs is None) or host is None:
             keep.append(item)
             continue
         try:
@@ -131,7 +133,8 @@ def pytest_collection_modifyitems(config, items):
             keep.append(item)
             continue
         expect = hostvars.get(verifylib.EXPECT_VAR) or 'applied'
-        (keep if expect == marker.args[0] else drop).append(item)
+        wanted = marker is None or expect == marker.args[0]
+        (keep if wanted and (needs is None or hostvars.get(needs.args[0])) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
