@@ -29,6 +29,7 @@ import pytest
 
 import nslab
 import sysctl_oracle
+from modrun import FILE, RES_LINE, file_line, file_text, live_set, sysctl_files
 
 if nslab.COLLECTIONS not in sys.path:
     sys.path.insert(0, nslab.COLLECTIONS)
@@ -38,9 +39,7 @@ from ansible_collections.portguard.ephemeral.plugins.module_utils import _ports 
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks')
 ONE = os.path.join(PLAYBOOKS, 'local_ports.yml')
 STEPS = os.path.join(PLAYBOOKS, 'local_ports_steps.yml')
-FILE = '/etc/sysctl.d/zz-portguard-ephemeral.conf'
 HEADER = '# Managed by portguard.ephemeral.local_ports\n'
-RESERVED_LINE = 'net.ipv4.ip_local_reserved_ports = '
 RANGE_LINE = 'net.ipv4.ip_local_port_range = '
 
 
@@ -74,25 +73,10 @@ def apply_steps(lab, *steps):
     return result['results'], result.get('warnings', [])
 
 
-def file_text(lab, path=FILE):
-    with open(lab.file(path)) as handle:
-        return handle.read()
-
-
-def file_value(lab, line_prefix, path=FILE):
-    values = [line[len(line_prefix):] for line in file_text(lab, path).splitlines() if line.startswith(line_prefix)]
-    assert len(values) == 1, file_text(lab, path)
-    return values[0]
-
-
-def live_set(lab):
-    return _ports.parse_kernel_readback(lab.reserved())
-
-
 def state(lab):
     """Live values and every file of the lab's sysctl tree (not ansible's own files)."""
     snap = lab.snapshot()
-    snap['files'] = dict((rel, data) for rel, data in snap['files'].items() if not rel.startswith('.ansible'))
+    snap['files'] = sysctl_files(lab)
     return snap
 
 
@@ -120,7 +104,7 @@ def test_changed_then_unchanged_and_kernel_rewritten_string(lab):
         assert (again['reserved']['before']['canonical'], again['reserved']['after']['canonical']) == ('8080-8081', '8080-8081')
         assert again['added']['canonical'] == '' and again['released']['canonical'] == ''
     assert lab.reserved() == '8080-8081\n'
-    assert file_value(lab, RESERVED_LINE) == '8080-8081'
+    assert file_line(lab, RES_LINE) == '8080-8081'
 
 
 def test_range_applied_read_back_and_persisted_0644_with_header(lab):
@@ -142,9 +126,9 @@ def test_range_applied_read_back_and_persisted_0644_with_header(lab):
     assert stat.S_IMODE(os.stat(full).st_mode) == 0o644
     text = file_text(lab)
     assert text.startswith(HEADER)
-    assert file_value(lab, RANGE_LINE) == '40000 50001'
+    assert file_line(lab, RANGE_LINE) == '40000 50001'
     # Only the key that was given is persisted.
-    assert RESERVED_LINE not in text
+    assert RES_LINE not in text
 
 
 # ----------------------------------------------------------------------------- check mode, diff
@@ -176,7 +160,7 @@ def test_diff_and_check_mode_writes_nothing(lab):
                                   'net.ipv4.ip_local_reserved_ports = 8080,9000\n'
                                   '# owner unnamed: 8080,9000\n')
     assert file_diff['before'] == old_file
-    assert RESERVED_LINE + '8080,9000\n' in file_diff['after']
+    assert RES_LINE + '8080,9000\n' in file_diff['after']
     assert RANGE_LINE + '40000 50001\n' in file_diff['after']
     # ...and writes nothing: live values and every file byte-identical.
     assert state(lab) == before
@@ -196,20 +180,20 @@ def test_merge_keeps_foreign_releases_removed_exact_drops_foreign(lab):
     assert lab.reserved() == '5000,8080-8081\n'
     assert '#   app: 8080-8081\n' in file_text(lab)
     # The admin's live-only port stays reserved live and is not made boot-persistent by our file.
-    assert file_value(lab, RESERVED_LINE) == '8080-8081'
+    assert file_line(lab, RES_LINE) == '8080-8081'
 
     # The next run (a fresh process; ownership comes from the file) releases 8081, keeps 5000.
     result = apply_once(lab, {'owner': 'app', 'reserved': [8080]})
     assert result['changed'] and result['released']['canonical'] == '8081' and result['foreign']['canonical'] == '5000'
     assert lab.reserved() == '5000,8080\n'
-    assert file_value(lab, RESERVED_LINE) == '8080'
+    assert file_line(lab, RES_LINE) == '8080'
 
     results, _warnings = apply_steps(lab, {'owner': 'app', 'reserved': [8080], 'mode': 'exact'},
                                      {'owner': 'app', 'reserved': [8080], 'mode': 'exact'})
     assert results[0]['changed'] and results[0]['released']['canonical'] == '5000' and results[0]['foreign']['canonical'] == ''
     assert_unchanged(results[1])
     assert lab.reserved() == '8080\n'
-    assert file_value(lab, RESERVED_LINE) == '8080'
+    assert file_line(lab, RES_LINE) == '8080'
 
 
 # ----------------------------------------------------------------------------- worst case
@@ -230,7 +214,7 @@ def test_worst_case_list_applied_exactly_and_persisted_whole(lab):
     live = lab.reserved()
     assert live == _ports.format_ports(every_other) + '\n' and len(live) > 180000
     assert _ports.parse_kernel_readback(live) == frozenset(every_other)
-    persisted = file_value(lab, RESERVED_LINE)
+    persisted = file_line(lab, RES_LINE)
     assert len(persisted) > 4095
     assert _ports.parse_kernel_string(persisted) == frozenset(every_other)
 
@@ -246,7 +230,7 @@ def test_on_override_warn_applies_and_warns(lab):
     assert result['boot']['net.ipv4.ip_local_reserved_ports']['file'] == '/etc/sysctl.d/zzz-other.conf'
     # The ports the other file declares are kept too (merge), live and in our file.
     assert lab.reserved() == '7000,8080\n'
-    assert file_value(lab, RESERVED_LINE) == '7000,8080'
+    assert file_line(lab, RES_LINE) == '7000,8080'
     assert file_text(lab, '/etc/sysctl.d/zzz-other.conf').endswith('= 7000\n')
 
 
