@@ -42,6 +42,13 @@ UNPRIVILEGED_PORT_START = 1024
 ONE_WRITE_LIMIT = 4095
 
 
+def oracle_settings(examples_var, default):
+    """hypothesis settings of an oracle search: examples from ``examples_var``, derandomized unless SYSCTL_ORACLE_RANDOM."""
+    return settings(max_examples=int(os.environ.get(examples_var, str(default))), deadline=None,
+                    derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
 @pytest.fixture(scope='session')
 def procps_roots():
     """{'debian12': '/', 'debian13': a trixie root}; fails (never skips) when the trixie root cannot be made."""
@@ -188,9 +195,7 @@ def check_tree(spec, roots):
 
 
 # SYSCTL_ORACLE_EXAMPLES=2000 SYSCTL_ORACLE_RANDOM=1 for a longer, randomised search.
-@settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_EXAMPLES', '150')), deadline=None,
-          derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@oracle_settings('SYSCTL_ORACLE_EXAMPLES', 150)
 @given(spec=trees())
 def test_generated_trees_match_the_programs(spec, procps_roots):
     check_tree(spec, procps_roots)
@@ -340,9 +345,7 @@ def check_tuned_tree(spec, root):
 
 
 # SYSCTL_ORACLE_TUNED_EXAMPLES for a longer search (each example starts tuned once, about 0.15 s).
-@settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_TUNED_EXAMPLES', '150')), deadline=None,
-          derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@oracle_settings('SYSCTL_ORACLE_TUNED_EXAMPLES', 150)
 @given(spec=tuned_trees())
 def test_generated_trees_match_systemd_sysctl_then_tuned(spec, tuned_root):
     check_tuned_tree(spec, tuned_root)
@@ -409,9 +412,7 @@ def ending_at(entry, end):
 @example(value=ending_at('40000', 4094))          # at 4094 it is not;
 @example(value=ending_at('40000-40001', 4094))    # a range ending at 4094 is kept,
 @example(value=ending_at('40000-40001', 4095))    # at 4095 it is not
-@settings(max_examples=int(os.environ.get('SYSCTL_ORACLE_LONG_EXAMPLES', '12')), deadline=None,
-          derandomize=not os.environ.get('SYSCTL_ORACLE_RANDOM'),
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@oracle_settings('SYSCTL_ORACLE_LONG_EXAMPLES', 12)
 @given(value=long_lists())
 def test_long_lists_procps_at_boot_truncates_tuned_writes_whole(value, tuned_root):
     """/etc/init.d/procps (sysctl --system, one write) keeps the first 4095 bytes; tuned's Python write all of it."""
