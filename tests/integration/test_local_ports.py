@@ -29,7 +29,7 @@ import pytest
 
 import nslab
 import sysctl_oracle
-from modrun import FILE, RES_LINE, file_line, file_text, live_set, sysctl_files
+from modrun import FILE, RES_LINE, file_line, file_text, sysctl_files
 
 if nslab.COLLECTIONS not in sys.path:
     sys.path.insert(0, nslab.COLLECTIONS)
